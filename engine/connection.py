@@ -1,0 +1,212 @@
+"""The library API: a PEP 249 connection and cursor over a cfql session.
+
+``conn.execute(sql, params)`` returns rows as dicts for scripts and notebooks;
+``conn.cursor()`` gives the DB-API interface. Plans are cached by statement
+text, so running the same statement again (with other ``:params``) skips
+parsing and method resolution entirely.
+"""
+
+from __future__ import annotations
+
+import typing as t
+from collections import OrderedDict
+
+import httpx
+
+from engine.errors import InterfaceError
+from engine.plan import Plan
+from engine.planner import plan_sql
+from engine.result import Result
+from engine.session import Session
+from engine.settings import Settings
+from provider.registry import Registry, default_registry
+
+apilevel = "2.0"
+threadsafety = 1
+paramstyle = "named"
+
+_PLAN_CACHE_SIZE = 512
+
+
+class PlanCache:
+    """A small LRU of statement text → plan, shared by everything on one connection."""
+
+    def __init__(self, registry: Registry, size: int = _PLAN_CACHE_SIZE):
+        self._registry = registry
+        self._size = size
+        self._plans: OrderedDict[str, Plan] = OrderedDict()
+
+    def get(self, sql: str, line_offset: int = 0) -> Plan:
+        plan = self._plans.get(sql)
+        if plan is not None:
+            self._plans.move_to_end(sql)
+            return plan
+        plan = plan_sql(sql, self._registry, line_offset)
+        self._plans[sql] = plan
+        if len(self._plans) > self._size:
+            self._plans.popitem(last=False)
+        return plan
+
+
+class Connection:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        http_client: httpx.Client | None = None,
+        registry: Registry | None = None,
+    ):
+        self.settings = settings or Settings()
+        self.registry = registry or default_registry()
+        self._sandbox = None
+        if self.settings.sandbox:
+            from provider.sandbox import start_sandbox
+
+            self._sandbox = start_sandbox()
+            self.settings.base_url = self._sandbox.url
+            self.settings.token = self._sandbox.token
+        self.session = Session(self.settings, self.registry, http_client)
+        self.plans = PlanCache(self.registry)
+        self.closed = False
+
+    def run(self, sql: str, params: t.Mapping[str, t.Any] | None = None, line_offset: int = 0) -> Result:
+        """Run one statement and return its full Result (columns, rows, message)."""
+        self._check_open()
+        return self.plans.get(sql, line_offset).run(self.session, params)
+
+    def execute(self, sql: str, params: t.Mapping[str, t.Any] | None = None) -> list[dict[str, t.Any]]:
+        """Run one statement; its rows as dicts (empty for statements without RETURNING)."""
+        return self.run(sql, params).rows
+
+    def cursor(self) -> Cursor:
+        self._check_open()
+        return Cursor(self)
+
+    def commit(self) -> None:
+        """Every statement takes effect when it runs; there is nothing to commit."""
+
+    def rollback(self) -> None:
+        raise InterfaceError("API calls cannot be rolled back")
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.session.close()
+        if self._sandbox is not None:
+            self._sandbox.stop()
+
+    def _check_open(self) -> None:
+        if self.closed:
+            raise InterfaceError("the connection is closed")
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class Cursor:
+    """PEP 249 cursor; ``description`` follows the columns of the last statement."""
+
+    arraysize = 1
+
+    def __init__(self, connection: Connection):
+        self.connection = connection
+        self.result: Result | None = None
+        self._position = 0
+        self.closed = False
+
+    @property
+    def description(self) -> list[tuple[str, None, None, None, None, None, None]] | None:
+        if self.result is None or not self.result.columns:
+            return None
+        return [(name, None, None, None, None, None, None) for name in self.result.columns]
+
+    @property
+    def rowcount(self) -> int:
+        return -1 if self.result is None else self.result.rowcount
+
+    def execute(self, sql: str, params: t.Mapping[str, t.Any] | None = None) -> Cursor:
+        self._check_open()
+        self.result = self.connection.run(sql, params)
+        self._position = 0
+        return self
+
+    def executemany(self, sql: str, seq_of_params: t.Iterable[t.Mapping[str, t.Any]]) -> Cursor:
+        rows: list[dict[str, t.Any]] = []
+        last: Result | None = None
+        for params in seq_of_params:
+            last = self.connection.run(sql, params)
+            rows.extend(last.rows)
+        self.result = Result(last.columns if last else [], rows, statement=sql)
+        self._position = 0
+        return self
+
+    def fetchone(self) -> tuple[t.Any, ...] | None:
+        rows = self.fetchmany(1)
+        return rows[0] if rows else None
+
+    def fetchmany(self, size: int | None = None) -> list[tuple[t.Any, ...]]:
+        size = self.arraysize if size is None else size
+        return self._take(self._position + size)
+
+    def fetchall(self) -> list[tuple[t.Any, ...]]:
+        return self._take(None)
+
+    def _take(self, end: int | None) -> list[tuple[t.Any, ...]]:
+        self._check_open()
+        if self.result is None:
+            raise InterfaceError("no statement has been executed")
+        rows = self.result.rows[self._position : end]
+        self._position += len(rows)
+        columns = self.result.columns
+        return [tuple(row.get(c) for c in columns) for row in rows]
+
+    def setinputsizes(self, sizes: t.Any) -> None:
+        """Not needed: values carry their own types."""
+
+    def setoutputsize(self, size: t.Any, column: t.Any = None) -> None:
+        """Not needed: values carry their own types."""
+
+    def close(self) -> None:
+        self.closed = True
+
+    def _check_open(self) -> None:
+        if self.closed:
+            raise InterfaceError("the cursor is closed")
+
+    def __iter__(self) -> t.Iterator[tuple[t.Any, ...]]:
+        return iter(self.fetchone, None)
+
+    def __enter__(self) -> Cursor:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def connect(
+    *,
+    token: str | None = None,
+    api_key: str | None = None,
+    email: str | None = None,
+    base_url: str | None = None,
+    sandbox: bool = False,
+    timeout: float = 60.0,
+    retries: int = 2,
+    dry_run: bool = False,
+    http_client: httpx.Client | None = None,
+) -> Connection:
+    """Open a connection; credentials default to the environment variables the manifest names."""
+    settings = Settings(
+        token=token,
+        api_key=api_key,
+        email=email,
+        base_url=base_url,
+        sandbox=sandbox,
+        timeout=timeout,
+        retries=retries,
+        dry_run=dry_run,
+    )
+    return Connection(settings, http_client=http_client)

@@ -1,0 +1,191 @@
+"""The StackQL dialect of SQL, as a sqlglot ``Dialect``.
+
+StackQL is PostgreSQL-flavoured SQL plus a few statements that address API
+methods rather than tables: ``REPLACE r SET ... WHERE ...`` (a PUT), ``EXEC
+p.s.r.method @param = value`` and ``SHOW ... IN ...``. We extend sqlglot
+through its own extension points (tokenizer keywords and statement parsers)
+so that positions, comments and error messages stay sqlglot's.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from sqlglot import exp
+from sqlglot.dialects.postgres import Postgres
+from sqlglot.errors import ParseError, TokenError
+from sqlglot.tokens import Token, TokenType
+
+from engine.errors import SQLSyntaxError
+
+
+class Replace(exp.Update):
+    """``REPLACE r SET ... WHERE ... [RETURNING ...]``: an UPDATE that replaces the whole object."""
+
+
+class ExecParam(exp.Expression):
+    """One ``@name = value`` argument of EXEC (``@@json = '...'`` has ``json=True``)."""
+
+    arg_types = {"this": True, "expression": True, "json": False}
+
+
+class Exec(exp.Expression):
+    """``EXEC provider.service.resource.method @p = v, ... [@@json = '{...}']``."""
+
+    arg_types = {"this": True, "method": True, "expressions": False}
+
+
+class Show(exp.Expression):
+    """``SHOW [EXTENDED] {PROVIDERS | SERVICES | RESOURCES | METHODS} [IN target] [LIKE pattern]``."""
+
+    arg_types = {"this": True, "target": False, "extended": False, "like": False}
+
+
+SHOW_KINDS = ("PROVIDERS", "SERVICES", "RESOURCES", "METHODS")
+
+
+class StackQL(Postgres):
+    """PostgreSQL syntax plus StackQL's statements."""
+
+    class Tokenizer(Postgres.Tokenizer):
+        KEYWORDS = {
+            **Postgres.Tokenizer.KEYWORDS,
+            "EXEC": TokenType.EXECUTE,
+            "EXECUTE": TokenType.EXECUTE,
+            "SHOW": TokenType.SHOW,
+        }
+        # Postgres swallows the rest of these statements as an opaque string.
+        COMMANDS = Postgres.Tokenizer.COMMANDS - {TokenType.EXECUTE, TokenType.SHOW}
+
+    class Parser(Postgres.Parser):
+        STATEMENT_PARSERS = {
+            **Postgres.Parser.STATEMENT_PARSERS,
+            TokenType.REPLACE: lambda self: self._parse_replace(),
+            TokenType.EXECUTE: lambda self: self._parse_exec(),
+            TokenType.SHOW: lambda self: self._parse_stackql_show(),
+        }
+
+        def _parse_replace(self) -> Replace:
+            update = self._parse_update()
+            return self.expression(Replace(**update.args))
+
+        def _parse_exec(self) -> Exec:
+            parts = self._parse_dotted_name()
+            if len(parts) != 4:
+                self.raise_error(
+                    "EXEC needs provider.service.resource.method, got " + ".".join(parts)
+                )
+            target = exp.Table(
+                this=exp.to_identifier(parts[2]),
+                db=exp.to_identifier(parts[1]),
+                catalog=exp.to_identifier(parts[0]),
+            )
+            method = exp.to_identifier(parts[3])
+            params: list[ExecParam] = []
+            while self._curr and self._curr.token_type != TokenType.SEMICOLON:
+                if params:
+                    self._match(TokenType.COMMA)
+                params.append(self._parse_exec_param())
+            return self.expression(Exec(this=target, method=method, expressions=params))
+
+        def _parse_dotted_name(self) -> list[str]:
+            """``a.b.c.d`` as names; sqlglot's table parser stops at three parts."""
+            parts = []
+            while True:
+                name = self._parse_id_var(any_token=True)
+                if name is None:
+                    self.raise_error("Expected a name")
+                    break
+                parts.append(name.name)
+                if not self._match(TokenType.DOT):
+                    return parts
+            return parts
+
+        def _parse_exec_param(self) -> ExecParam:
+            is_json = self._match(TokenType.DAT)
+            if not is_json and not self._match(TokenType.PARAMETER):
+                self.raise_error("Expected @param = value or @@json = '...'")
+            name = self._parse_id_var(any_token=True)
+            if not name:
+                self.raise_error("Expected a parameter name after @")
+            if not self._match(TokenType.EQ):
+                self.raise_error(f"Expected = after @{name.name}")
+            value = self._parse_bitwise()
+            if value is None:
+                self.raise_error(f"Expected a value for @{name.name}")
+            return self.expression(ExecParam(this=name, expression=value, json=bool(is_json)))
+
+        def _parse_stackql_show(self) -> Show:
+            extended = self._match_text_seq("EXTENDED")
+            kind = self._curr.text.upper() if self._curr else ""
+            if kind not in SHOW_KINDS:
+                self.raise_error("Expected SHOW [EXTENDED] " + " | ".join(SHOW_KINDS))
+            self._advance()
+            target = None
+            if self._match(TokenType.IN):
+                target = self._parse_table_parts()
+            like = self._parse_string() if self._match(TokenType.LIKE) else None
+            return self.expression(
+                Show(this=exp.Var(this=kind), target=target, extended=extended, like=like)
+            )
+
+
+_DIALECT = StackQL()
+
+
+def tokenize(sql: str) -> list[Token]:
+    """Tokenize with the StackQL tokenizer, turning sqlglot's errors into ours."""
+    try:
+        return _DIALECT.tokenize(sql)
+    except TokenError as error:
+        raise SQLSyntaxError(str(error).splitlines()[0]) from None
+
+
+def parse_statement(sql: str, line_offset: int = 0) -> exp.Expression:
+    """Parse exactly one statement; a syntax error carries its line and column.
+
+    ``line_offset`` shifts reported lines when ``sql`` was cut out of a larger script.
+    """
+    try:
+        statements = _DIALECT.parse(sql)
+    except ParseError as error:
+        detail = error.errors[0] if error.errors else {}
+        description = detail.get("description") or str(error).splitlines()[0]
+        line = detail.get("line")
+        raise SQLSyntaxError(
+            description,
+            line=(line + line_offset) if line else None,
+            column=detail.get("col"),
+        ) from None
+    except TokenError as error:
+        raise SQLSyntaxError(str(error).splitlines()[0]) from None
+    statements = [s for s in statements if s is not None and not isinstance(s, exp.Semicolon)]
+    if not statements:
+        raise SQLSyntaxError("empty statement")
+    if len(statements) > 1:
+        raise SQLSyntaxError("expected one statement, found %d" % len(statements))
+    return statements[0]
+
+
+def split_statements(text: str) -> t.Iterator[tuple[str, int]]:
+    """Cut a script into statements at top-level semicolons.
+
+    Yields ``(statement_text, first_line)``. Works on tokens, so a ``;`` inside
+    a string or comment never splits; statements that are only comments are dropped.
+    """
+    tokens = tokenize(text)
+    start_token: Token | None = None
+    start_offset = 0
+    for token in tokens:
+        if token.token_type == TokenType.SEMICOLON:
+            if start_token is not None:
+                yield text[start_offset : token.start], start_token.line
+            start_token = None
+            start_offset = token.end + 1
+            continue
+        if start_token is None:
+            start_token = token
+            start_offset = token.start
+    if start_token is not None:
+        yield text[start_offset:], start_token.line
+

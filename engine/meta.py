@@ -1,0 +1,116 @@
+"""SHOW and DESCRIBE: what the manifests offer, as rows, without any HTTP call."""
+
+from __future__ import annotations
+
+import re
+import typing as t
+
+from sqlglot import exp
+
+from engine.dialect import Show
+from engine.errors import NotSupportedError, ProgrammingError
+from engine.resolver import SELECT_NOT_SUPPORTED, find_provider, find_resource, find_service
+from engine.result import Result
+from provider.model import SQL_VERBS, Resource
+from provider.registry import Registry
+
+Producer = t.Callable[[], Result]
+
+
+def show_producer(node: Show, registry: Registry) -> Producer:
+    kind = node.this.name.upper()
+    target = [p.name for p in node.args["target"].parts] if node.args.get("target") else []
+    extended = bool(node.args.get("extended"))
+    like = node.args.get("like")
+    pattern = _like_regex(like.this) if isinstance(like, exp.Literal) else None
+
+    def produce() -> Result:
+        result = _SHOW[kind](registry, target, extended)
+        if pattern is not None:
+            key = result.columns[0]
+            result.rows = [r for r in result.rows if pattern.fullmatch(str(r[key]))]
+        return result
+
+    return produce
+
+
+def _show_providers(registry: Registry, target: list[str], extended: bool) -> Result:
+    rows = []
+    for name in registry.provider_names:
+        rows.append({"name": name, "title": find_provider(registry, name).title})
+    return Result(["name", "title"], rows)
+
+
+def _show_services(registry: Registry, target: list[str], extended: bool) -> Result:
+    if len(target) != 1:
+        raise ProgrammingError("SHOW SERVICES IN <provider>")
+    provider = find_provider(registry, target[0])
+    columns = ["name", "title"] + (["description"] if extended else [])
+    rows = [
+        {"name": s.name, "title": s.title, "description": s.description}
+        for s in provider.services.values()
+    ]
+    return Result(columns, rows)
+
+
+def _show_resources(registry: Registry, target: list[str], extended: bool) -> Result:
+    if len(target) != 2:
+        raise ProgrammingError("SHOW RESOURCES IN <provider>.<service>")
+    service = find_service(registry, *target)
+    columns = ["name", "id"] + (["title"] if extended else [])
+    rows = [{"name": r.name, "id": r.id, "title": r.title} for r in service.resources.values()]
+    return Result(columns, sorted(rows, key=lambda r: r["name"]))
+
+
+def _show_methods(registry: Registry, target: list[str], extended: bool) -> Result:
+    resource = find_resource(registry, target)
+    columns = ["MethodName", "RequiredParams", "SQLVerb"] + (["description"] if extended else [])
+    rows = []
+    for verb in SQL_VERBS:
+        for method in sorted(resource.methods_for(verb), key=lambda m: m.name):
+            rows.append(
+                {
+                    "MethodName": method.name,
+                    "RequiredParams": ", ".join(method.required_names),
+                    "SQLVerb": verb.upper(),
+                    "description": method.description,
+                }
+            )
+    return Result(columns, rows)
+
+
+_SHOW: dict[str, t.Callable[[Registry, list[str], bool], Result]] = {
+    "PROVIDERS": _show_providers,
+    "SERVICES": _show_services,
+    "RESOURCES": _show_resources,
+    "METHODS": _show_methods,
+}
+
+
+def describe_producer(resource: Resource, extended: bool) -> Producer:
+    """Columns a SELECT returns, from the select method's row schema."""
+
+    def produce() -> Result:
+        methods = resource.methods_for("select")
+        if not methods:
+            raise NotSupportedError(SELECT_NOT_SUPPORTED)
+        columns: dict[str, dict[str, t.Any]] = {}
+        for method in methods:
+            for name, schema in (method.row_schema.get("properties") or {}).items():
+                columns.setdefault(
+                    name,
+                    {
+                        "name": name,
+                        "type": schema.get("type", "object" if "properties" in schema else "string"),
+                        "description": schema.get("description", ""),
+                    },
+                )
+        names = ["name", "type"] + (["description"] if extended else [])
+        return Result(names, list(columns.values()))
+
+    return produce
+
+
+def _like_regex(pattern: str) -> re.Pattern[str]:
+    parts = (".*" if ch == "%" else "." if ch == "_" else re.escape(ch) for ch in pattern)
+    return re.compile("".join(parts), re.IGNORECASE)

@@ -1,0 +1,126 @@
+"""Resolved statements: reusable plans that bind parameters into API requests.
+
+A plan is built once per statement text (parsing, method resolution and the
+checks of literal values all happen then) and cached; executing it only
+checks the bound values and fills in the request. That is what makes a
+repeated or parametrised statement cheap.
+"""
+
+from __future__ import annotations
+
+import typing as t
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+from engine.errors import DataError, UnboundParameterError
+from engine.projection import Projection
+from engine.schema import check
+from engine.values import Bind
+from provider.model import Field, Method
+
+if t.TYPE_CHECKING:
+    from engine.result import Result
+    from engine.session import Session
+
+
+@dataclass(frozen=True)
+class ApiRequest:
+    """One HTTP call, fully determined: what a dry run prints and what the session sends."""
+
+    method: Method
+    http_method: str
+    path: str
+    query: t.Mapping[str, t.Any]
+    body: t.Mapping[str, t.Any] | None
+
+
+@dataclass(frozen=True)
+class BoundRow:
+    """Values for one call: constants (already checked) and the binds still to be checked."""
+
+    constants: t.Mapping[str, t.Any]
+    binds: t.Mapping[str, Bind]
+
+
+@dataclass(frozen=True)
+class CallPlan:
+    """A statement that calls ``method`` once per row and projects the responses."""
+
+    sql: str
+    method: Method
+    rows: tuple[BoundRow, ...]
+    projection: Projection | None
+    kind: str  # the SQL verb as written, for messages
+    bind_names: frozenset[str] = field(default=frozenset())
+
+    def requests(self, params: t.Mapping[str, t.Any] | None = None) -> list[ApiRequest]:
+        return [self._request(row, params or {}) for row in self.rows]
+
+    def _request(self, row: BoundRow, params: t.Mapping[str, t.Any]) -> ApiRequest:
+        values = dict(row.constants)
+        fields = self.method.fields
+        for name, bind in row.binds.items():
+            if bind.name not in params:
+                raise UnboundParameterError(f"parameter :{bind.name} (for column {name}) has no value")
+            values[name] = check(params[bind.name], fields[name].schema, name)
+        path_values, query, body = {}, {}, {} if self.method.has_body else None
+        for name, value in values.items():
+            location = fields[name].location
+            if location == "path":
+                path_values[name] = encode_path_segment(name, value)
+            elif location == "query":
+                query[name] = value
+            elif body is not None:
+                body[name] = value
+        return ApiRequest(
+            method=self.method,
+            http_method=self.method.http_method,
+            path=self.method.path.format_map(path_values),
+            query=query,
+            body=body,
+        )
+
+    def run(self, session: Session, params: t.Mapping[str, t.Any] | None = None) -> Result:
+        return session.run_call(self, params or {})
+
+
+@dataclass(frozen=True)
+class StaticPlan:
+    """A statement answered from the manifests alone (SHOW, DESCRIBE)."""
+
+    sql: str
+    produce: t.Callable[[], Result]
+    bind_names: frozenset[str] = field(default=frozenset())
+
+    def run(self, session: Session, params: t.Mapping[str, t.Any] | None = None) -> Result:
+        return self.produce()
+
+
+Plan = t.Union[CallPlan, StaticPlan]
+
+
+def encode_path_segment(name: str, value: t.Any) -> str:
+    """Percent-encode a path parameter so that no value can leave its segment.
+
+    ``/``, ``?``, ``#``, ``%``, CR/LF and non-ASCII are escaped by ``quote``;
+    the dot segments ``.`` and ``..`` would be collapsed by URL normalisation,
+    so their dots are escaped too; an empty value would merge two segments.
+    """
+    text = value if isinstance(value, str) else str(value)
+    if text == "":
+        raise DataError(f"column {name}: a path parameter cannot be empty")
+    encoded = quote(text, safe="")
+    if encoded in (".", ".."):
+        encoded = encoded.replace(".", "%2E")
+    return encoded
+
+
+def check_constants(values: t.Mapping[str, t.Any], fields: t.Mapping[str, Field]) -> BoundRow:
+    """Split a row into checked constants and binds; constants fail here, before any request."""
+    constants, binds = {}, {}
+    for name, value in values.items():
+        if isinstance(value, Bind):
+            binds[name] = value
+        else:
+            constants[name] = check(value, fields[name].schema, name)
+    return BoundRow(constants, binds)

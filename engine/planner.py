@@ -1,0 +1,197 @@
+"""From a parsed statement to a plan: which method, which values go where, what comes back."""
+
+from __future__ import annotations
+
+import json
+import typing as t
+
+from sqlglot import exp
+
+from engine import meta
+from engine.dialect import Exec, Replace, Show, parse_statement
+from engine.errors import NotSupportedError, ProgrammingError, SQLSyntaxError
+from engine.plan import CallPlan, Plan, StaticPlan, check_constants
+from engine.projection import Projection, compile_projection
+from engine.schema import did_you_mean
+from engine.resolver import SELECT_NOT_SUPPORTED, check_exec, choose_method, find_resource
+from engine.values import Bind, sql_value
+from provider.model import Method, Resource
+from provider.registry import Registry
+
+
+def plan_sql(sql: str, registry: Registry, line_offset: int = 0) -> Plan:
+    return plan_statement(parse_statement(sql, line_offset), sql, registry)
+
+
+def plan_statement(node: exp.Expression, sql: str, registry: Registry) -> Plan:
+    if isinstance(node, exp.Insert):
+        return _plan_insert(node, sql, registry)
+    if isinstance(node, Replace):
+        return _plan_set(node, sql, registry, "replace")
+    if isinstance(node, exp.Update):
+        return _plan_set(node, sql, registry, "update")
+    if isinstance(node, exp.Delete):
+        return _plan_delete(node, sql, registry)
+    if isinstance(node, exp.Select):
+        return _plan_select(node, sql, registry)
+    if isinstance(node, Exec):
+        return _plan_exec(node, sql, registry)
+    if isinstance(node, Show):
+        return StaticPlan(sql, meta.show_producer(node, registry))
+    if isinstance(node, exp.Describe):
+        resource = find_resource(registry, _table_parts(node.this))
+        return StaticPlan(sql, meta.describe_producer(resource, extended=bool(node.args.get("style"))))
+    raise NotSupportedError(f"unsupported statement: {sql.strip().split(None, 1)[0].upper()}")
+
+
+def _plan_insert(node: exp.Insert, sql: str, registry: Registry) -> CallPlan:
+    target = node.this
+    if not isinstance(target, exp.Schema):
+        raise ProgrammingError("INSERT needs a column list: INSERT INTO resource (col, ...) SELECT ...")
+    resource = find_resource(registry, _table_parts(target.this))
+    columns = [c.name for c in target.expressions]
+    _no_duplicates(columns)
+    value_rows = _insert_rows(node.expression, len(columns))
+    method = choose_method(resource, "insert", (), (), anywhere=columns)
+    rows = tuple(
+        check_constants(
+            {c: sql_value(v, c) for c, v in zip(columns, values)}, method.fields
+        )
+        for values in value_rows
+    )
+    return _call_plan(sql, method, rows, node.args.get("returning"), "INSERT")
+
+
+def _insert_rows(source: exp.Expression | None, width: int) -> list[list[exp.Expression]]:
+    if isinstance(source, exp.Select) and not source.args.get("from_"):
+        rows = [source.expressions]
+    elif isinstance(source, exp.Values):
+        rows = [tuple_.expressions for tuple_ in source.expressions]
+    else:
+        raise ProgrammingError("INSERT takes its values from SELECT <values> or VALUES (...) without FROM")
+    for values in rows:
+        if len(values) != width:
+            raise ProgrammingError(f"INSERT has {width} columns but {len(values)} values")
+    return [[v.unalias() if isinstance(v, exp.Alias) else v for v in values] for values in rows]
+
+
+def _plan_set(node: exp.Update, sql: str, registry: Registry, verb: str) -> CallPlan:
+    resource = find_resource(registry, _table_parts(node.this))
+    assignments: dict[str, t.Any] = {}
+    for assignment in node.expressions:
+        if not isinstance(assignment, exp.EQ) or not isinstance(assignment.this, exp.Column):
+            raise ProgrammingError(f"SET expects column = value, got {assignment.sql()}")
+        name = assignment.this.name
+        _no_duplicates([*assignments, name])
+        assignments[name] = sql_value(assignment.expression, name)
+    where = _where_params(node.args.get("where"))
+    method = choose_method(resource, verb, params=list(where), body=list(assignments))
+    row = check_constants({**where, **assignments}, method.fields)
+    return _call_plan(sql, method, (row,), node.args.get("returning"), verb.upper())
+
+
+def _plan_delete(node: exp.Delete, sql: str, registry: Registry) -> CallPlan:
+    resource = find_resource(registry, _table_parts(node.this))
+    where = _where_params(node.args.get("where"))
+    method = choose_method(resource, "delete", params=list(where), body=())
+    row = check_constants(where, method.fields)
+    return _call_plan(sql, method, (row,), node.args.get("returning"), "DELETE")
+
+
+def _plan_select(node: exp.Select, sql: str, registry: Registry) -> CallPlan:
+    from_ = node.args.get("from_")
+    if from_ is None or not isinstance(from_.this, exp.Table):
+        raise ProgrammingError("SELECT needs FROM provider.service.resource")
+    resource = find_resource(registry, _table_parts(from_.this))
+    if not resource.methods_for("select"):
+        raise NotSupportedError(SELECT_NOT_SUPPORTED)
+    where = _where_params(node.args.get("where"))
+    method = choose_method(resource, "select", params=list(where), body=())
+    row = check_constants(where, method.fields)
+    projection = compile_projection(node.expressions, method.row_schema, "SELECT")
+    return _finish(CallPlan(sql, method, (row,), projection, "SELECT"))
+
+
+def _plan_exec(node: Exec, sql: str, registry: Registry) -> CallPlan:
+    resource = find_resource(registry, _table_parts(node.this))
+    method = _exec_method(resource, node.args["method"].name)
+    values: dict[str, t.Any] = {}
+    for param in node.expressions:
+        if param.args.get("json"):
+            values.update(_json_body(param.expression))
+        else:
+            name = param.this.name
+            _no_duplicates([*values, name])
+            values[name] = sql_value(param.expression, name)
+    check_exec(method, list(values))
+    row = check_constants(values, method.fields)
+    return _call_plan(sql, method, (row,), None, "EXEC")
+
+
+def _exec_method(resource: Resource, name: str) -> Method:
+    method = resource.methods.get(name)
+    if method is None:
+        raise ProgrammingError(
+            f"unknown method {resource.id}.{name}{did_you_mean(name, resource.methods)}; "
+            f"methods: {', '.join(sorted(resource.methods))}"
+        )
+    return method
+
+
+def _json_body(node: exp.Expression) -> dict[str, t.Any]:
+    text = sql_value(node, "@@json")
+    if isinstance(text, Bind):
+        raise ProgrammingError("@@json takes a JSON object literal, not a :parameter")
+    try:
+        body = json.loads(text) if isinstance(text, str) else None
+    except ValueError as error:
+        raise ProgrammingError(f"@@json: not valid JSON ({error.msg} at char {error.pos})") from None
+    if not isinstance(body, dict):
+        raise ProgrammingError("@@json must be a JSON object")
+    return body
+
+
+def _call_plan(
+    sql: str, method: Method, rows: tuple, returning: exp.Returning | None, kind: str
+) -> CallPlan:
+    projection: Projection | None = None
+    if returning is not None:
+        projection = compile_projection(returning.expressions, method.row_schema, "RETURNING")
+    return _finish(CallPlan(sql, method, rows, projection, kind))
+
+
+def _finish(plan: CallPlan) -> CallPlan:
+    names = frozenset(b.name for row in plan.rows for b in row.binds.values())
+    return CallPlan(plan.sql, plan.method, plan.rows, plan.projection, plan.kind, names)
+
+
+def _where_params(where: exp.Where | None) -> dict[str, t.Any]:
+    """WHERE as ``param = value`` conjuncts; anything else is refused with its text."""
+    params: dict[str, t.Any] = {}
+    if where is None:
+        return params
+    for conjunct in where.this.flatten() if isinstance(where.this, exp.And) else [where.this]:
+        if isinstance(conjunct, exp.Paren):
+            conjunct = conjunct.unnest()
+        if not (isinstance(conjunct, exp.EQ) and isinstance(conjunct.this, exp.Column)):
+            raise ProgrammingError(
+                f"WHERE supports only param = value joined by AND, got {conjunct.sql()}"
+            )
+        name = conjunct.this.name
+        _no_duplicates([*params, name])
+        params[name] = sql_value(conjunct.expression, name)
+    return params
+
+
+def _table_parts(table: exp.Expression) -> list[str]:
+    if not isinstance(table, exp.Table):
+        raise SQLSyntaxError(f"expected provider.service.resource, got {table.sql()}")
+    return [part.name for part in table.parts]
+
+
+def _no_duplicates(names: t.Sequence[str]) -> None:
+    seen = set()
+    for name in names:
+        if name in seen:
+            raise ProgrammingError(f"column {name} is given twice")
+        seen.add(name)

@@ -1,0 +1,131 @@
+"""Choosing the documented method a statement means — strictly, never silently.
+
+A method matches when every required name is supplied and every supplied name
+is one it accepts (in the right place: WHERE names must be parameters, SET
+names body fields). Among matches the one with the most required names wins.
+When nothing matches, the error says, for each candidate, what is missing and
+what it does not accept, so the user can fix the statement in one go.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from engine.errors import NotSupportedError, ProgrammingError, ResolutionError
+from engine.schema import did_you_mean
+from provider.model import Method, Provider, Resource, Service
+from provider.registry import Registry
+
+SELECT_NOT_SUPPORTED = (
+    "SELECT not supported for this resource, use SHOW METHODS to view available "
+    "operations for the resource."
+)
+
+
+def find_provider(registry: Registry, name: str) -> Provider:
+    provider = registry.provider(name)
+    if provider is None:
+        raise ProgrammingError(f"unknown provider {name!r}{did_you_mean(name, registry.provider_names)}")
+    return provider
+
+
+def find_service(registry: Registry, provider_name: str, name: str) -> Service:
+    provider = find_provider(registry, provider_name)
+    service = provider.services.get(name)
+    if service is None:
+        raise ProgrammingError(
+            f"unknown service {provider_name}.{name}{did_you_mean(name, provider.services)}"
+        )
+    return service
+
+
+def find_resource(registry: Registry, parts: t.Sequence[str]) -> Resource:
+    """Look up ``provider.service.resource``, with did-you-mean at whichever level fails."""
+    if len(parts) != 3:
+        raise ProgrammingError(
+            f"{'.'.join(parts)}: name a resource as provider.service.resource, e.g. cloudflare.realtime_kit.meetings"
+        )
+    service = find_service(registry, parts[0], parts[1])
+    resource = service.resources.get(parts[2])
+    if resource is None:
+        raise ProgrammingError(
+            f"unknown resource {'.'.join(parts)}{did_you_mean(parts[2], service.resources)}"
+        )
+    return resource
+
+
+def choose_method(
+    resource: Resource,
+    verb: str,
+    params: t.Collection[str],
+    body: t.Collection[str],
+    anywhere: t.Collection[str] = (),
+) -> Method:
+    """Pick the method for ``verb`` given names supplied as parameters, as body fields, or either (INSERT)."""
+    candidates = resource.methods_for(verb)
+    if not candidates:
+        if verb == "select":
+            raise NotSupportedError(SELECT_NOT_SUPPORTED)
+        raise NotSupportedError(f"{verb.upper()} is not supported by {resource.id}; use SHOW METHODS IN {resource.id}")
+    supplied = [*params, *body, *anywhere]
+    matches = []
+    complaints = []
+    for method in candidates:
+        missing = [n for n in method.required_names if n not in supplied]
+        refused = _refused(method, params, body, anywhere)
+        if not missing and not refused:
+            matches.append(method)
+        else:
+            complaints.append(_complaint(method, missing, refused))
+    if matches:
+        return max(matches, key=lambda m: len(m.required_names))
+    raise ResolutionError(
+        f"no {verb.upper()} method of {resource.id} matches ({', '.join(supplied) or 'nothing supplied'}): "
+        + "; ".join(complaints)
+        + _hints(resource, supplied)
+    )
+
+
+def check_exec(method: Method, supplied: t.Collection[str]) -> None:
+    """EXEC names its method; only check that it gets what it needs and nothing else."""
+    missing = [n for n in method.required_names if n not in supplied]
+    refused = [n for n in supplied if n not in method.fields]
+    if missing or refused:
+        raise ResolutionError(
+            f"EXEC {method.resource_id}.{method.name}: {_complaint(method, missing, refused)}"
+            + _hints_for(method.fields, refused)
+        )
+
+
+def _refused(method: Method, params: t.Collection[str], body: t.Collection[str], anywhere: t.Collection[str]) -> list[str]:
+    refused = []
+    for name in params:
+        if name not in method.parameters:
+            refused.append(name + (" (a body field: put it in SET)" if name in method.body_fields else ""))
+    for name in body:
+        if name not in method.body_fields:
+            refused.append(name + (" (a parameter: put it in WHERE)" if name in method.parameters else ""))
+    refused.extend(n for n in anywhere if n not in method.fields)
+    return refused
+
+
+def _complaint(method: Method, missing: list[str], refused: list[str]) -> str:
+    parts = []
+    if missing:
+        parts.append("is missing " + ", ".join(missing))
+    if refused:
+        parts.append("does not accept " + ", ".join(refused))
+    return f"{method.name} " + " and ".join(parts)
+
+
+def _hints(resource: Resource, supplied: t.Collection[str]) -> str:
+    known: set[str] = set()
+    for method in resource.methods.values():
+        known.update(method.fields)
+    return _hints_for(known, [n for n in supplied if n not in known])
+
+
+def _hints_for(known: t.Collection[str], unknown: t.Iterable[str]) -> str:
+    hints = [f"{name!r}{did_you_mean(name.split(' ')[0], known)}" for name in unknown]
+    hints = [h for h in hints if "did you mean" in h]
+    return f" — {'; '.join(hints)}" if hints else ""

@@ -1,0 +1,175 @@
+"""Sending plans' requests over one pooled httpx client and turning answers into rows.
+
+One Session per connection: it owns the HTTP client, the credentials and the
+base URL, so plans stay free of any connection state and can be shared.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import typing as t
+
+import httpx
+
+from engine.errors import APIError, CredentialsError, OperationalError
+from engine.plan import ApiRequest, CallPlan
+from engine.redact import redact_body
+from engine.result import DESPATCHED, Result
+from engine.settings import Settings
+from provider.auth import MissingCredentials, auth_headers
+from provider.registry import Registry
+
+USER_AGENT = "cfql/0.1.0"
+DRY_RUN_COLUMNS = ["method", "url", "headers", "body"]
+
+
+class Session:
+    def __init__(
+        self,
+        settings: Settings,
+        registry: Registry,
+        http_client: httpx.Client | None = None,
+    ):
+        self.settings = settings
+        self.registry = registry
+        self._owns_client = http_client is None
+        self.client = http_client or httpx.Client(timeout=settings.timeout, follow_redirects=False)
+        self._headers: dict[str, dict[str, str]] = {}
+        self._base_urls: dict[str, str] = {}
+
+    def close(self) -> None:
+        if self._owns_client:
+            self.client.close()
+
+    def run_call(self, plan: CallPlan, params: t.Mapping[str, t.Any]) -> Result:
+        requests = plan.requests(params)
+        if self.settings.dry_run:
+            return Result(DRY_RUN_COLUMNS, [self.describe(r) for r in requests], statement=plan.sql)
+        projection = plan.projection
+        rows: list[dict[str, t.Any]] = []
+        columns: list[str] = list(projection.names) if projection else []
+        for request in requests:
+            payload = self.send(request)
+            if projection is None:
+                continue
+            for obj in _row_objects(payload, request.method.object_key):
+                if projection.star and not columns:
+                    columns = projection.columns_for(obj)
+                rows.append(projection.row(obj))
+        if projection is None:
+            return Result([], [], message=DESPATCHED, statement=plan.sql)
+        return Result(columns, rows, statement=plan.sql)
+
+    def send(self, request: ApiRequest) -> t.Any:
+        """Send one request and return its decoded JSON, or raise a cfql error."""
+        http_request = self.client.build_request(
+            request.http_method,
+            self.url(request),
+            params=request.query or None,
+            json=request.body,
+            headers=self.headers(request),
+        )
+        try:
+            response = self.client.send(http_request)
+        except httpx.TimeoutException:
+            raise OperationalError(f"{request.method.name}: timed out after {self.settings.timeout:g} s") from None
+        except httpx.TransportError as error:
+            raise OperationalError(f"{request.method.name}: cannot reach the API ({type(error).__name__}: {error})") from None
+        return decode_response(response, request.method.name)
+
+    def url(self, request: ApiRequest) -> str:
+        return self.base_url(request.method.resource_id, request.method.base_url) + request.path
+
+    def base_url(self, resource_id: str, manifest_url: str) -> str:
+        provider_name = resource_id.split(".", 1)[0]
+        cached = self._base_urls.get(provider_name)
+        if cached is None:
+            provider = self.registry.provider(provider_name)
+            env_var = provider.base_url_env_var if provider else None
+            cached = (
+                self.settings.base_url
+                or (os.environ.get(env_var) if env_var else None)
+                or manifest_url
+            ).rstrip("/")
+            self._base_urls[provider_name] = cached
+        return cached
+
+    def headers(self, request: ApiRequest) -> dict[str, str]:
+        provider_name = request.method.resource_id.split(".", 1)[0]
+        headers = self._headers.get(provider_name)
+        if headers is None:
+            provider = self.registry.provider(provider_name)
+            try:
+                credentials = auth_headers(
+                    provider.auth if provider else {},
+                    token=self.settings.token,
+                    api_key=self.settings.api_key,
+                    email=self.settings.email,
+                )
+            except MissingCredentials as error:
+                raise CredentialsError(f"{error}, or use --sandbox") from None
+            headers = {"User-Agent": USER_AGENT, "Accept": "application/json", **credentials}
+            self._headers[provider_name] = headers
+        return headers
+
+    def describe(self, request: ApiRequest) -> dict[str, t.Any]:
+        """A request as a dry run shows it: credentials and secret body fields redacted."""
+        try:
+            headers = dict(self.headers(request))
+        except CredentialsError:
+            headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        for name in headers:
+            if name.lower() in ("authorization", "x-auth-key"):
+                headers[name] = "Bearer ***" if name.lower() == "authorization" else "***"
+        if request.body is not None:
+            headers["Content-Type"] = "application/json"
+        url = str(httpx.URL(self.url(request), params=request.query or None))
+        body = redact_body(request.body, request.method.body_fields) if request.body is not None else None
+        return {"method": request.http_method, "url": url, "headers": headers, "body": body}
+
+
+def _row_objects(payload: t.Any, object_key: str | None) -> list[t.Mapping[str, t.Any]]:
+    if object_key:
+        for key in object_key.removeprefix("$.").split("."):
+            payload = payload.get(key) if isinstance(payload, dict) else None
+    if payload is None:
+        return []
+    if isinstance(payload, list):
+        return [item for item in payload if isinstance(item, dict)]
+    return [payload] if isinstance(payload, dict) else [{"value": payload}]
+
+
+def decode_response(response: httpx.Response, method_name: str) -> t.Any:
+    try:
+        payload = response.json() if response.content else None
+    except (ValueError, UnicodeDecodeError):
+        payload = None
+        if response.is_success:
+            raise OperationalError(f"{method_name}: HTTP {response.status_code} with a body that is not JSON") from None
+    if response.is_success:
+        return payload
+    status = response.status_code
+    code, message = _error_details(payload)
+    if message is None:
+        message = response.reason_phrase or "error"
+    raise APIError(status, message, code=code, method=method_name)
+
+
+def _error_details(payload: t.Any) -> tuple[t.Any, str | None]:
+    """The message from either envelope: RealtimeKit's ``error`` or the v4 ``errors[]``."""
+    if not isinstance(payload, dict):
+        return None, None
+    error = payload.get("error")
+    if isinstance(error, dict) and error.get("message"):
+        return error.get("code"), str(error["message"])
+    if isinstance(error, str):
+        return None, error
+    errors = payload.get("errors")
+    if isinstance(errors, list) and errors:
+        first = errors[0] if isinstance(errors[0], dict) else {"message": str(errors[0])}
+        messages = "; ".join(str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in errors)
+        return first.get("code"), messages
+    if payload.get("message"):
+        return None, str(payload["message"])
+    return None, json.dumps(payload)[:200]

@@ -1,0 +1,52 @@
+"""Turning SQL value expressions into Python values, keeping the type that was written.
+
+``60`` stays an int, ``60.5`` a float, ``'60'`` a string, ``true`` a bool and
+``NULL`` None; ``:name`` becomes a ``Bind`` filled in at execution time.
+Anything else (a function call, a column reference) is refused with its text,
+so nothing is silently sent as something the user did not write.
+"""
+
+from __future__ import annotations
+
+import typing as t
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+from engine.errors import ProgrammingError
+
+
+@dataclass(frozen=True)
+class Bind:
+    """A named placeholder (``:name``) whose value comes with each execution."""
+
+    name: str
+
+
+def sql_value(node: exp.Expression, where: str) -> t.Any:
+    if isinstance(node, exp.Literal):
+        return node.this if node.is_string else _number(node.this, where)
+    if isinstance(node, exp.Boolean):
+        return bool(node.this)
+    if isinstance(node, exp.Null):
+        return None
+    if isinstance(node, exp.Neg) and isinstance(node.this, exp.Literal) and not node.this.is_string:
+        return -_number(node.this.this, where)
+    if isinstance(node, exp.Placeholder) and node.this:
+        return Bind(str(node.this))
+    if isinstance(node, exp.Paren):
+        return sql_value(node.this, where)
+    raise ProgrammingError(
+        f"column {where}: only literals and :parameters are allowed as values, got {node.sql()}"
+    )
+
+
+def _number(text: str, where: str) -> int | float:
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        raise ProgrammingError(f"column {where}: {text!r} is not a number") from None

@@ -1,0 +1,186 @@
+"""Build Provider/Service/Resource/Method objects from StackQL-format manifests.
+
+A manifest directory holds ``<provider>/provider.yaml`` and the OpenAPI 3
+service documents it references. Everything the engine knows about a method
+(HTTP verb, path, parameters, body schema, SQL verb) comes from here, so adding
+a resource means adding YAML, not Python.
+"""
+
+from __future__ import annotations
+
+import typing as t
+from pathlib import Path
+
+from provider.model import Field, Method, Provider, Resource, Service
+
+try:  # the C loader is several times faster, and start-up time matters for a CLI
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - pyyaml built without libyaml
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+MANIFESTS_DIR = Path(__file__).resolve().parent.parent / "manifests"
+
+
+def read_yaml(path: Path) -> t.Any:
+    import yaml
+
+    with open(path, "rb") as fh:
+        return yaml.load(fh, Loader=_Loader)
+
+
+def load_provider(provider_dir: Path) -> Provider:
+    """Read a provider document; its services are loaded only when first touched."""
+    document = read_yaml(provider_dir / "provider.yaml")
+    services = {}
+    for name, entry in (document.get("providerServices") or {}).items():
+        service_path = provider_dir / entry["service"]["$ref"]
+        services[name] = Service(
+            name=name,
+            title=entry.get("title", name),
+            description=entry.get("description", ""),
+            _load=lambda p=service_path, prov=document["name"], svc=name: load_resources(p, prov, svc),
+        )
+    config = document.get("config") or {}
+    return Provider(
+        name=document["name"],
+        title=document.get("title", document["name"]),
+        description=document.get("description", ""),
+        services=services,
+        auth=config.get("auth") or {},
+        base_url_env_var=config.get("base_url_env_var"),
+    )
+
+
+def load_resources(service_path: Path, provider: str, service: str) -> dict[str, Resource]:
+    document = read_yaml(service_path)
+    refs = _RefResolver(document)
+    base_url = (document.get("servers") or [{}])[0].get("url", "")
+    raw_resources = document.get("components", {}).get("x-stackQL-resources", {})
+    return {
+        name: _build_resource(name, raw, refs, base_url, f"{provider}.{service}.{name}")
+        for name, raw in raw_resources.items()
+    }
+
+
+def _build_resource(
+    name: str, raw: dict, refs: _RefResolver, base_url: str, resource_id: str
+) -> Resource:
+    sql_verbs: dict[str, tuple[str, ...]] = {}
+    verb_of: dict[str, str] = {}
+    for verb, entries in (raw.get("sqlVerbs") or {}).items():
+        names = tuple(entry["$ref"].rsplit("/", 1)[-1] for entry in entries or ())
+        sql_verbs[verb] = names
+        for method_name in names:
+            verb_of.setdefault(method_name, verb)
+    methods = {
+        method_name: _build_method(
+            method_name, spec, refs, base_url, raw.get("id", resource_id), verb_of.get(method_name, "exec")
+        )
+        for method_name, spec in (raw.get("methods") or {}).items()
+    }
+    sql_verbs["exec"] = tuple(n for n in methods if n not in verb_of)
+    return Resource(
+        id=raw.get("id", resource_id),
+        name=name,
+        title=raw.get("title", name),
+        methods=methods,
+        sql_verbs=sql_verbs,
+    )
+
+
+def _build_method(
+    name: str, spec: dict, refs: _RefResolver, base_url: str, resource_id: str, verb: str
+) -> Method:
+    pointer = spec["operation"]["$ref"]
+    operation = refs.resolve(pointer)
+    path_item_pointer, http_method = pointer.rsplit("/", 1)
+    path = _unescape(path_item_pointer.split("/paths/", 1)[1])
+    path_item = refs.resolve(path_item_pointer)
+
+    parameters: dict[str, Field] = {}
+    for raw_param in [*path_item.get("parameters", ()), *operation.get("parameters", ())]:
+        param = refs.resolve_all(raw_param)
+        if param.get("in") not in ("path", "query"):
+            continue
+        parameters[param["name"]] = Field(
+            name=param["name"],
+            location=param["in"],
+            required=bool(param.get("required")) or param["in"] == "path",
+            schema=param.get("schema") or {},
+            description=param.get("description", ""),
+        )
+
+    body_schema = None
+    request_body = operation.get("requestBody")
+    if request_body:
+        media = (spec.get("request") or {}).get("mediaType", "application/json")
+        body_schema = refs.resolve_all(request_body)["content"][media]["schema"]
+    body_fields: dict[str, Field] = {}
+    if body_schema:
+        required = set(body_schema.get("required", ()))
+        for prop, prop_schema in (body_schema.get("properties") or {}).items():
+            body_fields[prop] = Field(
+                name=prop,
+                location="body",
+                required=prop in required,
+                schema=prop_schema,
+                description=prop_schema.get("description", ""),
+            )
+
+    response = spec.get("response") or {}
+    status = str(response.get("openAPIDocKey", "200"))
+    response_media = response.get("mediaType", "application/json")
+    response_spec = refs.resolve_all(operation.get("responses", {}).get(status, {}))
+    response_schema = response_spec.get("content", {}).get(response_media, {}).get("schema", {})
+
+    return Method(
+        name=name,
+        resource_id=resource_id,
+        sql_verb=verb,
+        http_method=http_method.upper(),
+        path=path,
+        base_url=base_url,
+        parameters=parameters,
+        body_fields=body_fields,
+        has_body=body_schema is not None,
+        success_status=status,
+        response_schema=response_schema,
+        object_key=response.get("objectKey"),
+        summary=operation.get("summary", ""),
+        description=operation.get("description", "") or operation.get("summary", ""),
+    )
+
+
+def _unescape(pointer_part: str) -> str:
+    return pointer_part.replace("~1", "/").replace("~0", "~")
+
+
+class _RefResolver:
+    """Resolves local JSON-pointer ``$ref``s, memoising each target's fully resolved form."""
+
+    def __init__(self, document: dict):
+        self._document = document
+        self._resolved: dict[str, t.Any] = {}
+
+    def resolve(self, pointer: str) -> t.Any:
+        node: t.Any = self._document
+        for part in pointer.removeprefix("#/").split("/"):
+            node = node[_unescape(part)]
+        return node
+
+    def resolve_all(self, node: t.Any) -> t.Any:
+        """``node`` with every ``$ref`` inside it replaced by its (shared) resolved target."""
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str):
+                if ref not in self._resolved:
+                    self._resolved[ref] = {}  # placeholder breaks reference cycles
+                    self._resolved[ref] = self.resolve_all(self.resolve(ref))
+                siblings = {k: v for k, v in node.items() if k != "$ref"}
+                if not siblings:
+                    return self._resolved[ref]
+                return {**self._resolved[ref], **self.resolve_all(siblings)}
+            return {k: self.resolve_all(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [self.resolve_all(v) for v in node]
+        return node

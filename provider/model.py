@@ -1,0 +1,121 @@
+"""What a provider offers, as the engine sees it: Provider → Service → Resource → Method.
+
+These objects are built from the manifests (see ``provider.loader``) and are
+immutable afterwards, so plans can hold on to them and share them freely.
+"""
+
+from __future__ import annotations
+
+import typing as t
+from dataclasses import dataclass, field
+from functools import cached_property
+
+# The order in which SHOW METHODS groups verbs; EXEC is every method not bound to a verb.
+SQL_VERBS = ("select", "insert", "delete", "update", "replace", "exec")
+
+
+@dataclass(frozen=True)
+class Field:
+    """One thing a statement can supply: a path or query parameter, or a top-level body property."""
+
+    name: str
+    location: str  # "path", "query" or "body"
+    required: bool
+    schema: t.Mapping[str, t.Any]
+    description: str = ""
+
+    @property
+    def type_name(self) -> str:
+        schema = self.schema
+        if "type" in schema:
+            return str(schema["type"])
+        if "enum" in schema:
+            return "string"
+        return "object" if "anyOf" in schema or "properties" in schema else "any"
+
+
+@dataclass(frozen=True)
+class Method:
+    """A documented API operation reachable from SQL."""
+
+    name: str
+    resource_id: str
+    sql_verb: str
+    http_method: str
+    path: str
+    base_url: str
+    parameters: t.Mapping[str, Field]
+    body_fields: t.Mapping[str, Field]
+    has_body: bool
+    success_status: str
+    response_schema: t.Mapping[str, t.Any]
+    object_key: str | None = None
+    summary: str = ""
+    description: str = ""
+
+    @cached_property
+    def fields(self) -> dict[str, Field]:
+        """Every name a statement may supply; a parameter wins over a body property of the same name."""
+        return {**self.body_fields, **self.parameters}
+
+    @cached_property
+    def required_names(self) -> tuple[str, ...]:
+        """Required path params sorted, then required query params, then required body fields, as StackQL lists them."""
+        by_location: dict[str, list[str]] = {"path": [], "query": [], "body": []}
+        for f in self.fields.values():
+            if f.required:
+                by_location[f.location].append(f.name)
+        return tuple(n for loc in ("path", "query", "body") for n in sorted(by_location[loc]))
+
+    @cached_property
+    def optional_names(self) -> tuple[str, ...]:
+        return tuple(sorted(n for n, f in self.fields.items() if not f.required))
+
+    @cached_property
+    def row_schema(self) -> t.Mapping[str, t.Any]:
+        """Schema of one result row: the response, or the items under ``object_key``."""
+        schema = self.response_schema
+        if self.object_key:
+            for key in self.object_key.removeprefix("$.").split("."):
+                schema = schema.get("properties", {}).get(key, {})
+            if schema.get("type") == "array":
+                schema = schema.get("items", {})
+        return schema
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A table-like group of methods, with the SQL verbs each method answers to."""
+
+    id: str
+    name: str
+    title: str
+    methods: t.Mapping[str, Method]
+    sql_verbs: t.Mapping[str, tuple[str, ...]]
+
+    def methods_for(self, verb: str) -> list[Method]:
+        return [self.methods[name] for name in self.sql_verbs.get(verb, ())]
+
+
+@dataclass
+class Service:
+    """A group of resources sharing one OpenAPI document, loaded on first use."""
+
+    name: str
+    title: str
+    description: str
+    _load: t.Callable[[], dict[str, Resource]] = field(repr=False)
+
+    @cached_property
+    def resources(self) -> dict[str, Resource]:
+        return self._load()
+
+
+@dataclass
+class Provider:
+    name: str
+    title: str
+    description: str
+    services: dict[str, Service]
+    auth: t.Mapping[str, t.Any]
+    base_url_env_var: str | None = None

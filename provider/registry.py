@@ -1,0 +1,48 @@
+"""The set of providers cfql knows, found in the manifests directory and loaded lazily.
+
+Nothing is read until a name is looked up, and each document is read once per
+process: a ``SHOW PROVIDERS`` never parses a service's OpenAPI document.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from provider.loader import MANIFESTS_DIR, load_provider
+from provider.model import Provider, Resource
+
+
+class Registry:
+    def __init__(self, manifests_dir: Path = MANIFESTS_DIR):
+        self.manifests_dir = manifests_dir
+        self._providers: dict[str, Provider] = {}
+
+    @cached_property
+    def provider_names(self) -> list[str]:
+        return sorted(
+            p.name for p in self.manifests_dir.iterdir() if (p / "provider.yaml").is_file()
+        )
+
+    def provider(self, name: str) -> Provider | None:
+        if name not in self.provider_names:
+            return None
+        if name not in self._providers:
+            self._providers[name] = load_provider(self.manifests_dir / name)
+        return self._providers[name]
+
+    def resource(self, provider: str, service: str, resource: str) -> Resource | None:
+        found = self.provider(provider)
+        svc = found.services.get(service) if found else None
+        return svc.resources.get(resource) if svc else None
+
+
+_default: Registry | None = None
+
+
+def default_registry() -> Registry:
+    """The process-wide registry over the shipped manifests (shared so they are parsed once)."""
+    global _default
+    if _default is None:
+        _default = Registry()
+    return _default

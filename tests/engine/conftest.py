@@ -1,0 +1,52 @@
+"""Fixtures for engine unit tests: a connection whose HTTP goes to a recording MockTransport."""
+
+from __future__ import annotations
+
+import json
+import typing as t
+
+import httpx
+import pytest
+
+from engine import connect
+from engine.connection import Connection
+
+
+class Recorder:
+    """Records every request and answers with the next queued response (default: 200 success)."""
+
+    def __init__(self) -> None:
+        self.requests: list[httpx.Request] = []
+        self.responses: list[httpx.Response] = []
+
+    def reply(self, status: int = 200, body: t.Any = None, **kwargs: t.Any) -> None:
+        self.responses.append(httpx.Response(status, json=body, **kwargs))
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        if self.responses:
+            return self.responses.pop(0)
+        return httpx.Response(200, json={"success": True, "data": {"id": "m-1", "token": "tok"}})
+
+    @property
+    def last(self) -> httpx.Request:
+        return self.requests[-1]
+
+    @property
+    def last_body(self) -> t.Any:
+        content = self.last.content
+        return json.loads(content) if content else None
+
+
+@pytest.fixture
+def recorder() -> Recorder:
+    return Recorder()
+
+
+@pytest.fixture
+def conn(recorder: Recorder) -> t.Iterator[Connection]:
+    with connect(token="test-token", http_client=httpx.Client(transport=httpx.MockTransport(recorder))) as connection:
+        yield connection
+
+
+MEETINGS = "cloudflare.realtime_kit.meetings"

@@ -1,0 +1,135 @@
+"""Values travel with the type that was written, are checked before sending, and cannot escape the path."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine import DataError, ProgrammingError
+from engine.connection import Connection
+from engine.errors import UnboundParameterError
+
+from .conftest import MEETINGS, Recorder
+
+WHERE = "WHERE meeting_id = 'm' AND account_id = 'acc' AND app_id = 'app'"
+
+
+def test_false_zero_and_null_are_sent_as_written(conn: Connection, recorder: Recorder) -> None:
+    conn.execute(
+        f"INSERT INTO {MEETINGS} (account_id, app_id, persist_chat, record_on_start, title, session_keep_alive_time_in_secs) "
+        "SELECT 'acc', 'app', false, NULL, NULL, 60"
+    )
+    assert recorder.last_body == {
+        "persist_chat": False,
+        "record_on_start": None,
+        "title": None,
+        "session_keep_alive_time_in_secs": 60,
+    }
+
+
+def test_set_keeps_numbers_numbers(conn: Connection, recorder: Recorder) -> None:
+    conn.execute(f"UPDATE {MEETINGS} SET session_keep_alive_time_in_secs = 60, summarize_on_end = false {WHERE}")
+    assert recorder.last_body == {"session_keep_alive_time_in_secs": 60, "summarize_on_end": False}
+    assert isinstance(recorder.last_body["session_keep_alive_time_in_secs"], int)
+
+
+def test_columns_not_given_are_not_sent(conn: Connection, recorder: Recorder) -> None:
+    conn.execute(f"REPLACE {MEETINGS} SET title = 'only' {WHERE}")
+    assert recorder.last_body == {"title": "only"}
+
+
+def test_methods_without_body_send_none(conn: Connection, recorder: Recorder) -> None:
+    conn.execute(f"DELETE FROM {MEETINGS} WHERE meeting_id = 'm' AND participant_id = 'p' AND account_id = 'a' AND app_id = 'b'")
+    assert recorder.last.content == b""
+
+
+def test_json_literal_travels_as_json(conn: Connection, recorder: Recorder) -> None:
+    conn.execute(
+        f"INSERT INTO {MEETINGS} (account_id, app_id, ai_config) SELECT 'acc', 'app', "
+        """'{"summarization": {"word_limit": 500, "text_format": "markdown"}, "transcription": {"keywords": ["cfql"], "profanity_filter": false}}'"""
+    )
+    assert recorder.last_body == {
+        "ai_config": {
+            "summarization": {"word_limit": 500, "text_format": "markdown"},
+            "transcription": {"keywords": ["cfql"], "profanity_filter": False},
+        }
+    }
+
+
+def test_exec_keeps_types_too(conn: Connection, recorder: Recorder) -> None:
+    conn.execute(
+        f"EXEC {MEETINGS}.update_meeting_by_id @account_id='acc', @app_id='app', @meeting_id='m', "
+        "@persist_chat=false, @session_keep_alive_time_in_secs=120"
+    )
+    assert recorder.last_body == {"persist_chat": False, "session_keep_alive_time_in_secs": 120}
+
+
+@pytest.mark.parametrize(
+    "assignment, message",
+    [
+        ("session_keep_alive_time_in_secs = 30", "column session_keep_alive_time_in_secs: 30 is below the minimum 60 (allowed: 60 to 600)"),
+        ("session_keep_alive_time_in_secs = '60'", "column session_keep_alive_time_in_secs: expected a number, got '60'"),
+        ("persist_chat = 'yes'", "column persist_chat: expected a boolean, got 'yes'"),
+        ("status = 'DONE'", "column status: 'DONE' is not one of 'ACTIVE', 'INACTIVE'"),
+        ("persist_chat = NULL", "column persist_chat: NULL is not allowed"),
+        ("ai_config = '{\"summarization\": {\"text_format\": \"html\"}}'", "column ai_config.summarization.text_format: 'html' is not one of"),
+        ("ai_config = '{\"transcription\": {\"langauge\": \"de\"}}'", "unknown field 'langauge' (did you mean 'language'?)"),
+        ("ai_config = '{not json'", "column ai_config: expected a JSON object literal"),
+        (
+            "recording_config = '{\"realtimekit_bucket_config\": {}}'",
+            "column recording_config.realtimekit_bucket_config: missing required field enabled",
+        ),
+    ],
+)
+def test_values_checked_against_schema_before_any_request(conn: Connection, recorder: Recorder, assignment: str, message: str) -> None:
+    with pytest.raises(DataError) as info:
+        conn.execute(f"UPDATE {MEETINGS} SET {assignment} {WHERE}")
+    assert message in str(info.value)
+    assert recorder.requests == []
+
+
+def test_secret_values_never_appear_in_errors(conn: Connection) -> None:
+    with pytest.raises(DataError) as info:
+        conn.execute(
+            f"UPDATE {MEETINGS} SET recording_config = "
+            """'{"storage_config": {"type": "gcs", "password": 12345, "secret": "TOPSECRET"}}' """ + WHERE
+        )
+    assert "12345" not in str(info.value) and "TOPSECRET" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "meeting_id, encoded",
+    [
+        ("../admin", "..%2Fadmin"),
+        ("..", "%2E%2E"),
+        (".", "%2E"),
+        ("a/b", "a%2Fb"),
+        ("x?y=1#z", "x%3Fy%3D1%23z"),
+        ("line\r\nX-Injected: 1", "line%0D%0AX-Injected%3A%201"),
+        ("%2F", "%252F"),
+        ("café", "caf%C3%A9"),
+    ],
+)
+def test_path_params_cannot_leave_their_segment(conn: Connection, recorder: Recorder, meeting_id: str, encoded: str) -> None:
+    conn.execute(f"UPDATE {MEETINGS} SET title = 't' WHERE meeting_id = :m AND account_id = 'acc' AND app_id = 'app'", {"m": meeting_id})
+    assert recorder.last.url.raw_path.decode() == f"/client/v4/accounts/acc/realtime/kit/app/meetings/{encoded}"
+    assert "x-injected" not in recorder.last.headers
+
+
+def test_empty_path_param_is_refused(conn: Connection) -> None:
+    with pytest.raises(DataError, match="column meeting_id: a path parameter cannot be empty"):
+        conn.execute(f"UPDATE {MEETINGS} SET title = 't' WHERE meeting_id = '' AND account_id = 'a' AND app_id = 'b'")
+
+
+def test_bind_parameters_are_typed_and_checked_per_call(conn: Connection, recorder: Recorder) -> None:
+    sql = f"UPDATE {MEETINGS} SET title = :title, persist_chat = :persist, ai_config = :ai {WHERE}"
+    conn.execute(sql, {"title": "one", "persist": True, "ai": {"summarization": {"word_limit": 200}}})
+    assert recorder.last_body == {"title": "one", "persist_chat": True, "ai_config": {"summarization": {"word_limit": 200}}}
+    with pytest.raises(DataError, match="column persist_chat: expected a boolean, got 'yes'"):
+        conn.execute(sql, {"title": "two", "persist": "yes", "ai": {}})
+    with pytest.raises(UnboundParameterError, match=r"parameter :ai \(for column ai_config\) has no value"):
+        conn.execute(sql, {"title": "two", "persist": True})
+
+
+def test_question_mark_placeholders_are_refused(conn: Connection) -> None:
+    with pytest.raises(ProgrammingError, match="only literals and :parameters"):
+        conn.execute(f"UPDATE {MEETINGS} SET title = ? {WHERE}")
