@@ -18,20 +18,21 @@ Producer = t.Callable[[], Result]
 
 
 def show_producer(node: Show, registry: Registry) -> Producer:
+    """Answer SHOW now, at plan time, so a wrong target fails before any statement runs."""
     kind = node.this.name.upper()
     target = [p.name for p in node.args["target"].parts] if node.args.get("target") else []
-    extended = bool(node.args.get("extended"))
+    result = _SHOW[kind](registry, target, bool(node.args.get("extended")))
     like = node.args.get("like")
-    pattern = _like_regex(like.this) if isinstance(like, exp.Literal) else None
+    if isinstance(like, exp.Literal):
+        pattern = _like_regex(like.this)
+        key = result.columns[0]
+        result.rows = [r for r in result.rows if pattern.fullmatch(str(r[key]))]
+    return _copies_of(result)
 
-    def produce() -> Result:
-        result = _SHOW[kind](registry, target, extended)
-        if pattern is not None:
-            key = result.columns[0]
-            result.rows = [r for r in result.rows if pattern.fullmatch(str(r[key]))]
-        return result
 
-    return produce
+def _copies_of(result: Result) -> Producer:
+    """Plans are cached and shared: hand every caller its own rows."""
+    return lambda: Result(list(result.columns), [dict(r) for r in result.rows])
 
 
 def _show_providers(registry: Registry, target: list[str], extended: bool) -> Result:
@@ -88,27 +89,23 @@ _SHOW: dict[str, t.Callable[[Registry, list[str], bool], Result]] = {
 
 
 def describe_producer(resource: Resource, extended: bool) -> Producer:
-    """Columns a SELECT returns, from the select method's row schema."""
-
-    def produce() -> Result:
-        methods = resource.methods_for("select")
-        if not methods:
-            raise NotSupportedError(SELECT_NOT_SUPPORTED)
-        columns: dict[str, dict[str, t.Any]] = {}
-        for method in methods:
-            for name, schema in (method.row_schema.get("properties") or {}).items():
-                columns.setdefault(
-                    name,
-                    {
-                        "name": name,
-                        "type": schema.get("type", "object" if "properties" in schema else "string"),
-                        "description": schema.get("description", ""),
-                    },
-                )
-        names = ["name", "type"] + (["description"] if extended else [])
-        return Result(names, list(columns.values()))
-
-    return produce
+    """Columns a SELECT returns, from the select methods' row schemas."""
+    methods = resource.methods_for("select")
+    if not methods:
+        raise NotSupportedError(SELECT_NOT_SUPPORTED)
+    columns: dict[str, dict[str, t.Any]] = {}
+    for method in methods:
+        for name, schema in (method.row_schema.get("properties") or {}).items():
+            columns.setdefault(
+                name,
+                {
+                    "name": name,
+                    "type": schema.get("type", "object" if "properties" in schema else "string"),
+                    "description": schema.get("description", ""),
+                },
+            )
+    names = ["name", "type"] + (["description"] if extended else [])
+    return _copies_of(Result(names, list(columns.values())))
 
 
 def _like_regex(pattern: str) -> re.Pattern[str]:
