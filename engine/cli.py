@@ -27,7 +27,10 @@ def build_parser() -> argparse.ArgumentParser:
     _connection_options(run)
     run.add_argument("-o", "--output", choices=FORMATS, default="table", help="result format (default: table)")
     run.add_argument("-H", "--no-headers", action="store_true", help="omit column headers")
-    run.add_argument("--dry-run", action="store_true", help="print each request instead of sending it")
+    run.add_argument("--dry-run", action="store_true", help="print each statement and request instead of sending it")
+    run.add_argument("--var", action="append", default=[], metavar="NAME=VALUE", help="template variable (repeatable)")
+    run.add_argument("--iqldata", metavar="FILE", help="template variables from a JSON or YAML file")
+    run.add_argument("--continue-on-error", action="store_true", help="run the remaining statements after a failure")
 
     emulator = commands.add_parser("emulator", help="serve the local RealtimeKit emulator", add_help=False)
     emulator.add_argument("args", nargs=argparse.REMAINDER)
@@ -67,8 +70,9 @@ def main(argv: t.Sequence[str] | None = None) -> int:
 def _exec(args: argparse.Namespace) -> int:
     from engine import script
     from engine.connection import Connection
-    from engine.output import render
+    from engine.errors import Error
     from engine.settings import Settings
+    from engine.templates import load_variables
 
     if (args.sql is None) == (args.infile is None):
         print("cfql exec: give either SQL or -i FILE", file=sys.stderr)
@@ -92,20 +96,58 @@ def _exec(args: argparse.Namespace) -> int:
         dry_run=args.dry_run,
         debug=args.debug,
     )
+    try:
+        variables = load_variables(args.var, args.iqldata)
+    except Error as error:
+        print(f"cfql: error: {error}", file=sys.stderr)
+        return EXIT_FAILED
     with Connection(settings) as conn:
         try:
-            statements = script.prepare(conn, text, source)
-            script.run(
-                conn,
-                statements,
-                source,
-                on_result=lambda _s, result: render(result, args.output, sys.stdout, not args.no_headers),
-            )
+            prepared = script.prepare(conn, text, source, variables)
         except script.ScriptError as error:
             if args.debug:
                 raise
             print(f"cfql: error: {error}", file=sys.stderr)
             return EXIT_FAILED
+        return _run_script(conn, prepared, args)
+
+
+def _run_script(conn: t.Any, prepared: t.Any, args: argparse.Namespace) -> int:
+    from engine import progress, script
+    from engine.output import render
+
+    bar = progress.ProgressBar(len(prepared.statements)) if progress.wanted(len(prepared.statements)) else None
+
+    def show(statement: script.Statement, result: t.Any) -> None:
+        if bar is not None:
+            bar.close()
+        if args.dry_run and args.output in ("table", "text"):
+            sys.stdout.write(f"-- {prepared.source}:{statement.line}\n{statement.sql.strip()};\n")
+        render(result, args.output, sys.stdout, not args.no_headers)
+        sys.stdout.flush()
+
+    try:
+        summary = script.run(
+            conn,
+            prepared,
+            on_result=show,
+            continue_on_error=args.continue_on_error,
+            on_progress=bar.update if bar is not None else None,
+        )
+    except script.ScriptError as error:
+        if args.debug:
+            raise
+        if bar is not None:
+            bar.close()
+        print(f"cfql: error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    if bar is not None:
+        bar.close()
+    if not summary.ok:
+        for failure in summary.failures:
+            print(f"cfql: error: {failure}", file=sys.stderr)
+        print(f"cfql: {summary.describe()}", file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_OK
 
 

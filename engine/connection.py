@@ -77,6 +77,26 @@ class Connection:
         """Run one statement; its rows as dicts (empty for statements without RETURNING)."""
         return self.run(sql, params).rows
 
+    def executescript(
+        self,
+        text: str,
+        params: t.Mapping[str, t.Any] | None = None,
+        variables: t.Mapping[str, t.Any] | None = None,
+        source: str = "<script>",
+    ) -> list[Result]:
+        """Run ``;``-separated statements (templates rendered with ``variables``); one Result each.
+
+        Everything is resolved before the first request; RETURNING columns feed
+        later ``:params``. A failure raises ``ScriptError`` saying how many ran.
+        """
+        from engine import script
+
+        self._check_open()
+        prepared = script.prepare(self, text, source, variables, params=(params or {}).keys())
+        results: list[Result] = []
+        script.run(self, prepared, params, on_result=lambda _statement, result: results.append(result))
+        return results
+
     def cursor(self) -> Cursor:
         self._check_open()
         return Cursor(self)

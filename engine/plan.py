@@ -34,6 +34,13 @@ class ApiRequest:
     body: t.Mapping[str, t.Any] | None
 
 
+class Deferred(str):
+    """A value only known once an earlier statement has run (dry runs show it as ``:name``)."""
+
+    def __new__(cls, name: str) -> Deferred:
+        return super().__new__(cls, ":" + name)
+
+
 @dataclass(frozen=True)
 class BoundRow:
     """Values for one call: constants (already checked) and the binds still to be checked."""
@@ -62,7 +69,8 @@ class CallPlan:
         for name, bind in row.binds.items():
             if bind.name not in params:
                 raise UnboundParameterError(f"parameter :{bind.name} (for column {name}) has no value")
-            values[name] = check(params[bind.name], fields[name].schema, name)
+            value = params[bind.name]
+            values[name] = value if isinstance(value, Deferred) else check(value, fields[name].schema, name)
         path_values, query, body = {}, {}, {} if self.method.has_body else None
         for name, value in values.items():
             location = fields[name].location
@@ -106,6 +114,8 @@ def encode_path_segment(name: str, value: t.Any) -> str:
     the dot segments ``.`` and ``..`` would be collapsed by URL normalisation,
     so their dots are escaped too; an empty value would merge two segments.
     """
+    if isinstance(value, Deferred):
+        return value
     text = value if isinstance(value, str) else str(value)
     if text == "":
         raise DataError(f"column {name}: a path parameter cannot be empty")
