@@ -107,22 +107,23 @@ class StaticPlan:
 Plan = t.Union[CallPlan, StaticPlan]
 
 
+# The characters RFC 3986 allows in a path segment, which the official SDK leaves as they are.
+_SEGMENT_SAFE = "!$&'()*+,;=:@"
+
+
 def encode_path_segment(name: str, value: t.Any) -> str:
     """Percent-encode a path parameter so that no value can leave its segment.
 
-    ``/``, ``?``, ``#``, ``%``, CR/LF and non-ASCII are escaped by ``quote``;
-    the dot segments ``.`` and ``..`` would be collapsed by URL normalisation,
-    so their dots are escaped too; an empty value would merge two segments.
+    ``/``, ``?``, ``#``, ``%``, CR/LF and non-ASCII are escaped (as the SDK does);
+    ``.`` and ``..`` are refused, since a proxy that normalises the path would
+    send the call elsewhere, and so is an empty value, which would merge segments.
     """
     if isinstance(value, Deferred):
         return value
     text = value if isinstance(value, str) else str(value)
-    if text == "":
-        raise DataError(f"column {name}: a path parameter cannot be empty")
-    encoded = quote(text, safe="")
-    if encoded in (".", ".."):
-        encoded = encoded.replace(".", "%2E")
-    return encoded
+    if text in ("", ".", ".."):
+        raise DataError(f"column {name}: a path parameter cannot be {text!r}")
+    return quote(text, safe=_SEGMENT_SAFE)
 
 
 def check_constants(values: t.Mapping[str, t.Any], fields: t.Mapping[str, Field]) -> BoundRow:

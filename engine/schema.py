@@ -44,7 +44,7 @@ def show(value: t.Any, schema: Schema | None = None) -> str:
 def check(value: t.Any, schema: Schema, where: str) -> t.Any:
     """Return ``value`` normalised for the request (JSON text parsed for object fields), or raise DataError."""
     if value is None:
-        if schema.get("nullable") or not schema:
+        if schema.get("nullable") or not _constrains_type(schema):
             return None
         raise DataError(f"column {where}: NULL is not allowed")
     if "anyOf" in schema or "oneOf" in schema:
@@ -68,6 +68,11 @@ def check(value: t.Any, schema: Schema, where: str) -> t.Any:
     elif isinstance(value, str):
         _check_length(value, schema, where)
     return value
+
+
+def _constrains_type(schema: Schema) -> bool:
+    """A schema with no type, enum or shape accepts anything, NULL included (the SDK's ``object``)."""
+    return any(key in schema for key in ("type", "enum", "anyOf", "oneOf", "properties"))
 
 
 def _parse_json(text: str, kind: str, where: str, schema: Schema) -> t.Any:

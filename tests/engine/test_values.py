@@ -100,11 +100,10 @@ def test_secret_values_never_appear_in_errors(conn: Connection) -> None:
     "meeting_id, encoded",
     [
         ("../admin", "..%2Fadmin"),
-        ("..", "%2E%2E"),
-        (".", "%2E"),
         ("a/b", "a%2Fb"),
-        ("x?y=1#z", "x%3Fy%3D1%23z"),
-        ("line\r\nX-Injected: 1", "line%0D%0AX-Injected%3A%201"),
+        ("x?y=1#z", "x%3Fy=1%23z"),
+        ("line\r\nX-Injected: 1", "line%0D%0AX-Injected:%201"),
+        ("...", "..."),
         ("%2F", "%252F"),
         ("café", "caf%C3%A9"),
     ],
@@ -115,9 +114,11 @@ def test_path_params_cannot_leave_their_segment(conn: Connection, recorder: Reco
     assert "x-injected" not in recorder.last.headers
 
 
-def test_empty_path_param_is_refused(conn: Connection) -> None:
-    with pytest.raises(DataError, match="column meeting_id: a path parameter cannot be empty"):
-        conn.execute(f"UPDATE {MEETINGS} SET title = 't' WHERE meeting_id = '' AND account_id = 'a' AND app_id = 'b'")
+@pytest.mark.parametrize("value", ["", ".", ".."])
+def test_empty_and_dot_segments_are_refused(conn: Connection, recorder: Recorder, value: str) -> None:
+    with pytest.raises(DataError, match=f"column meeting_id: a path parameter cannot be '{value}'"):
+        conn.execute(f"UPDATE {MEETINGS} SET title = 't' WHERE meeting_id = '{value}' AND account_id = 'a' AND app_id = 'b'")
+    assert recorder.requests == []
 
 
 def test_bind_parameters_are_typed_and_checked_per_call(conn: Connection, recorder: Recorder) -> None:
