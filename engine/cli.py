@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--dry-run", action="store_true", help="print each statement and request instead of sending it")
     run.add_argument("--var", action="append", default=[], metavar="NAME=VALUE", help="template variable (repeatable)")
     run.add_argument("--iqldata", metavar="FILE", help="template variables from a JSON or YAML file")
+    run.add_argument("--concurrency", type=_positive, default=1, metavar="N", help="run up to N statements at once")
     run.add_argument("--continue-on-error", action="store_true", help="run the remaining statements after a failure")
 
     emulator = commands.add_parser("emulator", help="serve the local RealtimeKit emulator", add_help=False)
@@ -41,8 +42,36 @@ def _connection_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sandbox", action="store_true", help="run against an in-process emulator (no account needed)")
     parser.add_argument("--base-url", help="API base URL (default: $CLOUDFLARE_BASE_URL or the manifest's)")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per request (default 60)")
-    parser.add_argument("--retries", type=int, default=2, help="retries for failed requests (default 2)")
+    parser.add_argument("--retries", type=_non_negative, default=2, help="retries for failed requests (default 2)")
+    parser.add_argument(
+        "--rate-limit", type=_rate_limit, default="1200/300", metavar="N/SECONDS",
+        help="client-side pacing (default Cloudflare's 1200/300; 0 turns it off)",
+    )
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
+
+
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+def _rate_limit(text: str) -> str:
+    from engine.pacing import parse_rate_limit
+
+    try:
+        parse_rate_limit(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
 
 
 def main(argv: t.Sequence[str] | None = None) -> int:
@@ -93,6 +122,8 @@ def _exec(args: argparse.Namespace) -> int:
         sandbox=args.sandbox,
         timeout=args.timeout,
         retries=args.retries,
+        rate_limit=args.rate_limit,
+        concurrency=args.concurrency,
         dry_run=args.dry_run,
         debug=args.debug,
     )
@@ -117,6 +148,8 @@ def _run_script(conn: t.Any, prepared: t.Any, args: argparse.Namespace) -> int:
     from engine.output import render
 
     bar = progress.ProgressBar(len(prepared.statements)) if progress.wanted(len(prepared.statements)) else None
+    if bar is not None:
+        conn.session.pacer.on_wait = bar.waiting
 
     def show(statement: script.Statement, result: t.Any) -> None:
         if bar is not None:
@@ -133,6 +166,7 @@ def _run_script(conn: t.Any, prepared: t.Any, args: argparse.Namespace) -> int:
             on_result=show,
             continue_on_error=args.continue_on_error,
             on_progress=bar.update if bar is not None else None,
+            concurrency=args.concurrency,
         )
     except script.ScriptError as error:
         if args.debug:

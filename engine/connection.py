@@ -83,6 +83,7 @@ class Connection:
         params: t.Mapping[str, t.Any] | None = None,
         variables: t.Mapping[str, t.Any] | None = None,
         source: str = "<script>",
+        concurrency: int | None = None,
     ) -> list[Result]:
         """Run ``;``-separated statements (templates rendered with ``variables``); one Result each.
 
@@ -94,7 +95,13 @@ class Connection:
         self._check_open()
         prepared = script.prepare(self, text, source, variables, params=(params or {}).keys())
         results: list[Result] = []
-        script.run(self, prepared, params, on_result=lambda _statement, result: results.append(result))
+        script.run(
+            self,
+            prepared,
+            params,
+            on_result=lambda _statement, result: results.append(result),
+            concurrency=concurrency or self.settings.concurrency,
+        )
         return results
 
     def cursor(self) -> Cursor:
@@ -215,7 +222,10 @@ def connect(
     sandbox: bool = False,
     timeout: float = 60.0,
     retries: int = 2,
+    rate_limit: str | None = "1200/300",
+    concurrency: int = 1,
     dry_run: bool = False,
+    debug: bool = False,
     http_client: httpx.Client | None = None,
 ) -> Connection:
     """Open a connection; credentials default to the environment variables the manifest names."""
@@ -227,6 +237,9 @@ def connect(
         sandbox=sandbox,
         timeout=timeout,
         retries=retries,
+        rate_limit=rate_limit,
+        concurrency=concurrency,
         dry_run=dry_run,
+        debug=debug,
     )
     return Connection(settings, http_client=http_client)

@@ -25,6 +25,10 @@ class ProgressBar:
         self.started = time.monotonic()
         self.note = ""
 
+    def waiting(self, seconds: float) -> None:
+        """Called by the pacer: say the pause is the rate limit, not a hang."""
+        self.note = f"pacing: waiting {seconds:.1f}s for the rate limit" if seconds >= 0.5 else ""
+
     def update(self, done: int, errors: int) -> None:
         elapsed = max(time.monotonic() - self.started, 1e-9)
         filled = int(_WIDTH * done / self.total) if self.total else _WIDTH

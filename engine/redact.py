@@ -39,3 +39,47 @@ def _merged_properties(schema: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
             if name not in merged or is_secret(prop):
                 merged[name] = prop
     return merged
+
+
+def secret_strings(body: t.Mapping[str, t.Any] | None, fields: t.Mapping[str, Field]) -> list[str]:
+    """The secret values a request carries, so an error echoing them can be cleaned."""
+    found: list[str] = []
+
+    def walk(value: t.Any, schema: t.Mapping[str, t.Any]) -> None:
+        if value is None:
+            return
+        if is_secret(schema):
+            found.append(str(value))
+        elif isinstance(value, dict):
+            properties = _merged_properties(schema)
+            for k, v in value.items():
+                walk(v, properties.get(k, {}))
+        elif isinstance(value, list):
+            for v in value:
+                walk(v, schema.get("items") or {})
+
+    for name, value in (body or {}).items():
+        if name in fields:
+            walk(value, fields[name].schema)
+    return found
+
+
+def scrub(text: str, secrets: t.Iterable[str | None]) -> str:
+    """``text`` with every secret (of 3+ characters, to keep messages readable) replaced by the mask."""
+    for secret in sorted((s for s in secrets if s and len(s) >= 3), key=len, reverse=True):
+        text = text.replace(secret, MASK)
+    return text
+
+
+def has_secrets(schema: t.Mapping[str, t.Any], _seen: set[int] | None = None) -> bool:
+    """Whether any value under ``schema`` is marked secret (response redaction is skipped if not)."""
+    seen = _seen if _seen is not None else set()
+    if id(schema) in seen:
+        return False
+    seen.add(id(schema))
+    if is_secret(schema):
+        return True
+    children = [*(schema.get("properties") or {}).values(), *schema.get("anyOf", ()), *schema.get("oneOf", ())]
+    if isinstance(schema.get("items"), dict):
+        children.append(schema["items"])
+    return any(has_secrets(child, seen) for child in children)

@@ -10,6 +10,8 @@ of the statements after it, and each result is handed over as soon as it exists.
 from __future__ import annotations
 
 import typing as t
+import heapq
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from engine.dialect import split_statements
@@ -126,37 +128,113 @@ def run(
     on_result: t.Callable[[Statement, Result], None] | None = None,
     continue_on_error: bool = False,
     on_progress: t.Callable[[int, int], None] | None = None,
+    concurrency: int = 1,
 ) -> Summary:
-    """Run the statements in order; stop at the first failure unless ``continue_on_error``.
+    """Run the statements, up to ``concurrency`` at a time over the connection's pooled client.
 
-    A statement whose parameters come from a failed statement is reported as
-    failed too rather than sent with a missing value.
+    A statement that uses ``:name`` starts only after the statement that sets
+    it has finished; results are handed to ``on_result`` in script order
+    whatever order they finish in. The first failure stops new statements from
+    starting (those already in flight finish) unless ``continue_on_error``; a
+    statement whose parameters come from a failed one is reported as failed
+    rather than sent with a missing value.
     """
+    statements = script.statements
+    summary = Summary(total=len(statements))
     values = dict(params or {})
-    poisoned: dict[str, Statement] = {}
-    summary = Summary(total=len(script.statements))
-    for index, statement in enumerate(script.statements):
-        try:
-            blocked = sorted(statement.needs & poisoned.keys())
-            if blocked:
-                origin = poisoned[blocked[0]]
-                raise ProgrammingError(f"skipped: :{blocked[0]} comes from the failed statement at line {origin.line}")
-            result = statement.plan.run(conn.session, values)
-            _collect(statement, result, values, script.statements[index + 1 :], conn.settings.dry_run)
-        except Error as error:
-            failure = ScriptError(script.source, statement.line, error, statement, index, summary.total)
-            summary.failures.append(failure)
-            for name in statement.provides:
-                poisoned[name] = statement
-            if not continue_on_error:
-                raise failure from error
-        else:
-            summary.succeeded += 1
-            if on_result is not None:
-                on_result(statement, result)
-        if on_progress is not None:
-            on_progress(index + 1, len(summary.failures))
+    waiting_on = _dependencies(statements)
+    unblocks: list[list[int]] = [[] for _ in statements]
+    for index, deps in enumerate(waiting_on):
+        for dep in deps:
+            unblocks[dep].append(index)
+    remaining = [len(deps) for deps in waiting_on]
+    ready = [i for i, n in enumerate(remaining) if n == 0]  # a heap: lowest line first
+    outcomes: dict[int, Result | ScriptError] = {}
+    failed: set[int] = set()
+    emitted = finished = 0
+    stopping = False
+
+    def execute(index: int, bound: dict[str, t.Any]) -> Result:
+        return statements[index].plan.run(conn.session, bound)
+
+    with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="cfql") as pool:
+        running: dict[Future[Result], int] = {}
+        while ready or running:
+            while ready and len(running) < max(1, concurrency) and not stopping:
+                index = heapq.heappop(ready)
+                blocked = waiting_on[index] & failed
+                if blocked:
+                    origin = statements[min(blocked)]
+                    cause = ProgrammingError(f"skipped: it needs a value from the failed statement at line {origin.line}")
+                    outcomes[index] = ScriptError(script.source, statements[index].line, cause, statements[index], summary.succeeded, summary.total)
+                    failed.add(index)
+                    finished += 1
+                    _push(ready, _release(index, unblocks, remaining))
+                    continue
+                running[pool.submit(execute, index, dict(values))] = index
+            if not running:
+                break
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in sorted(done, key=running.__getitem__):
+                index = running.pop(future)
+                statement = statements[index]
+                try:
+                    result = future.result()
+                    _collect(statement, result, values, statements[index + 1 :], conn.settings.dry_run)
+                    outcomes[index] = result
+                    summary.succeeded += 1
+                except Error as error:
+                    outcomes[index] = ScriptError(script.source, statement.line, error, statement, summary.succeeded, summary.total)
+                    failed.add(index)
+                    stopping = stopping or not continue_on_error
+                finished += 1
+                _push(ready, _release(index, unblocks, remaining))
+            while emitted in outcomes:
+                outcome = outcomes.pop(emitted)
+                if isinstance(outcome, ScriptError):
+                    summary.failures.append(outcome)
+                elif on_result is not None:
+                    on_result(statements[emitted], outcome)
+                emitted += 1
+            if on_progress is not None:
+                on_progress(finished, len(failed))
+    for index in sorted(outcomes):  # finished after an earlier statement failed and stopped the run
+        outcome = outcomes[index]
+        if isinstance(outcome, ScriptError):
+            summary.failures.append(outcome)
+        elif on_result is not None:
+            on_result(statements[index], outcome)
+    if summary.failures and not continue_on_error:
+        first = summary.failures[0]
+        first.completed = summary.succeeded
+        raise ScriptError(first.source, first.line, first.cause, first.statement, summary.succeeded, summary.total)
     return summary
+
+
+def _dependencies(statements: t.Sequence[Statement]) -> list[set[int]]:
+    """For each statement, the earlier statements that set the ``:params`` it uses (the latest setter wins)."""
+    setter: dict[str, int] = {}
+    deps: list[set[int]] = []
+    for index, statement in enumerate(statements):
+        deps.append({setter[name] for name in statement.needs if name in setter})
+        for name in statement.provides:
+            setter[name] = index
+    return deps
+
+
+def _push(heap: list[int], items: t.Iterable[int]) -> None:
+    for item in items:
+        heapq.heappush(heap, item)
+
+
+def _release(index: int, unblocks: list[list[int]], remaining: list[int]) -> list[int]:
+    """Statements that become runnable now that ``index`` has finished."""
+    released = []
+    for dependent in unblocks[index]:
+        remaining[dependent] -= 1
+        if remaining[dependent] == 0:
+            released.append(dependent)
+    return released
 
 
 def _collect(

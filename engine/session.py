@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import json
 import os
+import sys
+import time
 import typing as t
 
 import httpx
 
 from engine.errors import APIError, CredentialsError, OperationalError
 from engine.plan import ApiRequest, CallPlan
-from engine.redact import redact_body
+from engine.pacing import Pacer, parse_rate_limit
+from engine.redact import has_secrets, redact_body, redact_value, scrub, secret_strings
+from engine.retry import retry_after_error, retry_after_response
 from engine.result import DESPATCHED, Result
 from engine.settings import Settings
 from provider.auth import MissingCredentials, auth_headers
@@ -25,18 +29,26 @@ DRY_RUN_COLUMNS = ["method", "url", "headers", "body"]
 
 
 class Session:
+    """Sends requests with retries and pacing; projects responses into Results."""
+
     def __init__(
         self,
         settings: Settings,
         registry: Registry,
         http_client: httpx.Client | None = None,
+        pacer: Pacer | None = None,
     ):
         self.settings = settings
         self.registry = registry
         self._owns_client = http_client is None
-        self.client = http_client or httpx.Client(timeout=settings.timeout, follow_redirects=False)
+        self.client = http_client or httpx.Client(
+            timeout=settings.timeout, follow_redirects=False, limits=_pool_limits(settings)
+        )
+        self.pacer = pacer or Pacer(parse_rate_limit(settings.rate_limit))
+        self.sleep: t.Callable[[float], None] = time.sleep
         self._headers: dict[str, dict[str, str]] = {}
         self._base_urls: dict[str, str] = {}
+        self._response_secrets: dict[str, bool] = {}
 
     def close(self) -> None:
         if self._owns_client:
@@ -46,37 +58,85 @@ class Session:
         requests = plan.requests(params)
         if self.settings.dry_run:
             return Result(DRY_RUN_COLUMNS, [self.describe(r) for r in requests], statement=plan.sql)
+        return self.project(plan, [(r, self.send(r)) for r in requests])
+
+    def project(self, plan: CallPlan, answers: t.Iterable[tuple[ApiRequest, t.Any]]) -> Result:
         projection = plan.projection
+        if projection is None:
+            for _ in answers:
+                pass
+            return Result([], [], message=DESPATCHED, statement=plan.sql)
         rows: list[dict[str, t.Any]] = []
-        columns: list[str] = list(projection.names) if projection else []
-        for request in requests:
-            payload = self.send(request)
-            if projection is None:
-                continue
+        columns: list[str] = list(projection.names)
+        for request, payload in answers:
             for obj in _row_objects(payload, request.method.object_key):
                 if projection.star and not columns:
                     columns = projection.columns_for(obj)
                 rows.append(projection.row(obj))
-        if projection is None:
-            return Result([], [], message=DESPATCHED, statement=plan.sql)
         return Result(columns, rows, statement=plan.sql)
 
     def send(self, request: ApiRequest) -> t.Any:
-        """Send one request and return its decoded JSON, or raise a cfql error."""
-        http_request = self.client.build_request(
+        """Send one request (retrying where safe) and return its decoded JSON, or raise a cfql error."""
+        http_request = self.build(request)
+        attempt = 0
+        while True:
+            self.sleep(self.pacer.delay())
+            started = time.monotonic()
+            try:
+                response = self.client.send(http_request)
+            except httpx.HTTPError as error:
+                wait = retry_after_error(error, request.http_method, attempt) if attempt < self.settings.retries else None
+                if wait is None:
+                    raise self.transport_error(request, error, attempt) from None
+                self._log(request, f"{type(error).__name__}, retrying in {wait:.2f}s")
+                self.sleep(wait)
+                attempt += 1
+                continue
+            self._log(request, f"{response.status_code} in {1000 * (time.monotonic() - started):.0f} ms")
+            if not response.is_success and attempt < self.settings.retries:
+                wait = retry_after_response(response, request.http_method, attempt)
+                if wait is not None:
+                    self.sleep(wait)
+                    attempt += 1
+                    continue
+            return self.decode(request, response)
+
+    def build(self, request: ApiRequest) -> httpx.Request:
+        return self.client.build_request(
             request.http_method,
             self.url(request),
             params=request.query or None,
             json=request.body,
             headers=self.headers(request),
         )
+
+    def decode(self, request: ApiRequest, response: httpx.Response) -> t.Any:
         try:
-            response = self.client.send(http_request)
-        except httpx.TimeoutException:
-            raise OperationalError(f"{request.method.name}: timed out after {self.settings.timeout:g} s") from None
-        except httpx.TransportError as error:
-            raise OperationalError(f"{request.method.name}: cannot reach the API ({type(error).__name__}: {error})") from None
-        return decode_response(response, request.method.name)
+            payload = decode_response(response, request.method.name)
+        except APIError as error:
+            raise APIError(
+                error.status, self._scrub(request, error.api_message), code=error.code, method=request.method.name
+            ) from None
+        method = request.method
+        has = self._response_secrets.get(method.resource_id + "." + method.name)
+        if has is None:
+            has = self._response_secrets[method.resource_id + "." + method.name] = has_secrets(method.response_schema)
+        return redact_value(payload, method.response_schema) if has else payload
+
+    def transport_error(self, request: ApiRequest, error: Exception, attempt: int) -> OperationalError:
+        tries = f" after {attempt + 1} attempts" if attempt else ""
+        if isinstance(error, httpx.TimeoutException):
+            return OperationalError(f"{request.method.name}: timed out after {self.settings.timeout:g} s{tries}")
+        detail = self._scrub(request, str(error))
+        return OperationalError(f"{request.method.name}: cannot reach the API{tries} ({type(error).__name__}: {detail})")
+
+    def _scrub(self, request: ApiRequest, text: str) -> str:
+        secrets = [self.settings.token, self.settings.api_key, *secret_strings(request.body, request.method.body_fields)]
+        return scrub(text, secrets)
+
+    def _log(self, request: ApiRequest, outcome: str) -> None:
+        if self.settings.debug:
+            print(f"cfql: {request.http_method} {self.url(request)} -> {outcome}", file=sys.stderr)
 
     def url(self, request: ApiRequest) -> str:
         return self.base_url(request.method.resource_id, request.method.base_url) + request.path
@@ -127,6 +187,12 @@ class Session:
         url = str(httpx.URL(self.url(request), params=request.query or None))
         body = redact_body(request.body, request.method.body_fields) if request.body is not None else None
         return {"method": request.http_method, "url": url, "headers": headers, "body": body}
+
+
+def _pool_limits(settings: Settings) -> httpx.Limits:
+    """Enough kept-alive connections for every concurrent statement to reuse its own."""
+    keep = max(20, settings.concurrency)
+    return httpx.Limits(max_connections=max(100, keep), max_keepalive_connections=keep)
 
 
 def _row_objects(payload: t.Any, object_key: str | None) -> list[t.Mapping[str, t.Any]]:

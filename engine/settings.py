@@ -16,6 +16,8 @@ class Settings:
     sandbox: bool = False
     timeout: float = 60.0
     retries: int = 2
+    rate_limit: str | None = "1200/300"
+    concurrency: int = 1
     dry_run: bool = False
     debug: bool = False
 

@@ -18,9 +18,16 @@ class Recorder:
     def __init__(self) -> None:
         self.requests: list[httpx.Request] = []
         self.responses: list[httpx.Response] = []
+        self.waits: list[float] = []
 
-    def reply(self, status: int = 200, body: t.Any = None, **kwargs: t.Any) -> None:
-        self.responses.append(httpx.Response(status, json=body, **kwargs))
+    def sleep(self, seconds: float) -> None:
+        """Stands in for time.sleep: retries and pacing are recorded, not waited for."""
+        if seconds:
+            self.waits.append(seconds)
+
+    def reply(self, status: int = 200, body: t.Any = None, times: int = 1, **kwargs: t.Any) -> None:
+        for _ in range(times):
+            self.responses.append(httpx.Response(status, json=body, **kwargs))
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
@@ -46,6 +53,7 @@ def recorder() -> Recorder:
 @pytest.fixture
 def conn(recorder: Recorder) -> t.Iterator[Connection]:
     with connect(token="test-token", http_client=httpx.Client(transport=httpx.MockTransport(recorder))) as connection:
+        connection.session.sleep = recorder.sleep
         yield connection
 
 
