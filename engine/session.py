@@ -28,37 +28,16 @@ USER_AGENT = "cfql/0.1.0"
 DRY_RUN_COLUMNS = ["method", "url", "headers", "body"]
 
 
-class Session:
-    """Sends requests with retries and pacing; projects responses into Results."""
+class SessionCore:
+    """What sync and async sessions share: URLs, credentials, retry decisions, decoding, projection."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        registry: Registry,
-        http_client: httpx.Client | None = None,
-        pacer: Pacer | None = None,
-    ):
+    def __init__(self, settings: Settings, registry: Registry, pacer: Pacer | None = None):
         self.settings = settings
         self.registry = registry
-        self._owns_client = http_client is None
-        self.client = http_client or httpx.Client(
-            timeout=settings.timeout, follow_redirects=False, limits=_pool_limits(settings)
-        )
         self.pacer = pacer or Pacer(parse_rate_limit(settings.rate_limit))
-        self.sleep: t.Callable[[float], None] = time.sleep
         self._headers: dict[str, dict[str, str]] = {}
         self._base_urls: dict[str, str] = {}
         self._response_secrets: dict[str, bool] = {}
-
-    def close(self) -> None:
-        if self._owns_client:
-            self.client.close()
-
-    def run_call(self, plan: CallPlan, params: t.Mapping[str, t.Any]) -> Result:
-        requests = plan.requests(params)
-        if self.settings.dry_run:
-            return Result(DRY_RUN_COLUMNS, [self.describe(r) for r in requests], statement=plan.sql)
-        return self.project(plan, [(r, self.send(r)) for r in requests])
 
     def project(self, plan: CallPlan, answers: t.Iterable[tuple[ApiRequest, t.Any]]) -> Result:
         projection = plan.projection
@@ -75,34 +54,24 @@ class Session:
                 rows.append(projection.row(obj))
         return Result(columns, rows, statement=plan.sql)
 
-    def send(self, request: ApiRequest) -> t.Any:
-        """Send one request (retrying where safe) and return its decoded JSON, or raise a cfql error."""
-        http_request = self.build(request)
-        attempt = 0
-        while True:
-            self.sleep(self.pacer.delay())
-            started = time.monotonic()
-            try:
-                response = self.client.send(http_request)
-            except httpx.HTTPError as error:
-                wait = retry_after_error(error, request.http_method, attempt) if attempt < self.settings.retries else None
-                if wait is None:
-                    raise self.transport_error(request, error, attempt) from None
+    def next_wait(
+        self, request: ApiRequest, attempt: int, response: httpx.Response | None = None, error: Exception | None = None
+    ) -> float | None:
+        """Seconds to wait before another attempt, or None when this outcome is final."""
+        if attempt >= self.settings.retries:
+            return None
+        if error is not None:
+            wait = retry_after_error(error, request.http_method, attempt)
+            if wait is not None:
                 self._log(request, f"{type(error).__name__}, retrying in {wait:.2f}s")
-                self.sleep(wait)
-                attempt += 1
-                continue
-            self._log(request, f"{response.status_code} in {1000 * (time.monotonic() - started):.0f} ms")
-            if not response.is_success and attempt < self.settings.retries:
-                wait = retry_after_response(response, request.http_method, attempt)
-                if wait is not None:
-                    self.sleep(wait)
-                    attempt += 1
-                    continue
-            return self.decode(request, response)
+            return wait
+        assert response is not None
+        if response.is_success:
+            return None
+        return retry_after_response(response, request.http_method, attempt)
 
-    def build(self, request: ApiRequest) -> httpx.Request:
-        return self.client.build_request(
+    def build(self, client: httpx.Client | httpx.AsyncClient, request: ApiRequest) -> httpx.Request:
+        return client.build_request(
             request.http_method,
             self.url(request),
             params=request.query or None,
@@ -189,7 +158,56 @@ class Session:
         return {"method": request.http_method, "url": url, "headers": headers, "body": body}
 
 
-def _pool_limits(settings: Settings) -> httpx.Limits:
+class Session(SessionCore):
+    """Sends requests over one pooled httpx.Client, with retries and pacing."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        registry: Registry,
+        http_client: httpx.Client | None = None,
+        pacer: Pacer | None = None,
+    ):
+        super().__init__(settings, registry, pacer)
+        self._owns_client = http_client is None
+        self.client = http_client or httpx.Client(
+            timeout=settings.timeout, follow_redirects=False, limits=pool_limits(settings)
+        )
+        self.sleep: t.Callable[[float], None] = time.sleep
+
+    def close(self) -> None:
+        if self._owns_client:
+            self.client.close()
+
+    def run_call(self, plan: CallPlan, params: t.Mapping[str, t.Any]) -> Result:
+        requests = plan.requests(params)
+        if self.settings.dry_run:
+            return Result(DRY_RUN_COLUMNS, [self.describe(r) for r in requests], statement=plan.sql)
+        return self.project(plan, [(r, self.send(r)) for r in requests])
+
+    def send(self, request: ApiRequest) -> t.Any:
+        """Send one request (retrying where safe) and return its decoded JSON, or raise a cfql error."""
+        http_request = self.build(self.client, request)
+        attempt = 0
+        while True:
+            self.sleep(self.pacer.delay())
+            started = time.monotonic()
+            try:
+                response = self.client.send(http_request)
+            except httpx.HTTPError as error:
+                wait = self.next_wait(request, attempt, error=error)
+                if wait is None:
+                    raise self.transport_error(request, error, attempt) from None
+            else:
+                self._log(request, f"{response.status_code} in {1000 * (time.monotonic() - started):.0f} ms")
+                wait = self.next_wait(request, attempt, response=response)
+                if wait is None:
+                    return self.decode(request, response)
+            self.sleep(wait)
+            attempt += 1
+
+
+def pool_limits(settings: Settings) -> httpx.Limits:
     """Enough kept-alive connections for every concurrent statement to reuse its own."""
     keep = max(20, settings.concurrency)
     return httpx.Limits(max_connections=max(100, keep), max_keepalive_connections=keep)

@@ -1,0 +1,5 @@
+"""``python -m provider.cloudflare.emulator``: same as ``cfql emulator``."""
+
+from .cli import main
+
+raise SystemExit(main())
