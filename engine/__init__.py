@@ -47,3 +47,12 @@ __all__ = [
     "paramstyle",
     "threadsafety",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """``engine.AsyncConnection`` without importing asyncio for every CLI start."""
+    if name == "AsyncConnection":
+        from engine.aio import AsyncConnection
+
+        return AsyncConnection
+    raise AttributeError(f"module 'engine' has no attribute {name!r}")

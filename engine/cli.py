@@ -146,6 +146,7 @@ def _exec(args: argparse.Namespace) -> int:
 def _run_script(conn: t.Any, prepared: t.Any, args: argparse.Namespace) -> int:
     from engine import progress, script
     from engine.output import render
+    from engine.redact import redact_statement
 
     bar = progress.ProgressBar(len(prepared.statements)) if progress.wanted(len(prepared.statements)) else None
     if bar is not None:
@@ -155,7 +156,8 @@ def _run_script(conn: t.Any, prepared: t.Any, args: argparse.Namespace) -> int:
         if bar is not None:
             bar.close()
         if args.dry_run and args.output in ("table", "text"):
-            sys.stdout.write(f"-- {prepared.source}:{statement.line}\n{statement.sql.strip()};\n")
+            sql = redact_statement(statement.sql.strip(), statement.plan)
+            sys.stdout.write(f"-- {prepared.source}:{statement.line}\n{sql};\n")
         render(result, args.output, sys.stdout, not args.no_headers)
         sys.stdout.flush()
 

@@ -9,6 +9,7 @@ so that positions, comments and error messages stay sqlglot's.
 
 from __future__ import annotations
 
+import logging
 import typing as t
 
 from sqlglot import exp
@@ -131,6 +132,10 @@ class StackQL(Postgres):
 
 
 _DIALECT = StackQL()
+# sqlglot logs a warning when it falls back to an opaque Command; cfql reports
+# such statements as unsupported itself, and a log line would break the
+# one-line-error promise of the CLI.
+logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
 
 def tokenize(sql: str) -> list[Token]:

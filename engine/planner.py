@@ -13,17 +13,18 @@ from engine.errors import NotSupportedError, ProgrammingError, SQLSyntaxError
 from engine.plan import CallPlan, Plan, StaticPlan, check_constants
 from engine.projection import Projection, compile_projection
 from engine.schema import did_you_mean
+from engine.select import SelectPlan, plan_select
 from engine.resolver import SELECT_NOT_SUPPORTED, check_exec, choose_method, find_resource
 from engine.values import Bind, sql_value
 from provider.model import Method, Resource
 from provider.registry import Registry
 
 
-def plan_sql(sql: str, registry: Registry, line_offset: int = 0) -> Plan:
+def plan_sql(sql: str, registry: Registry, line_offset: int = 0) -> Plan | SelectPlan:
     return plan_statement(parse_statement(sql, line_offset), sql, registry)
 
 
-def plan_statement(node: exp.Expression, sql: str, registry: Registry) -> Plan:
+def plan_statement(node: exp.Expression, sql: str, registry: Registry) -> Plan | SelectPlan:
     if isinstance(node, exp.Insert):
         return _plan_insert(node, sql, registry)
     if isinstance(node, Replace):
@@ -34,6 +35,8 @@ def plan_statement(node: exp.Expression, sql: str, registry: Registry) -> Plan:
         return _plan_delete(node, sql, registry)
     if isinstance(node, exp.Select):
         return _plan_select(node, sql, registry)
+    if isinstance(node, exp.SetOperation):
+        raise NotSupportedError(f"{node.key.upper()} is not supported; run the SELECTs separately")
     if isinstance(node, Exec):
         return _plan_exec(node, sql, registry)
     if isinstance(node, Show):
@@ -98,18 +101,9 @@ def _plan_delete(node: exp.Delete, sql: str, registry: Registry) -> CallPlan:
     return _call_plan(sql, method, (row,), node.args.get("returning"), "DELETE")
 
 
-def _plan_select(node: exp.Select, sql: str, registry: Registry) -> CallPlan:
-    from_ = node.args.get("from_")
-    if from_ is None or not isinstance(from_.this, exp.Table):
-        raise ProgrammingError("SELECT needs FROM provider.service.resource")
-    resource = find_resource(registry, _table_parts(from_.this))
-    if not resource.methods_for("select"):
-        raise NotSupportedError(SELECT_NOT_SUPPORTED)
-    where = _where_params(node.args.get("where"))
-    method = choose_method(resource, "select", params=list(where), body=())
-    row = check_constants(where, method.fields)
-    projection = compile_projection(node.expressions, method.row_schema, "SELECT")
-    return _finish(CallPlan(sql, method, (row,), projection, "SELECT"))
+def _plan_select(node: exp.Select, sql: str, registry: Registry) -> SelectPlan:
+    """SELECT runs one read method, follows its pages and does the rest locally (engine/select.py)."""
+    return plan_select(node, sql, registry)
 
 
 def _plan_exec(node: Exec, sql: str, registry: Registry) -> CallPlan:
@@ -183,9 +177,10 @@ def _where_params(where: exp.Where | None) -> dict[str, t.Any]:
     return params
 
 
-def _table_parts(table: exp.Expression) -> list[str]:
+def _table_parts(table: t.Any) -> list[str]:
     if not isinstance(table, exp.Table):
-        raise SQLSyntaxError(f"expected provider.service.resource, got {table.sql()}")
+        got = table.sql() if isinstance(table, exp.Expression) else "nothing"
+        raise SQLSyntaxError(f"expected provider.service.resource, got {got or 'nothing'}")
     return [part.name for part in table.parts]
 
 

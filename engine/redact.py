@@ -64,6 +64,14 @@ def secret_strings(body: t.Mapping[str, t.Any] | None, fields: t.Mapping[str, Fi
     return found
 
 
+def redact_statement(sql: str, plan: t.Any) -> str:
+    """A statement's text with the secret values its plan carries masked, for echoing it back."""
+    rows = getattr(plan, "rows", ())
+    fields = plan.method.fields if rows else {}
+    secrets = [secret for row in rows for secret in secret_strings(row.constants, fields)]
+    return scrub(sql, secrets)
+
+
 def scrub(text: str, secrets: t.Iterable[str | None]) -> str:
     """``text`` with every secret (of 3+ characters, to keep messages readable) replaced by the mask."""
     for secret in sorted((s for s in secrets if s and len(s) >= 3), key=len, reverse=True):

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from engine.dialect import split_statements
 from engine.errors import Error, ProgrammingError
 from engine.plan import CallPlan, Deferred, Plan
+from engine.redact import redact_statement
 from engine.result import Result
 from engine.templates import has_template, render
 
@@ -43,7 +44,7 @@ class Statement:
         return self.plan.bind_names
 
     def excerpt(self, width: int = 80) -> str:
-        text = " ".join(self.sql.split())
+        text = " ".join(redact_statement(self.sql, self.plan).split())
         return text if len(text) <= width else text[: width - 1] + "…"
 
 

@@ -1,0 +1,993 @@
+"""SELECT: one documented read method, its pages streamed, the rest of the SQL done locally.
+
+What the API can do, it does: top-level ``param = value`` conjuncts of WHERE
+that name a parameter of the chosen method go into the request (path or query),
+and the method is chosen by the same rule as for every other verb
+(``engine.resolver.choose_method``). Everything else — other WHERE conditions,
+GROUP BY and aggregates, HAVING, DISTINCT, ORDER BY, LIMIT/OFFSET — runs here,
+on the rows under the method's ``objectKey``, compiled once into Python
+callables when the plan is built (so an unknown column or an unsupported
+construct fails before any request is sent).
+
+List methods are paged (``page_no`` 1-based, ``per_page``); pages are fetched
+lazily, one after another, until the API says there are no more (its
+``paging`` block), LIMIT is satisfied (when nothing needs every row first),
+or ``MAX_PAGES`` pages have been read — then the rows read so far are returned
+with ``Result.message`` saying so, and a ``PaginationCapWarning`` is issued.
+A ``page_no`` in WHERE means "that page only".
+
+Local semantics, in short: comparisons are typed (``'5' = 5`` is false, and an
+ordering comparison of different types is unknown), NULL follows SQL's three-
+valued logic, LIKE is case-insensitive (as in StackQL's SQLite backend), and
+NULLs sort as the largest value unless NULLS FIRST/LAST says otherwise (as in
+PostgreSQL, whose syntax cfql speaks).
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import json
+import math
+import re
+import typing as t
+import warnings
+from dataclasses import dataclass, field, replace
+
+from sqlglot import exp
+
+from engine.errors import DataError, NotSupportedError, ProgrammingError, ResolutionError, UnboundParameterError
+from engine.plan import ApiRequest, CallPlan, check_constants
+from engine.projection import Projection, _json_path_steps, _walk, compile_projection
+from engine.resolver import SELECT_NOT_SUPPORTED, choose_method, find_resource
+from engine.result import Result
+from engine.schema import did_you_mean
+from engine.values import Bind, sql_value
+from provider.model import Method, Resource
+
+if t.TYPE_CHECKING:
+    from engine.session import Session
+    from provider.registry import Registry
+
+#: Most pages one SELECT reads before it stops and says so (module-wide, not a setting).
+MAX_PAGES = 100
+
+DRY_RUN_COLUMNS = ["method", "url", "headers", "body"]
+
+Row = t.Mapping[str, t.Any]
+Params = t.Mapping[str, t.Any]
+# Compiled expressions take the record they are evaluated on (an API object, or
+# a group's record in aggregate queries) and the statement's parameters.
+Getter = t.Callable[[t.Any, Params], t.Any]
+
+
+class PaginationCapWarning(UserWarning):
+    """A SELECT stopped after ``MAX_PAGES`` pages; the rows read so far were returned."""
+
+
+def cap_message(pages: int, rows: int) -> str:
+    return f"stopped after {pages} pages ({rows} rows); add filters or LIMIT"
+
+
+# --------------------------------------------------------------------------
+# The plan
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Sort:
+    key: Getter  # over (record, output row) pairs, see _order_key
+    desc: bool
+    nulls_first: bool
+
+
+@dataclass(frozen=True)
+class _Aggregate:
+    slot: str
+    kind: str  # count, sum, avg, min, max
+    arg: Getter | None  # None for COUNT(*)
+    distinct: bool
+
+
+@dataclass(frozen=True)
+class _Grouping:
+    keys: tuple[tuple[str, Getter], ...]  # slot, getter over API objects
+    aggregates: tuple[_Aggregate, ...]
+    having: Getter | None
+
+
+@dataclass(frozen=True)
+class SelectPlan:
+    """A SELECT: the first request's binding, and the local stages compiled once."""
+
+    sql: str
+    call: CallPlan  # binds path/query values into the first request
+    columns: tuple[str, ...] | None  # None for SELECT * (columns come from the rows)
+    star_columns: tuple[str, ...]  # schema order, for SELECT *
+    output: t.Callable[[t.Any, Params], dict[str, t.Any]]  # record -> output row
+    where: Getter | None
+    grouping: _Grouping | None
+    distinct: bool
+    order: tuple[_Sort, ...]
+    limit: t.Any  # int, Bind or None
+    offset: t.Any  # int, Bind or None
+    paged: bool  # the method takes page_no
+    bind_names: frozenset[str] = field(default=frozenset())
+
+    @property
+    def method(self) -> Method:
+        return self.call.method
+
+    @property
+    def provides(self) -> frozenset[str]:
+        """Output column names (for a script's later ``:params``); empty for ``SELECT *``."""
+        return frozenset(self.columns or ())
+
+    def requests(self, params: Params | None = None) -> list[ApiRequest]:
+        """The first request (later pages depend on the answers)."""
+        return self.call.requests(params)
+
+    def run(self, session: Session, params: Params | None = None) -> Result:
+        params = params or {}
+        (first,) = self.call.requests(params)
+        if session.settings.dry_run:
+            return Result(list(DRY_RUN_COLUMNS), [session.describe(first)], statement=self.sql)
+        missing = sorted(n for n in self.bind_names if n not in params)
+        if missing:
+            raise UnboundParameterError(f"parameter :{missing[0]} has no value")
+        limit = _count(self.limit, params, "LIMIT")
+        offset = _count(self.offset, params, "OFFSET") or 0
+        pages = _Pages(session, first, self.method.object_key, self.paged and "page_no" not in first.query)
+        records: t.Iterable[t.Any] = iter(pages)
+        where = self.where
+        if where is not None:
+            records = (r for r in records if where(r, params) is True)
+        if self.grouping is not None:
+            records = _group(records, self.grouping, params)
+        output = self.output
+        pairs: t.Iterable[tuple[t.Any, dict[str, t.Any]]] = ((r, output(r, params)) for r in records)
+        if self.distinct:
+            pairs = _distinct(pairs)
+        if self.order:
+            pairs = _sorted(list(pairs), self.order, params)
+        if offset or limit is not None:
+            pairs = itertools.islice(pairs, offset, None if limit is None else offset + limit)
+        rows = [row for _, row in pairs]
+        columns = list(self.columns) if self.columns is not None else _star_columns(rows, self.star_columns)
+        message = None
+        if pages.capped:
+            message = cap_message(pages.pages, pages.items)
+            warnings.warn(message, PaginationCapWarning, stacklevel=2)
+        return Result(columns, rows, message=message, statement=self.sql)
+
+
+class _Pages:
+    """The method's rows, page after page, fetched only when the consumer wants more."""
+
+    def __init__(self, session: Session, first: ApiRequest, object_key: str | None, follow: bool):
+        self.session = session
+        self.first = first
+        self.object_key = object_key
+        self.follow = follow
+        self.pages = 0
+        self.items = 0
+        self.capped = False
+
+    def __iter__(self) -> t.Iterator[t.Any]:
+        request = self.first
+        per_page = request.query.get("per_page")
+        page_no = 1
+        while True:
+            payload = self.session.send(request)
+            self.pages += 1
+            items = _row_objects(payload, self.object_key)
+            self.items += len(items)
+            yield from items
+            if not self.follow or not _has_more(payload, items, per_page):
+                return
+            if self.pages >= MAX_PAGES:
+                self.capped = True
+                return
+            page_no += 1
+            request = replace(request, query={**request.query, "page_no": page_no})
+
+
+def _has_more(payload: t.Any, items: list[t.Any], per_page: t.Any) -> bool:
+    if not items:
+        return False
+    paging = payload.get("paging") if isinstance(payload, dict) else None
+    if isinstance(paging, dict):
+        total, end = paging.get("total_count"), paging.get("end_offset")
+        if _is_number(total) and _is_number(end):
+            return end + 1 < total
+    if _is_number(per_page) and per_page > 0:
+        return len(items) >= per_page
+    return True  # nothing says: ask for the next page, an empty one ends it
+
+
+def _row_objects(payload: t.Any, object_key: str | None) -> list[t.Any]:
+    if object_key:
+        for key in object_key.removeprefix("$.").split("."):
+            payload = payload.get(key) if isinstance(payload, dict) else None
+    if payload is None:
+        return []
+    if isinstance(payload, list):
+        return [item for item in payload if isinstance(item, dict)]
+    return [payload] if isinstance(payload, dict) else [{"value": payload}]
+
+
+def _count(value: t.Any, params: Params, clause: str) -> int | None:
+    if isinstance(value, Bind):
+        value = params[value.name]
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise DataError(f"{clause} must be a whole number >= 0, got {value!r}")
+    return value
+
+
+def _star_columns(rows: list[dict[str, t.Any]], schema_order: tuple[str, ...]) -> list[str]:
+    """Schema order first (as DESCRIBE lists them), then any other keys as first seen."""
+    seen: dict[str, None] = {}
+    for row in rows:
+        seen.update(dict.fromkeys(row))
+    known = [c for c in schema_order if c in seen] if rows else list(schema_order)
+    return known + [c for c in seen if c not in set(schema_order)]
+
+
+def _distinct(pairs: t.Iterable[tuple[t.Any, dict[str, t.Any]]]) -> t.Iterator[tuple[t.Any, dict[str, t.Any]]]:
+    seen: set[str] = set()
+    for pair in pairs:
+        key = json.dumps(list(pair[1].items()), sort_keys=True, default=str)
+        if key not in seen:
+            seen.add(key)
+            yield pair
+
+
+def _sorted(pairs: list[tuple[t.Any, dict[str, t.Any]]], order: tuple[_Sort, ...], params: Params) -> list:
+    # Stable sorts from the last key to the first; each key is total over every type.
+    for sort in reversed(order):
+        pairs.sort(key=functools.partial(_order_key, sort, params), reverse=sort.desc)
+    return pairs
+
+
+def _order_key(sort: _Sort, params: Params, pair: tuple[t.Any, dict[str, t.Any]]) -> tuple:
+    value = sort.key(pair, params)
+    if value is None:
+        # reverse=True flips the rank too, so pick the rank that lands where asked
+        return (0 if sort.nulls_first != sort.desc else 2, 0, 0)
+    return (1, *_value_key(value))
+
+
+def _value_key(value: t.Any) -> tuple[int, t.Any]:
+    """A total order across types: numbers (and booleans), then strings, then JSON structures."""
+    if isinstance(value, (int, float)):
+        return (0, value)
+    if isinstance(value, str):
+        return (1, value)
+    return (2, json.dumps(value, sort_keys=True, default=str))
+
+
+# --------------------------------------------------------------------------
+# Aggregation
+# --------------------------------------------------------------------------
+
+
+class _Accumulator:
+    def __init__(self, spec: _Aggregate):
+        self.spec = spec
+        self.seen: set[str] | None = set() if spec.distinct else None
+        self.count = 0
+        self.total: t.Any = 0
+        self.best: t.Any = None
+
+    def add(self, record: t.Any, params: Params) -> None:
+        spec = self.spec
+        if spec.arg is None:  # COUNT(*)
+            self.count += 1
+            return
+        value = spec.arg(record, params)
+        if value is None:
+            return
+        if self.seen is not None:
+            key = json.dumps(value, sort_keys=True, default=str)
+            if key in self.seen:
+                return
+            self.seen.add(key)
+        self.count += 1
+        if spec.kind in ("sum", "avg"):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise DataError(f"{spec.slot}: {value!r} is not a number")
+            self.total += value
+        elif spec.kind == "min":
+            if self.best is None or _value_key(value) < _value_key(self.best):
+                self.best = value
+        elif spec.kind == "max":
+            if self.best is None or _value_key(value) > _value_key(self.best):
+                self.best = value
+
+    def result(self) -> t.Any:
+        kind = self.spec.kind
+        if kind == "count":
+            return self.count
+        if kind == "sum":
+            return self.total if self.count else None
+        if kind == "avg":
+            return self.total / self.count if self.count else None
+        return self.best
+
+
+def _group(records: t.Iterable[t.Any], grouping: _Grouping, params: Params) -> list[dict[str, t.Any]]:
+    groups: dict[str, tuple[dict[str, t.Any], list[_Accumulator]]] = {}
+    keys, specs = grouping.keys, grouping.aggregates
+    for record in records:
+        values = {slot: get(record, params) for slot, get in keys}
+        ident = json.dumps(list(values.values()), sort_keys=True, default=str)
+        entry = groups.get(ident)
+        if entry is None:
+            entry = groups[ident] = (values, [_Accumulator(spec) for spec in specs])
+        for accumulator in entry[1]:
+            accumulator.add(record, params)
+    if not groups and not keys:  # aggregates over no rows: one row (COUNT 0, others NULL)
+        groups[""] = ({}, [_Accumulator(spec) for spec in specs])
+    out = []
+    for values, accumulators in groups.values():
+        group = dict(values)
+        group.update((a.spec.slot, a.result()) for a in accumulators)
+        if grouping.having is None or grouping.having(group, params) is True:
+            out.append(group)
+    return out
+
+
+# --------------------------------------------------------------------------
+# Planning
+# --------------------------------------------------------------------------
+
+_CLAUSE_NAMES = {
+    "with_": "WITH", "joins": "JOIN", "laterals": "LATERAL", "windows": "WINDOW", "qualify": "QUALIFY",
+    "into": "SELECT INTO", "pivots": "PIVOT", "sample": "TABLESAMPLE", "locks": "FOR UPDATE/SHARE",
+    "connect": "CONNECT BY", "match": "MATCH_RECOGNIZE", "prewhere": "PREWHERE", "distribute": "DISTRIBUTE BY",
+    "sort": "SORT BY", "cluster": "CLUSTER BY", "settings": "SETTINGS", "format": "FORMAT", "options": "OPTIONS",
+    "for_": "FOR", "exclude": "EXCLUDE", "operation_modifiers": "a SELECT modifier", "hint": "optimizer hints",
+    "kind": "SELECT AS STRUCT/VALUE",
+}
+_HANDLED = {"expressions", "from_", "where", "group", "having", "order", "limit", "offset", "distinct"}
+
+
+def plan_select(node: exp.Select, sql: str, registry: Registry) -> SelectPlan:
+    for key, value in node.args.items():
+        if value and key not in _HANDLED:
+            raise NotSupportedError(f"SELECT: {_CLAUSE_NAMES.get(key, key.upper())} is not supported")
+    from_ = node.args.get("from_")
+    if from_ is None or not isinstance(from_.this, exp.Table):
+        raise ProgrammingError("SELECT needs FROM provider.service.resource")
+    table = from_.this
+    resource = find_resource(registry, [part.name for part in table.parts])
+    if not resource.methods_for("select"):
+        raise NotSupportedError(SELECT_NOT_SUPPORTED)
+    _check_tree(node, {table.name, table.alias_or_name}, table.alias_or_name)
+
+    conjuncts = _conjuncts(node.args["where"].this) if node.args.get("where") else []
+    method, params, local = _resolve(resource, conjuncts)
+    columns = tuple((method.row_schema.get("properties") or {}).keys())
+    call = CallPlan(sql, method, (check_constants(params, method.fields),), None, "SELECT")
+
+    rows = _RowScope(method, columns, [n for m in resource.methods_for("select") for n in m.parameters])
+    where = _and_all([rows.compiler("WHERE").predicate(c) for c in local])
+
+    distinct = node.args.get("distinct")
+    if distinct is not None and distinct.args.get("on"):
+        raise NotSupportedError("SELECT: DISTINCT ON is not supported")
+    items = node.expressions
+    star = len(items) == 1 and isinstance(items[0], exp.Star)
+    group_node = node.args.get("group")
+    aggregated = bool(group_node) or bool(node.args.get("having")) or any(
+        _has_aggregate(n) for n in [*items, *_order_nodes(node)]
+    )
+    if star and aggregated:
+        raise ProgrammingError("SELECT * cannot be combined with GROUP BY or aggregate functions; name the columns")
+
+    grouping: _Grouping | None = None
+    if aggregated:
+        scope = _GroupScope(rows, items, group_node.expressions if group_node else [])
+        output, names = scope.output()
+        having = node.args.get("having")
+        having_get = scope.compiler("HAVING").predicate(having.this) if having else None
+        order = _compile_order(node, names, scope.compiler("ORDER BY"))
+        grouping = _Grouping(tuple(scope.keys.items()), tuple(scope.aggregates.values()), having_get)
+    else:
+        projection = compile_projection(items, method.row_schema, "SELECT")
+        output = _projection_output(projection)
+        names = None if star else projection.names
+        order = _compile_order(node, names, rows.compiler("ORDER BY"))
+
+    limit = _limit_value(node.args.get("limit"), "LIMIT")
+    offset = _limit_value(node.args.get("offset"), "OFFSET")
+    binds = {b.name for row in call.rows for b in row.binds.values()}
+    binds |= {p.name for p in node.find_all(exp.Placeholder) if p.this}
+    return SelectPlan(
+        sql=sql,
+        call=call,
+        columns=None if star else tuple(names or ()),
+        star_columns=columns,
+        output=output,
+        where=where,
+        grouping=grouping,
+        distinct=distinct is not None,
+        order=order,
+        limit=limit,
+        offset=offset,
+        paged=_is_query_param(method, "page_no"),
+        bind_names=frozenset(binds),
+    )
+
+
+def _check_tree(node: exp.Select, qualifiers: set[str], shown: str) -> None:
+    """Refuse what cannot be run locally wherever it hides, and foreign table qualifiers."""
+    for sub in node.walk():
+        if sub is node or isinstance(sub, (exp.From, exp.Table)) or sub.find_ancestor(exp.From):
+            continue
+        if isinstance(sub, (exp.Select, exp.Subquery, exp.SetOperation)):
+            raise NotSupportedError(f"SELECT: subqueries are not supported ({_short(sub)})")
+        if isinstance(sub, exp.Window):
+            raise NotSupportedError(f"SELECT: window functions are not supported ({_short(sub)})")
+        if isinstance(sub, exp.Column) and sub.table and sub.table not in qualifiers:
+            raise ProgrammingError(
+                f"SELECT: unknown table {sub.table!r} in {sub.sql()} (the FROM resource is {shown!r})"
+            )
+
+
+def _short(node: exp.Expression, width: int = 60) -> str:
+    text = " ".join(node.sql().split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _conjuncts(node: exp.Expression) -> list[exp.Expression]:
+    while isinstance(node, exp.Paren):
+        node = node.this
+    if isinstance(node, exp.And):
+        return _conjuncts(node.this) + _conjuncts(node.expression)
+    return [node]
+
+
+def _param_conjunct(node: exp.Expression) -> tuple[str, t.Any] | None:
+    """``name = literal|:bind`` (either way round), or None."""
+    if not isinstance(node, exp.EQ):
+        return None
+    for column, value in ((node.this, node.expression), (node.expression, node.this)):
+        if isinstance(column, exp.Column) and isinstance(value, _VALUE_NODES):
+            if isinstance(value, exp.Neg) and not isinstance(value.this, exp.Literal):
+                continue
+            return column.name, sql_value(value, column.name)
+    return None
+
+
+_VALUE_NODES = (exp.Literal, exp.Boolean, exp.Null, exp.Neg, exp.Placeholder)
+
+
+def _resolve(
+    resource: Resource, conjuncts: list[exp.Expression]
+) -> tuple[Method, dict[str, t.Any], list[exp.Expression]]:
+    """Pick the method; split WHERE into its parameters and conditions evaluated locally."""
+    methods = resource.methods_for("select")
+    param_names = {n for m in methods for n in m.parameters}
+    row_columns = {n for m in methods for n in (m.row_schema.get("properties") or {})}
+    candidates: dict[str, tuple[exp.Expression, t.Any]] = {}
+    rest: list[exp.Expression] = []
+    for conjunct in conjuncts:
+        pair = _param_conjunct(conjunct)
+        if pair is not None and pair[0] in candidates and pair[0] not in row_columns:
+            raise ProgrammingError(f"WHERE gives {pair[0]} twice")
+        if pair is not None and pair[0] in param_names and pair[0] not in candidates:
+            candidates[pair[0]] = (conjunct, pair[1])
+        else:
+            rest.append(conjunct)
+    for conjunct in rest:  # a parameter that is no column can only be a parameter
+        for column in conjunct.find_all(exp.Column):
+            if column.name in param_names and column.name not in row_columns:
+                raise ProgrammingError(
+                    f"WHERE: {column.name} is an API parameter, not a column; give it as "
+                    f"{column.name} = value joined to the rest of WHERE by AND (got {_short(conjunct)})"
+                )
+    names = list(candidates)
+    try:
+        method = choose_method(resource, "select", params=names, body=())
+        chosen = names
+    except ResolutionError as error:
+        # A name the best method does not take may still be a row column to filter on locally.
+        for method in sorted(methods, key=lambda m: -len(m.required_names)):
+            chosen = [n for n in names if n in method.parameters]
+            columns = method.row_schema.get("properties") or {}
+            if any(n not in columns for n in names if n not in chosen):
+                continue
+            try:
+                if choose_method(resource, "select", params=chosen, body=()) is method:
+                    break
+            except ResolutionError:
+                continue
+        else:
+            raise error from None
+    params = {n: candidates[n][1] for n in chosen}
+    local = [c for c in conjuncts if not any(c is candidates[n][0] for n in chosen)]
+    return method, params, local
+
+
+def _is_query_param(method: Method, name: str) -> bool:
+    param = method.parameters.get(name)
+    return param is not None and param.location == "query"
+
+
+def _limit_value(node: exp.Expression | None, clause: str) -> t.Any:
+    if node is None:
+        return None
+    if isinstance(node, exp.Fetch):
+        raise NotSupportedError("SELECT: FETCH FIRST is not supported; use LIMIT")
+    value_node = node.expression
+    if isinstance(value_node, exp.Var) and value_node.name.upper() == "ALL":
+        return None
+    value = sql_value(value_node, clause) if isinstance(value_node, _VALUE_NODES) else _not_a_count(value_node, clause)
+    if isinstance(value, Bind):
+        return value
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ProgrammingError(f"{clause} takes a whole number >= 0 or a :parameter, got {value_node.sql()}")
+    return value
+
+
+def _not_a_count(node: exp.Expression, clause: str) -> t.NoReturn:
+    raise ProgrammingError(f"{clause} takes a whole number or a :parameter, got {node.sql()}")
+
+
+def _projection_output(projection: Projection) -> t.Callable[[t.Any, Params], dict[str, t.Any]]:
+    row = projection.row
+    return lambda record, params: row(record)
+
+
+def _order_nodes(node: exp.Select) -> list[exp.Expression]:
+    order = node.args.get("order")
+    return [o.this for o in order.expressions] if order else []
+
+
+def _has_aggregate(node: exp.Expression) -> bool:
+    return any(isinstance(n, exp.AggFunc) for n in node.walk())
+
+
+def _compile_order(node: exp.Select, names: t.Sequence[str] | None, compiler: _Compiler) -> tuple[_Sort, ...]:
+    order = node.args.get("order")
+    if not order:
+        return ()
+    sorts = []
+    for ordered in order.expressions:
+        key = ordered.this
+        get: Getter
+        if isinstance(key, exp.Literal) and not key.is_string:
+            if names is None:
+                raise NotSupportedError("ORDER BY position needs named columns, not SELECT *")
+            position = int(sql_value(key, "ORDER BY")) if key.this.isdigit() else 0
+            if not 1 <= position <= len(names):
+                raise ProgrammingError(f"ORDER BY {key.sql()}: SELECT has {len(names)} column(s)")
+            name = names[position - 1]
+            get = _output_getter(name)
+        elif isinstance(key, exp.Column) and not key.table and names is not None and key.name in names:
+            get = _output_getter(key.name)
+        else:
+            record_get = compiler.value(key)
+            get = _record_getter(record_get)
+        sorts.append(_Sort(get, bool(ordered.args.get("desc")), bool(ordered.args.get("nulls_first"))))
+    return tuple(sorts)
+
+
+def _output_getter(name: str) -> Getter:
+    return lambda pair, params: pair[1].get(name)
+
+
+def _record_getter(get: Getter) -> Getter:
+    return lambda pair, params: get(pair[0], params)
+
+
+def _and_all(predicates: list[Getter]) -> Getter | None:
+    if not predicates:
+        return None
+    if len(predicates) == 1:
+        return predicates[0]
+    return _and(predicates)
+
+
+# --------------------------------------------------------------------------
+# Expressions
+# --------------------------------------------------------------------------
+
+
+def _canonical(node: exp.Expression) -> str:
+    """An expression's text without table qualifiers: ``m.title`` and ``title`` are one key."""
+    def strip(sub: exp.Expression) -> exp.Expression:
+        if isinstance(sub, exp.Column) and sub.table:
+            return exp.column(sub.this.copy())
+        return sub
+
+    return node.copy().transform(strip).sql()
+
+
+class _RowScope:
+    """Names visible on one API object: the row schema's columns."""
+
+    def __init__(self, method: Method, columns: tuple[str, ...], parameters: t.Sequence[str] = ()):
+        self.method = method
+        self.columns = columns
+        self.parameters = tuple(dict.fromkeys([*method.parameters, *parameters]))  # for did-you-mean
+
+    def compiler(self, context: str) -> _Compiler:
+        return _Compiler(context, self.leaf)
+
+    def leaf(self, node: exp.Expression, compiler: _Compiler) -> Getter | None:
+        if isinstance(node, exp.Column):
+            return self.column(node.name, compiler.context)
+        if isinstance(node, (exp.JSONExtract, exp.JSONExtractScalar)):
+            source = node.this
+            if not isinstance(source, exp.Column):
+                raise ProgrammingError(
+                    f"{compiler.context}: json_extract needs a column as its first argument, got {source.sql()}"
+                )
+            get_source = self.column(source.name, compiler.context)
+            steps = _json_path_steps(node.expression, compiler.context)
+            return lambda record, params: _walk(get_source(record, params), steps)
+        if isinstance(node, exp.AggFunc):
+            raise ProgrammingError(f"{compiler.context}: aggregate functions are not allowed here ({node.sql()})")
+        return None
+
+    def column(self, name: str, context: str) -> Getter:
+        if self.columns and name not in self.columns:
+            params = self.method.parameters
+            hint = (
+                f" ({name} is a parameter of {self.method.name}: give it as {name} = value joined by AND)"
+                if name in params else did_you_mean(name, [*self.columns, *self.parameters])
+            )
+            raise ProgrammingError(
+                f"{context}: unknown column {name!r}{hint}; available: {', '.join(sorted(self.columns))}"
+            )
+        return lambda record, params: record.get(name)
+
+
+class _GroupScope:
+    """Names visible after GROUP BY: the grouping keys and aggregates over each group."""
+
+    def __init__(self, rows: _RowScope, items: list[exp.Expression], group_by: list[exp.Expression]):
+        self.rows = rows
+        self.items = items
+        self.aliases = {i.alias: i.this for i in items if isinstance(i, exp.Alias)}
+        self.keys: dict[str, Getter] = {}
+        self.aggregates: dict[str, _Aggregate] = {}
+        row_compiler = rows.compiler("GROUP BY")
+        for key in group_by:
+            if isinstance(key, exp.Literal) and not key.is_string:
+                position = int(key.this) if key.this.isdigit() else 0
+                if not 1 <= position <= len(items):
+                    raise ProgrammingError(f"GROUP BY {key.sql()}: SELECT has {len(items)} column(s)")
+                key = items[position - 1].unalias()
+            elif isinstance(key, exp.Column) and not key.table and key.name not in rows.columns and key.name in self.aliases:
+                key = self.aliases[key.name]
+            if _has_aggregate(key):
+                raise ProgrammingError(f"GROUP BY: aggregate functions are not allowed here ({key.sql()})")
+            if not isinstance(key, (exp.Column, exp.JSONExtract, exp.JSONExtractScalar)):
+                raise NotSupportedError(
+                    f"GROUP BY: unsupported expression {key.sql()} (use columns or json_extract(col, '$.path'))"
+                )
+            self.keys.setdefault(_canonical(key), row_compiler.value(key))
+
+    def compiler(self, context: str) -> _Compiler:
+        return _Compiler(context, self.leaf)
+
+    def output(self) -> tuple[t.Callable[[t.Any, Params], dict[str, t.Any]], tuple[str, ...]]:
+        compiler = self.compiler("SELECT")
+        names, getters = [], []
+        for item in self.items:
+            if isinstance(item, exp.Star):
+                raise ProgrammingError("SELECT * cannot be combined with GROUP BY or aggregate functions")
+            expression = item.this if isinstance(item, exp.Alias) else item
+            if isinstance(item, exp.Alias):
+                names.append(item.alias)
+            elif isinstance(expression, exp.Column):
+                names.append(expression.name)
+            else:
+                names.append(expression.sql())
+            getters.append(compiler.value(expression))
+        pairs = tuple(zip(names, getters))
+        return (lambda group, params: {name: get(group, params) for name, get in pairs}), tuple(names)
+
+    def leaf(self, node: exp.Expression, compiler: _Compiler) -> Getter | None:
+        if isinstance(node, (exp.Column, exp.JSONExtract, exp.JSONExtractScalar, exp.AggFunc)):
+            slot = _canonical(node)
+            if slot in self.keys:
+                return _slot(slot)
+        if isinstance(node, exp.AggFunc):
+            return _slot(self.aggregate(node, compiler.context))
+        if isinstance(node, exp.Column) and not node.table and node.name in self.aliases and node.name not in self.rows.columns:
+            return compiler.value(self.aliases[node.name])
+        if isinstance(node, (exp.Column, exp.JSONExtract, exp.JSONExtractScalar)):
+            if isinstance(node, exp.Column):
+                self.rows.column(node.name, compiler.context)  # unknown columns say so first
+            raise ProgrammingError(
+                f"{compiler.context}: {node.sql()} must appear in GROUP BY or be used in an aggregate function"
+            )
+        return None
+
+    def aggregate(self, node: exp.AggFunc, context: str) -> str:
+        slot = _canonical(node)
+        if slot in self.aggregates:
+            return slot
+        kind = _AGGREGATES.get(type(node))
+        if kind is None:
+            raise NotSupportedError(
+                f"{context}: aggregate {node.sql()} is not supported (COUNT, SUM, AVG, MIN and MAX are)"
+            )
+        argument = node.this
+        distinct = isinstance(argument, exp.Distinct)
+        if distinct:
+            if len(argument.expressions) != 1:
+                raise NotSupportedError(f"{context}: {node.sql()} takes one expression")
+            argument = argument.expressions[0]
+        if node.args.get("expressions"):
+            raise NotSupportedError(f"{context}: {node.sql()} takes one expression")
+        if isinstance(argument, exp.Star):
+            if kind != "count" or distinct:
+                raise ProgrammingError(f"{context}: {node.sql()}: only COUNT takes *")
+            arg = None
+        else:
+            if argument is None:
+                raise ProgrammingError(f"{context}: {node.sql()} needs an argument")
+            if _has_aggregate(argument):
+                raise ProgrammingError(f"{context}: {node.sql()}: aggregates cannot be nested")
+            arg = self.rows.compiler(context).value(argument)
+        self.aggregates[slot] = _Aggregate(slot, kind, arg, distinct)
+        return slot
+
+
+_AGGREGATES: dict[type, str] = {exp.Count: "count", exp.Sum: "sum", exp.Avg: "avg", exp.Min: "min", exp.Max: "max"}
+
+
+def _slot(slot: str) -> Getter:
+    return lambda group, params: group.get(slot)
+
+
+Leaf = t.Callable[[exp.Expression, "_Compiler"], t.Optional[Getter]]
+
+
+class _Compiler:
+    """SQL expressions → getters; leaves (columns, json_extract, aggregates) come from a scope."""
+
+    def __init__(self, context: str, leaf: Leaf):
+        self.context = context
+        self.leaf = leaf
+
+    def predicate(self, node: exp.Expression) -> Getter:
+        get = self.value(node)
+        if _is_predicate(node):
+            return get
+        return lambda record, params: _truth(get(record, params))
+
+    def value(self, node: exp.Expression) -> Getter:
+        while isinstance(node, exp.Paren):
+            node = node.this
+        got = self.leaf(node, self)
+        if got is not None:
+            return got
+        if isinstance(node, _VALUE_NODES):
+            if isinstance(node, exp.Neg) and not isinstance(node.this, exp.Literal):
+                self._unsupported(node)
+            value = sql_value(node, self.context)
+            if isinstance(value, Bind):
+                name = value.name
+                return lambda record, params: params[name]
+            return lambda record, params: value
+        if type(node) in _COMPARISONS:
+            return self._comparison(node)
+        if isinstance(node, (exp.Like, exp.ILike)):
+            return self._like(node, None)
+        if isinstance(node, exp.Escape) and isinstance(node.this, (exp.Like, exp.ILike)):
+            return self._like(node.this, node.expression)
+        if isinstance(node, exp.In):
+            return self._in(node)
+        if isinstance(node, exp.Between):
+            return self._between(node)
+        if isinstance(node, exp.Is):
+            return self._is(node)
+        if isinstance(node, exp.And):
+            return _and([self.predicate(node.this), self.predicate(node.expression)])
+        if isinstance(node, exp.Or):
+            return _or([self.predicate(node.this), self.predicate(node.expression)])
+        if isinstance(node, exp.Not):
+            return _not(self.predicate(node.this))
+        self._unsupported(node)
+
+    def _unsupported(self, node: exp.Expression) -> t.NoReturn:
+        what = "function" if isinstance(node, exp.Func) else "expression"
+        raise NotSupportedError(
+            f"{self.context}: {what} {_short(node)} is not supported (use columns, json_extract(col, '$.path'), "
+            "literals, :params, = != < <= > >=, LIKE, IN, BETWEEN, IS [NOT] NULL, AND, OR, NOT)"
+        )
+
+    def _comparison(self, node: exp.Expression) -> Getter:
+        left, right = self.value(node.this), self.value(node.expression)
+        compare = _COMPARISONS[type(node)]
+        return lambda record, params: compare(left(record, params), right(record, params))
+
+    def _like(self, node: exp.Expression, escape: exp.Expression | None) -> Getter:
+        subject, pattern = self.value(node.this), self.value(node.expression)
+        escape_char = None
+        if escape is not None:
+            escape_char = sql_value(escape, "ESCAPE") if isinstance(escape, _VALUE_NODES) else None
+            if not isinstance(escape_char, str) or len(escape_char) != 1:
+                raise ProgrammingError(f"{self.context}: ESCAPE takes one character, got {escape.sql()}")
+        negate = bool(node.args.get("negate"))
+
+        def like(record: t.Any, params: Params) -> bool | None:
+            text, pat = subject(record, params), pattern(record, params)
+            if text is None or pat is None:
+                return None
+            matched = _like_regex(_text(pat), escape_char).fullmatch(_text(text)) is not None
+            return matched != negate
+
+        return like
+
+    def _in(self, node: exp.In) -> Getter:
+        if node.args.get("query") or node.args.get("unnest") or node.args.get("field"):
+            self._unsupported(node)
+        subject = self.value(node.this)
+        options = [self.value(option) for option in node.expressions]
+        negate = bool(node.args.get("negate"))
+
+        def in_(record: t.Any, params: Params) -> bool | None:
+            value = subject(record, params)
+            if value is None:
+                return None
+            unknown = False
+            for option in options:
+                result = _eq(value, option(record, params))
+                if result:
+                    return not negate
+                unknown = unknown or result is None
+            return None if unknown else negate
+
+        return in_
+
+    def _between(self, node: exp.Between) -> Getter:
+        subject, low, high = self.value(node.this), self.value(node.args["low"]), self.value(node.args["high"])
+        negate = bool(node.args.get("negate"))
+
+        def between(record: t.Any, params: Params) -> bool | None:
+            value = subject(record, params)
+            result = _and3(_ge(value, low(record, params)), _le(value, high(record, params)))
+            return result if result is None or not negate else not result
+
+        return between
+
+    def _is(self, node: exp.Is) -> Getter:
+        subject = self.value(node.this)
+        target = node.expression
+        negate = bool(node.args.get("negate"))
+        if isinstance(target, exp.Null):
+            return lambda record, params: (subject(record, params) is None) != negate
+        if isinstance(target, exp.Boolean):
+            wanted = bool(target.this)
+            return lambda record, params: (subject(record, params) is wanted) != negate
+        self._unsupported(node)
+
+
+def _is_predicate(node: exp.Expression) -> bool:
+    while isinstance(node, exp.Paren):
+        node = node.this
+    return isinstance(node, (*_COMPARISONS, exp.Like, exp.ILike, exp.Escape, exp.In, exp.Between, exp.Is, exp.And, exp.Or, exp.Not))
+
+
+def _truth(value: t.Any) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        return value != 0
+    return bool(value)
+
+
+def _text(value: t.Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
+@functools.lru_cache(maxsize=256)
+def _like_regex(pattern: str, escape: str | None) -> re.Pattern[str]:
+    parts, chars = [], iter(pattern)
+    for ch in chars:
+        if escape is not None and ch == escape:
+            parts.append(re.escape(next(chars, "")))
+        elif ch == "%":
+            parts.append(".*")
+        elif ch == "_":
+            parts.append(".")
+        else:
+            parts.append(re.escape(ch))
+    return re.compile("".join(parts), re.IGNORECASE | re.DOTALL)
+
+
+def _kind(value: t.Any) -> int:
+    if isinstance(value, (int, float)):  # booleans too: true = 1
+        return 0
+    if isinstance(value, str):
+        return 1
+    return 2
+
+
+def _eq(a: t.Any, b: t.Any) -> bool | None:
+    if a is None or b is None:
+        return None
+    if _kind(a) != _kind(b):
+        return False
+    if isinstance(a, float) and math.isnan(a):
+        return False
+    return bool(a == b)
+
+
+def _ne(a: t.Any, b: t.Any) -> bool | None:
+    result = _eq(a, b)
+    return None if result is None else not result
+
+
+def _ordering(test: t.Callable[[t.Any, t.Any], bool]) -> t.Callable[[t.Any, t.Any], bool | None]:
+    def compare(a: t.Any, b: t.Any) -> bool | None:
+        if a is None or b is None or _kind(a) != _kind(b) or _kind(a) == 2:
+            return None  # NULL, or values of different types: unknown
+        return test(a, b)
+
+    return compare
+
+
+_lt = _ordering(lambda a, b: a < b)
+_le = _ordering(lambda a, b: a <= b)
+_gt = _ordering(lambda a, b: a > b)
+_ge = _ordering(lambda a, b: a >= b)
+
+_COMPARISONS: dict[type, t.Callable[[t.Any, t.Any], bool | None]] = {
+    exp.EQ: _eq, exp.NEQ: _ne, exp.LT: _lt, exp.LTE: _le, exp.GT: _gt, exp.GTE: _ge,
+}
+
+
+def _and3(a: bool | None, b: bool | None) -> bool | None:
+    if a is False or b is False:
+        return False
+    if a is None or b is None:
+        return None
+    return True
+
+
+def _and(predicates: list[Getter]) -> Getter:
+    def all_(record: t.Any, params: Params) -> bool | None:
+        unknown = False
+        for predicate in predicates:
+            result = predicate(record, params)
+            if result is False:
+                return False
+            unknown = unknown or result is None
+        return None if unknown else True
+
+    return all_
+
+
+def _or(predicates: list[Getter]) -> Getter:
+    def any_(record: t.Any, params: Params) -> bool | None:
+        unknown = False
+        for predicate in predicates:
+            result = predicate(record, params)
+            if result is True:
+                return True
+            unknown = unknown or result is None
+        return None if unknown else False
+
+    return any_
+
+
+def _not(predicate: Getter) -> Getter:
+    def not_(record: t.Any, params: Params) -> bool | None:
+        result = predicate(record, params)
+        return None if result is None else not result
+
+    return not_
+
+
+def _is_number(value: t.Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)

@@ -1,0 +1,248 @@
+"""Reading a statement while it is being typed: what it targets, supplies, and where the cursor is.
+
+The engine's parser wants finished SQL, but a shell sees
+``INSERT INTO cloudflare.realtime_kit.meetings (acc`` on every keystroke. This
+module tokenizes leniently (unterminated strings, half-typed dotted names) and
+tracks just enough state — verb, target resource, clause, the names supplied so
+far and the literal given for each — for completion, the toolbar and history
+redaction. It never raises and imports nothing heavy, so it is safe to call on
+every key press.
+"""
+
+from __future__ import annotations
+
+import re
+import typing as t
+from dataclasses import dataclass, field
+
+if t.TYPE_CHECKING:
+    from provider.model import Method, Resource
+    from provider.registry import Registry
+
+_TOKEN_RE = re.compile(
+    r"""
+    (?P<space>\s+)
+  | (?P<comment>--[^\n]*|/\*.*?(?:\*/|\Z))
+  | (?P<string>'(?:[^']|'')*(?:'|\Z))
+  | (?P<quoted>"(?:[^"]|"")*(?:"|\Z))
+  | (?P<param>@@?[\w$]*)
+  | (?P<name>[A-Za-z_][\w$]*(?:\.[\w$]*)*)
+  | (?P<number>\d+(?:\.\d*)?(?:[eE][+-]?\d+)?)
+  | (?P<op><>|!=|<=|>=|::|.)
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+
+# First word of a statement → the SQL verb the resolver knows it by.
+VERBS = {
+    "SELECT": "select",
+    "INSERT": "insert",
+    "UPDATE": "update",
+    "REPLACE": "replace",
+    "DELETE": "delete",
+    "EXEC": "exec",
+    "EXECUTE": "exec",
+    "SHOW": "show",
+    "DESCRIBE": "describe",
+    "DESC": "describe",
+}
+# Keywords after which a provider.service.resource name comes.
+TARGET_KEYWORDS = frozenset({"INTO", "FROM", "IN", "UPDATE", "REPLACE", "EXEC", "EXECUTE", "DESCRIBE", "DESC"})
+_CLAUSES = frozenset({"SET", "WHERE", "RETURNING", "LIKE"})
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str  # string, quoted, param, name, number, op
+    text: str
+    start: int
+    end: int
+
+    @property
+    def upper(self) -> str:
+        return self.text.upper() if self.kind == "name" else self.text
+
+    @property
+    def closed(self) -> bool:
+        """False for a string still being typed (no closing quote yet)."""
+        if self.kind != "string":
+            return True
+        rest = self.text[1:]
+        return (len(rest) - len(rest.rstrip("'"))) % 2 == 1
+
+    @property
+    def value(self) -> str:
+        """A string literal's content, quotes removed and ``''`` undoubled."""
+        body = self.text[1:-1] if self.closed else self.text[1:]
+        return body.replace("''", "'")
+
+    def is_op(self, text: str) -> bool:
+        return self.kind == "op" and self.text == text
+
+
+def tokenize(text: str) -> list[Token]:
+    """Significant tokens (no whitespace or comments); never fails, whatever the text."""
+    tokens = []
+    for match in _TOKEN_RE.finditer(text):
+        kind = match.lastgroup or "op"
+        if kind not in ("space", "comment"):
+            tokens.append(Token(kind, match.group(), match.start(), match.end()))
+    return tokens
+
+
+def split(tokens: list[Token]) -> list[list[Token]]:
+    """Tokens cut into statements at ``;`` (the last one may be empty)."""
+    statements: list[list[Token]] = [[]]
+    for token in tokens:
+        if token.is_op(";"):
+            statements.append([])
+        else:
+            statements[-1].append(token)
+    return statements
+
+
+@dataclass
+class Shape:
+    """What a (possibly unfinished) statement says so far.
+
+    ``columns`` are INSERT columns and EXEC ``@names`` (either a parameter or a
+    body field), ``body`` the SET names, ``params`` the WHERE names — the three
+    ways the resolver receives names. ``assignments`` pairs each name with the
+    token of its literal, positionally for INSERT ... SELECT/VALUES.
+    """
+
+    verb: str | None = None
+    target: tuple[str, ...] = ()
+    method: str | None = None
+    columns: list[str] = field(default_factory=list)
+    body: list[str] = field(default_factory=list)
+    params: list[str] = field(default_factory=list)
+    assignments: list[tuple[str, Token]] = field(default_factory=list)
+    # Where the scan ended, for completion.
+    clause: str | None = None
+    depth: int = 0
+    expect_target: bool = False
+    in_columns: bool = False
+    value_index: int | None = None
+    last: Token | None = None
+    before_last: Token | None = None
+
+    @property
+    def supplied(self) -> list[str]:
+        return [*self.columns, *self.body, *self.params]
+
+    @property
+    def value_column(self) -> str | None:
+        """The INSERT column the next value belongs to, when the cursor is at one."""
+        if self.value_index is not None and self.value_index < len(self.columns):
+            return self.columns[self.value_index]
+        return None
+
+
+def scan(tokens: t.Sequence[Token]) -> Shape:
+    """Walk one statement's tokens and record what it supplies; tolerant of any input."""
+    shape = Shape()
+    pending: str | None = None  # a name whose value comes next (after ``=``)
+    item_start = False  # next token starts an INSERT value item
+    for index, token in enumerate(tokens):
+        up = token.upper
+        previous = tokens[index - 1] if index else None
+        if pending is not None:
+            shape.assignments.append((pending, token))
+            pending = None
+        if shape.verb is None:
+            shape.verb = VERBS.get(up, "?")
+            shape.clause = shape.verb
+            shape.expect_target = shape.verb in ("update", "replace", "exec", "describe")
+            continue
+        if item_start:
+            item_start = False
+            column = shape.value_column
+            if column is not None and token.kind in ("string", "number"):
+                shape.assignments.append((column, token))
+        if shape.expect_target:
+            if token.kind == "name" and up != "EXTENDED":
+                parts = tuple(token.text.split("."))
+                if shape.verb == "exec" and len(parts) > 3:
+                    shape.target, shape.method = parts[:3], parts[3]
+                else:
+                    shape.target = parts
+                shape.expect_target = False
+                shape.clause = "target"
+                continue
+            if up == "EXTENDED":
+                continue
+            shape.expect_target = False
+        if token.is_op("("):
+            shape.depth += 1
+            if shape.verb == "insert" and shape.clause == "target" and shape.depth == 1:
+                shape.in_columns, shape.clause = True, "columns"
+            elif shape.clause == "values" and shape.depth == 1:
+                shape.value_index, item_start = 0, True
+        elif token.is_op(")"):
+            shape.depth = max(0, shape.depth - 1)
+            if shape.in_columns and shape.depth == 0:
+                shape.in_columns, shape.clause = False, "after_columns"
+        elif token.is_op(","):
+            if shape.value_index is not None and shape.depth == (1 if shape.clause == "values" else 0):
+                shape.value_index += 1
+                item_start = True
+        elif token.is_op("=") and previous is not None and previous.kind in ("name", "param"):
+            name = previous.text.lstrip("@")
+            if previous.text.startswith("@@"):
+                continue
+            if shape.clause == "set":
+                shape.body.append(name)
+            elif shape.clause == "where":
+                shape.params.append(name)
+            elif shape.verb == "exec" and shape.clause == "target":
+                shape.columns.append(name)
+            pending = name
+        elif token.kind == "name" and shape.depth == 0:
+            if up in TARGET_KEYWORDS and shape.target == ():
+                shape.expect_target, shape.clause = True, up.lower()
+            elif up in _CLAUSES:
+                shape.clause, shape.value_index = up.lower(), None
+            elif up in ("SELECT", "VALUES") and shape.verb == "insert":
+                shape.clause = "values" if up == "VALUES" else "values_select"
+                shape.value_index, item_start = (None, False) if up == "VALUES" else (0, True)
+        elif shape.in_columns and token.kind == "name" and shape.depth == 1:
+            shape.columns.append(token.text)
+    if tokens:
+        shape.last = tokens[-1]
+        shape.before_last = tokens[-2] if len(tokens) > 1 else None
+    return shape
+
+
+def find_resource(registry: Registry, parts: t.Sequence[str]) -> Resource | None:
+    """The resource a complete ``provider.service.resource`` names, or None (never raises)."""
+    if len(parts) != 3:
+        return None
+    return registry.resource(*parts)
+
+
+def candidate_methods(resource: Resource, shape: Shape) -> list[Method]:
+    """Methods the statement's verb could resolve to (EXEC: the one it names)."""
+    if shape.verb == "exec":
+        method = resource.methods.get(shape.method or "")
+        return [method] if method else []
+    if shape.verb in ("select", "insert", "update", "replace", "delete"):
+        return resource.methods_for(shape.verb)
+    return []
+
+
+def missing_and_refused(method: Method, shape: Shape) -> tuple[list[str], list[str]]:
+    """What ``method`` still needs from the statement and what it would refuse, by the resolver's rules."""
+    supplied = shape.supplied
+    missing = [n for n in method.required_names if n not in supplied]
+    refused = [n for n in shape.columns if n not in method.fields]
+    refused += [n for n in shape.params if n not in method.parameters]
+    refused += [n for n in shape.body if n not in method.body_fields]
+    return missing, refused
+
+
+def plausible_methods(resource: Resource, shape: Shape) -> list[Method]:
+    """Candidates that accept everything supplied so far (all candidates if none does)."""
+    candidates = candidate_methods(resource, shape)
+    accepting = [m for m in candidates if not missing_and_refused(m, shape)[1]]
+    return accepting or candidates

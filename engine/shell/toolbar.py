@@ -1,0 +1,174 @@
+"""The bottom toolbar: which method the statement being typed would call, and what it still lacks.
+
+It answers the question the resolver would otherwise answer only after Enter
+(``→ add_participant · missing: preset_name``), computed on each redraw from
+the manifests with no HTTP call: finished statements go through the engine's
+own parser and planner, so the toolbar agrees with what running them would
+do; unfinished ones are read leniently (``context``) and their best candidate
+method is shown. It must never raise into the UI, so any failure shows nothing.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from engine.shell import context
+
+if t.TYPE_CHECKING:
+    from prompt_toolkit.formatted_text import StyleAndTextTuples
+
+    from provider.registry import Registry
+
+IDLE_HINT = "Enter runs a statement ending in ;  ·  \\help  ·  Ctrl-R searches history  ·  Ctrl-D quits"
+_SYNTAX = {
+    "select": "SELECT cols FROM provider.service.resource WHERE param = value",
+    "insert": "INSERT INTO provider.service.resource (col, ...) SELECT value, ... [RETURNING ...]",
+    "update": "UPDATE provider.service.resource SET field = value WHERE param = value",
+    "replace": "REPLACE provider.service.resource SET field = value WHERE param = value",
+    "delete": "DELETE FROM provider.service.resource WHERE param = value",
+    "exec": "EXEC provider.service.resource.method @param = value, ...",
+    "show": "SHOW [EXTENDED] PROVIDERS | SERVICES IN p | RESOURCES IN p.s | METHODS IN p.s.r",
+    "describe": "DESCRIBE [EXTENDED] provider.service.resource",
+}
+# Style classes of the message, for the shell's style sheet.
+OK, MISSING, ERROR, HINT = "ok", "missing", "error", "hint"
+
+
+def describe(text: str, registry: Registry) -> tuple[str, str]:
+    """``(kind, message)`` for the last statement in ``text``; ``("", "")`` when there is nothing to say."""
+    try:
+        return _describe(text, registry)
+    except Exception:  # the toolbar is advisory: a bug here must never break typing
+        return "", ""
+
+
+def _describe(text: str, registry: Registry) -> tuple[str, str]:
+    stripped = text.strip()
+    if not stripped:
+        return HINT, IDLE_HINT
+    if stripped.startswith("\\"):
+        return _meta_hint(stripped)
+    statements = [s for s in context.split(context.tokenize(text)) if s]
+    if not statements:
+        return "", ""
+    tokens = statements[-1]
+    sql = text[tokens[0].start : tokens[-1].end]
+    shape = context.scan(tokens)
+    if shape.verb == "?":
+        return HINT, "statements: SELECT, INSERT, UPDATE, REPLACE, DELETE, EXEC, SHOW, DESCRIBE"
+    submitted = stripped.endswith(";")
+    node, syntax_error = _parse(sql)
+    if shape.verb in ("show", "describe"):
+        if node is None:
+            return (ERROR, syntax_error) if submitted else (HINT, _SYNTAX[shape.verb])
+        return _plan(node, sql, registry) or (OK, "→ the manifests · no API call")
+    resource = context.find_resource(registry, shape.target)
+    if resource is None:
+        still_typing = tokens[-1].end == len(text) and tokens[-1].text == ".".join(shape.target)
+        if len(shape.target) == 3 and not still_typing:
+            return ERROR, _unknown_resource(registry, shape.target)
+        return HINT, _SYNTAX.get(shape.verb or "", "")
+    if node is not None:
+        verdict = _plan(node, sql, registry)
+        if verdict is not None:
+            return verdict
+    elif submitted:
+        return ERROR, syntax_error
+    return _best_candidate(resource, shape)
+
+
+def _parse(sql: str) -> tuple[t.Any, str]:
+    from engine.dialect import parse_statement
+    from engine.errors import Error
+
+    try:
+        return parse_statement(sql), ""
+    except Error as error:
+        return None, str(error)
+
+
+def _plan(node: t.Any, sql: str, registry: Registry) -> tuple[str, str] | None:
+    """What the planner makes of a parsed statement; None when the resolver found no method."""
+    from engine.errors import Error, ResolutionError
+    from engine.plan import CallPlan
+    from engine.planner import plan_statement
+
+    try:
+        plan = plan_statement(node, sql, registry)
+    except ResolutionError:
+        return None
+    except Error as error:
+        return ERROR, str(error)
+    if isinstance(plan, CallPlan):
+        return OK, f"→ {plan.method.name} · {plan.method.http_method} · ready"
+    return OK, "→ the manifests · no API call"
+
+
+def _best_candidate(resource: t.Any, shape: context.Shape) -> tuple[str, str]:
+    candidates = context.candidate_methods(resource, shape)
+    if not candidates:
+        if shape.verb == "exec":
+            return ERROR, f"no method {shape.method!r} in {resource.id}; methods: {', '.join(sorted(resource.methods))}"
+        return ERROR, f"{(shape.verb or '').upper()} is not supported by {resource.id}"
+
+    def rank(method: t.Any) -> tuple[int, int, int]:
+        missing, refused = context.missing_and_refused(method, shape)
+        return len(refused), len(missing), -len(method.required_names)
+
+    best = min(candidates, key=rank)
+    missing, refused = context.missing_and_refused(best, shape)
+    parts = [f"→ {best.name}"]
+    if missing:
+        parts.append("missing: " + ", ".join(missing))
+    if refused:
+        parts.append("not accepted: " + ", ".join(refused))
+    return (MISSING if missing or refused else OK), " · ".join(parts)
+
+
+def _unknown_resource(registry: Registry, parts: t.Sequence[str]) -> str:
+    from engine.errors import Error
+    from engine.resolver import find_resource
+
+    try:
+        find_resource(registry, parts)
+    except Error as error:
+        return str(error)
+    return f"unknown resource {'.'.join(parts)}"
+
+
+def _meta_hint(text: str) -> tuple[str, str]:
+    from engine.shell.meta import find_command
+
+    command = find_command(text.split()[0])
+    if command is None:
+        return HINT, "backslash commands: \\help lists them"
+    return HINT, f"{command.usage} — {command.help}"
+
+
+class Toolbar:
+    """The ``bottom_toolbar`` callable: statement status on the left, shell state on the right."""
+
+    def __init__(self, registry: t.Callable[[], Registry], flags: t.Callable[[], str]):
+        self._registry = registry
+        self._flags = flags
+        self._cache: tuple[str, tuple[str, str]] = ("\0", ("", ""))
+
+    def __call__(self) -> StyleAndTextTuples:
+        from prompt_toolkit.application import get_app
+
+        app = get_app()
+        text = app.current_buffer.text
+        if self._cache[0] != text:
+            self._cache = (text, describe(text, self._registry()) if text.strip() else (HINT, IDLE_HINT))
+        kind, message = self._cache[1]
+        flags = self._flags()
+        width = app.output.get_size().columns
+        space = max(1, width - len(message) - len(flags) - 2)
+        if len(message) > width - len(flags) - 3:
+            message = message[: max(0, width - len(flags) - 4)] + "…"
+            space = 1
+        return [
+            (f"class:bottom-toolbar.{kind}" if kind else "class:bottom-toolbar", " " + message),
+            ("class:bottom-toolbar", " " * space),
+            ("class:bottom-toolbar.flags", flags + " "),
+        ]
