@@ -35,7 +35,9 @@ class AsyncSession(SessionCore):
         http_request = self.build(self.client, request)
         attempt = 0
         while True:
-            await asyncio.sleep(self.pacer.delay())
+            pause = self.pacer.delay()
+            if pause:
+                await asyncio.sleep(pause)
             started = time.monotonic()
             try:
                 response = await self.client.send(http_request)

@@ -179,8 +179,8 @@ def _where_params(where: exp.Where | None) -> dict[str, t.Any]:
 
 def _table_parts(table: t.Any) -> list[str]:
     if not isinstance(table, exp.Table):
-        got = table.sql() if isinstance(table, exp.Expression) else "nothing"
-        raise SQLSyntaxError(f"expected provider.service.resource, got {got or 'nothing'}")
+        got = f"a {table.key.upper()} expression" if isinstance(table, exp.Expression) else "nothing"
+        raise SQLSyntaxError(f"expected provider.service.resource, got {got}")
     return [part.name for part in table.parts]
 
 

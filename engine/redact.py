@@ -79,15 +79,39 @@ def scrub(text: str, secrets: t.Iterable[str | None]) -> str:
     return text
 
 
-def has_secrets(schema: t.Mapping[str, t.Any], _seen: set[int] | None = None) -> bool:
-    """Whether any value under ``schema`` is marked secret (response redaction is skipped if not)."""
-    seen = _seen if _seen is not None else set()
-    if id(schema) in seen:
-        return False
-    seen.add(id(schema))
-    if is_secret(schema):
-        return True
-    children = [*(schema.get("properties") or {}).values(), *schema.get("anyOf", ()), *schema.get("oneOf", ())]
-    if isinstance(schema.get("items"), dict):
-        children.append(schema["items"])
-    return any(has_secrets(child, seen) for child in children)
+def secret_paths(schema: t.Mapping[str, t.Any]) -> tuple[tuple[str, ...], ...]:
+    """Every key path under ``schema`` that leads to a secret, computed once per method.
+
+    Masking then follows a handful of dict lookups instead of walking whole
+    responses, which keeps the per-call cost flat.
+    """
+    found: list[tuple[str, ...]] = []
+
+    def walk(node: t.Mapping[str, t.Any], path: tuple[str, ...], depth: int) -> None:
+        if depth > 12:
+            return
+        for name, prop in _merged_properties(node).items():
+            if is_secret(prop):
+                found.append((*path, name))
+            else:
+                walk(prop, (*path, name), depth + 1)
+
+    walk(schema, (), 0)
+    return tuple(dict.fromkeys(found))
+
+
+def mask_paths(payload: t.Any, paths: t.Iterable[tuple[str, ...]]) -> t.Any:
+    """``payload`` with the values at ``paths`` masked; containers on the way are copied, not mutated."""
+    for path in paths:
+        payload = _mask(payload, path)
+    return payload
+
+
+def _mask(node: t.Any, path: tuple[str, ...]) -> t.Any:
+    if not isinstance(node, dict) or path[0] not in node or node[path[0]] is None:
+        return node
+    key, rest = path[0], path[1:]
+    replaced = MASK if not rest else _mask(node[key], rest)
+    if replaced is node[key]:
+        return node
+    return {**node, key: replaced}

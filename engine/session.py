@@ -17,7 +17,7 @@ import httpx
 from engine.errors import APIError, CredentialsError, OperationalError
 from engine.plan import ApiRequest, CallPlan
 from engine.pacing import Pacer, parse_rate_limit
-from engine.redact import has_secrets, redact_body, redact_value, scrub, secret_strings
+from engine.redact import mask_paths, redact_body, scrub, secret_paths, secret_strings
 from engine.retry import retry_after_error, retry_after_response
 from engine.result import DESPATCHED, Result
 from engine.settings import Settings
@@ -37,7 +37,7 @@ class SessionCore:
         self.pacer = pacer or Pacer(parse_rate_limit(settings.rate_limit))
         self._headers: dict[str, dict[str, str]] = {}
         self._base_urls: dict[str, str] = {}
-        self._response_secrets: dict[str, bool] = {}
+        self._response_secrets: dict[tuple[str, str], tuple[tuple[str, ...], ...]] = {}
 
     def project(self, plan: CallPlan, answers: t.Iterable[tuple[ApiRequest, t.Any]]) -> Result:
         projection = plan.projection
@@ -86,11 +86,11 @@ class SessionCore:
             raise APIError(
                 error.status, self._scrub(request, error.api_message), code=error.code, method=request.method.name
             ) from None
-        method = request.method
-        has = self._response_secrets.get(method.resource_id + "." + method.name)
-        if has is None:
-            has = self._response_secrets[method.resource_id + "." + method.name] = has_secrets(method.response_schema)
-        return redact_value(payload, method.response_schema) if has else payload
+        key = (request.method.resource_id, request.method.name)
+        paths = self._response_secrets.get(key)
+        if paths is None:
+            paths = self._response_secrets[key] = secret_paths(request.method.response_schema)
+        return mask_paths(payload, paths) if paths else payload
 
     def transport_error(self, request: ApiRequest, error: Exception, attempt: int) -> OperationalError:
         tries = f" after {attempt + 1} attempts" if attempt else ""
@@ -169,15 +169,22 @@ class Session(SessionCore):
         pacer: Pacer | None = None,
     ):
         super().__init__(settings, registry, pacer)
+        self._client = http_client
         self._owns_client = http_client is None
-        self.client = http_client or httpx.Client(
-            timeout=settings.timeout, follow_redirects=False, limits=pool_limits(settings)
-        )
         self.sleep: t.Callable[[float], None] = time.sleep
 
+    @property
+    def client(self) -> httpx.Client:
+        """Created on first use: building the TLS context costs more than a dry run does in all."""
+        if self._client is None:
+            self._client = httpx.Client(
+                timeout=self.settings.timeout, follow_redirects=False, limits=pool_limits(self.settings)
+            )
+        return self._client
+
     def close(self) -> None:
-        if self._owns_client:
-            self.client.close()
+        if self._owns_client and self._client is not None:
+            self._client.close()
 
     def run_call(self, plan: CallPlan, params: t.Mapping[str, t.Any]) -> Result:
         requests = plan.requests(params)
@@ -190,7 +197,9 @@ class Session(SessionCore):
         http_request = self.build(self.client, request)
         attempt = 0
         while True:
-            self.sleep(self.pacer.delay())
+            pause = self.pacer.delay()
+            if pause:
+                self.sleep(pause)
             started = time.monotonic()
             try:
                 response = self.client.send(http_request)

@@ -8,24 +8,67 @@ a resource means adding YAML, not Python.
 
 from __future__ import annotations
 
+import json
+import os
 import typing as t
+import zlib
 from pathlib import Path
 
 from provider.model import Field, Method, Provider, Resource, Service
-
-try:  # the C loader is several times faster, and start-up time matters for a CLI
-    from yaml import CSafeLoader as _Loader
-except ImportError:  # pragma: no cover - pyyaml built without libyaml
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
 MANIFESTS_DIR = Path(__file__).resolve().parent.parent / "manifests"
 
 
 def read_yaml(path: Path) -> t.Any:
+    """A manifest document, from the JSON cache when it is as new as the YAML.
+
+    Parsing YAML (and importing pyyaml) is most of a cold start; the cache,
+    keyed by path, size and mtime, turns that into one ``json.load``.
+    """
+    cache = _cache_file(path)
+    if cache is not None:
+        try:
+            with open(cache, "rb") as fh:
+                return json.load(fh)
+        except (OSError, ValueError):
+            pass
     import yaml
 
     with open(path, "rb") as fh:
-        return yaml.load(fh, Loader=_Loader)
+        document = yaml.load(fh, Loader=_loader())
+    if cache is not None:
+        _write_atomically(cache, json.dumps(document, separators=(",", ":")))
+    return document
+
+
+def _loader() -> t.Any:
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader is several times faster
+
+
+def _cache_file(path: Path) -> Path | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "cfql" / "manifests"
+    where = zlib.crc32(str(path.resolve()).encode())
+    return root / f"{path.stem}-{where:08x}-{stat.st_size}-{stat.st_mtime_ns}.json"
+
+
+def _write_atomically(target: Path, text: str) -> None:
+    """Best effort: a read-only or full disk only costs the next start its speed."""
+    import tempfile
+
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(temp, target)
+    except OSError:
+        pass
 
 
 def load_provider(provider_dir: Path) -> Provider:
