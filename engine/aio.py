@@ -13,7 +13,7 @@ import typing as t
 
 import httpx
 
-from engine.connection import PlanCache
+from engine.connection import PlanCache, attach_sandbox
 from engine.errors import InterfaceError
 from engine.plan import ApiRequest, CallPlan
 from engine.result import Result
@@ -69,13 +69,7 @@ class AsyncConnection:
     ):
         self.settings = settings or Settings()
         self.registry = registry or default_registry()
-        self._sandbox = None
-        if self.settings.sandbox:
-            from provider.sandbox import start_sandbox
-
-            self._sandbox = start_sandbox()
-            self.settings.base_url = self._sandbox.url
-            self.settings.token = self._sandbox.token
+        self._sandbox = attach_sandbox(self.settings)
         self.session = AsyncSession(self.settings, self.registry, http_client)
         self.plans = PlanCache(self.registry)
         self._sync_session: Session | None = None

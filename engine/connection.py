@@ -21,6 +21,9 @@ from engine.session import Session
 from engine.settings import Settings
 from provider.registry import Registry, default_registry
 
+if t.TYPE_CHECKING:
+    from provider.sandbox import Sandbox
+
 apilevel = "2.0"
 threadsafety = 1
 paramstyle = "named"
@@ -48,6 +51,18 @@ class PlanCache:
         return plan
 
 
+def attach_sandbox(settings: Settings) -> Sandbox | None:
+    """With ``sandbox=True``, start the in-process emulator and point ``settings`` at it."""
+    if not settings.sandbox:
+        return None
+    from provider.sandbox import start_sandbox
+
+    sandbox = start_sandbox()
+    settings.base_url = sandbox.url
+    settings.token = sandbox.token
+    return sandbox
+
+
 class Connection:
     def __init__(
         self,
@@ -57,13 +72,7 @@ class Connection:
     ):
         self.settings = settings or Settings()
         self.registry = registry or default_registry()
-        self._sandbox = None
-        if self.settings.sandbox:
-            from provider.sandbox import start_sandbox
-
-            self._sandbox = start_sandbox()
-            self.settings.base_url = self._sandbox.url
-            self.settings.token = self._sandbox.token
+        self._sandbox = attach_sandbox(self.settings)
         self.session = Session(self.settings, self.registry, http_client)
         self.plans = PlanCache(self.registry)
         self.closed = False
