@@ -1,4 +1,4 @@
-"""The ``cfql`` command: ``exec`` runs statements, ``emulator`` serves the local RealtimeKit twin.
+"""The ``cfql`` command: ``exec`` runs statements, ``shell`` is the interactive shell, ``emulator`` serves the local RealtimeKit twin.
 
 Errors are one line on stderr and a non-zero exit status; a traceback only
 with ``--debug``. Heavy modules are imported only by the subcommand that
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 import typing as t
 
 from engine.output import FORMATS
@@ -32,6 +33,23 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--iqldata", metavar="FILE", help="template variables from a JSON or YAML file")
     run.add_argument("--concurrency", type=_positive, default=1, metavar="N", help="run up to N statements at once")
     run.add_argument("--continue-on-error", action="store_true", help="run the remaining statements after a failure")
+
+    shell = commands.add_parser(
+        "shell",
+        help="interactive SQL shell",
+        description="An interactive shell: completion from the manifests, history, highlighting, and a "
+        "bottom bar naming the method each statement resolves to. Defaults come from "
+        "$XDG_CONFIG_HOME/cfql/config ([main] output, vi, sandbox, pager, timing); flags override them.",
+    )
+    on_off = argparse.BooleanOptionalAction
+    shell.add_argument("--sandbox", action=on_off, default=None, help="use an in-process emulator (no account needed)")
+    shell.add_argument("-o", "--output", choices=FORMATS, default=None, help="result format (default: table)")
+    shell.add_argument("--base-url", help="API base URL (default: $CLOUDFLARE_BASE_URL or the manifest's)")
+    shell.add_argument("--vi", action=on_off, default=None, help="vi editing mode (default: emacs)")
+    shell.add_argument("--pager", action=on_off, default=None, help="page results that do not fit the terminal")
+    shell.add_argument("--timeout", type=float, default=60.0, help="seconds per request (default 60)")
+    shell.add_argument("--retries", type=int, default=2, help="retries for failed requests (default 2)")
+    shell.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
 
     emulator = commands.add_parser("emulator", help="serve the local RealtimeKit emulator", add_help=False)
     emulator.add_argument("args", nargs=argparse.REMAINDER)
@@ -81,7 +99,12 @@ def main(argv: t.Sequence[str] | None = None) -> int:
 
         return emulator_main(argv[1:])
     args = build_parser().parse_args(argv)
+    warnings.filterwarnings("ignore", category=UserWarning, module="engine")  # said once, as a note
     try:
+        if args.command == "shell":
+            from engine.shell.app import main as shell_main
+
+            return shell_main(args)
         return _exec(args)
     except KeyboardInterrupt:
         print("cfql: interrupted", file=sys.stderr)
@@ -160,6 +183,8 @@ def _run_script(conn: t.Any, prepared: t.Any, args: argparse.Namespace) -> int:
             sys.stdout.write(f"-- {prepared.source}:{statement.line}\n{sql};\n")
         render(result, args.output, sys.stdout, not args.no_headers)
         sys.stdout.flush()
+        if result.columns and result.message:  # e.g. the SELECT page cap: rows came, but not all
+            print(f"cfql: note: {result.message}", file=sys.stderr)
 
     try:
         summary = script.run(

@@ -60,6 +60,13 @@ class CallPlan:
     kind: str  # the SQL verb as written, for messages
     bind_names: frozenset[str] = field(default=frozenset())
 
+    @property
+    def provides(self) -> frozenset[str]:
+        """RETURNING names a script's later statements can use as ``:params`` (none for ``*``)."""
+        if self.projection is None or self.projection.star:
+            return frozenset()
+        return frozenset(self.projection.names)
+
     def requests(self, params: t.Mapping[str, t.Any] | None = None) -> list[ApiRequest]:
         return [self._request(row, params or {}) for row in self.rows]
 
@@ -99,12 +106,24 @@ class StaticPlan:
     sql: str
     produce: t.Callable[[], Result]
     bind_names: frozenset[str] = field(default=frozenset())
+    provides: frozenset[str] = field(default=frozenset())
 
     def run(self, session: Session, params: t.Mapping[str, t.Any] | None = None) -> Result:
         return self.produce()
 
 
-Plan = t.Union[CallPlan, StaticPlan]
+class Plan(t.Protocol):
+    """What every resolved statement offers: its binds, what it provides to later statements, and run()."""
+
+    sql: str
+
+    @property
+    def bind_names(self) -> frozenset[str]: ...
+
+    @property
+    def provides(self) -> frozenset[str]: ...
+
+    def run(self, session: Session, params: t.Mapping[str, t.Any] | None = None) -> Result: ...
 
 
 # The characters RFC 3986 allows in a path segment, which the official SDK leaves as they are.

@@ -13,18 +13,18 @@ from engine.errors import NotSupportedError, ProgrammingError, SQLSyntaxError
 from engine.plan import CallPlan, Plan, StaticPlan, check_constants
 from engine.projection import Projection, compile_projection
 from engine.schema import did_you_mean
-from engine.select import SelectPlan, plan_select
+from engine.select import plan_select
 from engine.resolver import SELECT_NOT_SUPPORTED, check_exec, choose_method, find_resource
 from engine.values import Bind, sql_value
 from provider.model import Method, Resource
 from provider.registry import Registry
 
 
-def plan_sql(sql: str, registry: Registry, line_offset: int = 0) -> Plan | SelectPlan:
+def plan_sql(sql: str, registry: Registry, line_offset: int = 0) -> Plan:
     return plan_statement(parse_statement(sql, line_offset), sql, registry)
 
 
-def plan_statement(node: exp.Expression, sql: str, registry: Registry) -> Plan | SelectPlan:
+def plan_statement(node: exp.Expression, sql: str, registry: Registry) -> Plan:
     if isinstance(node, exp.Insert):
         return _plan_insert(node, sql, registry)
     if isinstance(node, Replace):
@@ -34,7 +34,7 @@ def plan_statement(node: exp.Expression, sql: str, registry: Registry) -> Plan |
     if isinstance(node, exp.Delete):
         return _plan_delete(node, sql, registry)
     if isinstance(node, exp.Select):
-        return _plan_select(node, sql, registry)
+        return plan_select(node, sql, registry)  # one read method, pages, local SQL: engine/select.py
     if isinstance(node, exp.SetOperation):
         raise NotSupportedError(f"{node.key.upper()} is not supported; run the SELECTs separately")
     if isinstance(node, Exec):
@@ -99,11 +99,6 @@ def _plan_delete(node: exp.Delete, sql: str, registry: Registry) -> CallPlan:
     method = choose_method(resource, "delete", params=list(where), body=())
     row = check_constants(where, method.fields)
     return _call_plan(sql, method, (row,), node.args.get("returning"), "DELETE")
-
-
-def _plan_select(node: exp.Select, sql: str, registry: Registry) -> SelectPlan:
-    """SELECT runs one read method, follows its pages and does the rest locally (engine/select.py)."""
-    return plan_select(node, sql, registry)
 
 
 def _plan_exec(node: Exec, sql: str, registry: Registry) -> CallPlan:

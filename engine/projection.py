@@ -57,11 +57,14 @@ def _compile(node: exp.Expression, known: t.Collection[str], context: str) -> tu
         return node.name, _key_getter(node.name, known, context)
     if isinstance(node, (exp.JSONExtract, exp.JSONExtractScalar)):
         source = node.this
-        if not isinstance(source, exp.Column):
+        if isinstance(source, (exp.JSONExtract, exp.JSONExtractScalar)):  # col->'a'->>'b'
+            get_source = _compile(source, known, context)[1]
+        elif isinstance(source, exp.Column):
+            get_source = _key_getter(source.name, known, context)
+        else:
             raise ProgrammingError(f"{context}: json_extract needs a column as its first argument, got {source.sql()}")
-        get_source = _key_getter(source.name, known, context)
-        steps = _json_path_steps(node.expression, context)
-        return node.sql(), lambda obj: _walk(get_source(obj), steps)
+        steps = json_path_steps(node.expression, context)
+        return node.sql(), lambda obj: walk_json(get_source(obj), steps)
     raise ProgrammingError(
         f"{context}: unsupported column expression {node.sql()} "
         "(use columns, *, aliases or json_extract(col, '$.path'))"
@@ -76,7 +79,7 @@ def _key_getter(name: str, known: t.Collection[str], context: str) -> Getter:
     return lambda obj: obj.get(name)
 
 
-def _json_path_steps(path: exp.Expression, context: str) -> tuple[str | int, ...]:
+def json_path_steps(path: exp.Expression, context: str) -> tuple[str | int, ...]:
     if not isinstance(path, exp.JSONPath):
         raise ProgrammingError(f"{context}: json_extract needs a literal path such as '$.id', got {path.sql()}")
     steps: list[str | int] = []
@@ -92,7 +95,7 @@ def _json_path_steps(path: exp.Expression, context: str) -> tuple[str | int, ...
     return tuple(steps)
 
 
-def _walk(value: t.Any, steps: tuple[str | int, ...]) -> t.Any:
+def walk_json(value: t.Any, steps: tuple[str | int, ...]) -> t.Any:
     for step in steps:
         if isinstance(step, int):
             value = value[step] if isinstance(value, list) and -len(value) <= step < len(value) else None

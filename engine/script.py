@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from engine.dialect import split_statements
 from engine.errors import Error, ProgrammingError
-from engine.plan import CallPlan, Deferred, Plan
+from engine.plan import Deferred, Plan
 from engine.redact import redact_statement
 from engine.result import Result
 from engine.templates import has_template, render
@@ -33,11 +33,8 @@ class Statement:
 
     @property
     def provides(self) -> frozenset[str]:
-        """Names this statement's RETURNING sets for later statements."""
-        plan = self.plan
-        if isinstance(plan, CallPlan) and plan.projection is not None and not plan.projection.star:
-            return frozenset(plan.projection.names)
-        return frozenset()
+        """Names this statement's RETURNING (or SELECT list) sets for later statements."""
+        return self.plan.provides
 
     @property
     def needs(self) -> frozenset[str]:

@@ -38,10 +38,11 @@ from sqlglot import exp
 
 from engine.errors import DataError, NotSupportedError, ProgrammingError, ResolutionError, UnboundParameterError
 from engine.plan import ApiRequest, CallPlan, check_constants
-from engine.projection import Projection, _json_path_steps, _walk, compile_projection
+from engine.projection import Projection, json_path_steps, walk_json, compile_projection
 from engine.resolver import SELECT_NOT_SUPPORTED, choose_method, find_resource
 from engine.result import Result
 from engine.schema import did_you_mean
+from engine.session import row_objects
 from engine.values import Bind, sql_value
 from provider.model import Method, Resource
 
@@ -180,7 +181,7 @@ class _Pages:
         while True:
             payload = self.session.send(request)
             self.pages += 1
-            items = _row_objects(payload, self.object_key)
+            items = row_objects(payload, self.object_key)
             self.items += len(items)
             yield from items
             if not self.follow or not _has_more(payload, items, per_page):
@@ -205,17 +206,6 @@ def _has_more(payload: t.Any, items: list[t.Any], per_page: t.Any) -> bool:
     return True  # nothing says: ask for the next page, an empty one ends it
 
 
-def _row_objects(payload: t.Any, object_key: str | None) -> list[t.Any]:
-    if object_key:
-        for key in object_key.removeprefix("$.").split("."):
-            payload = payload.get(key) if isinstance(payload, dict) else None
-    if payload is None:
-        return []
-    if isinstance(payload, list):
-        return [item for item in payload if isinstance(item, dict)]
-    return [payload] if isinstance(payload, dict) else [{"value": payload}]
-
-
 def _count(value: t.Any, params: Params, clause: str) -> int | None:
     if isinstance(value, Bind):
         value = params[value.name]
@@ -231,8 +221,10 @@ def _star_columns(rows: list[dict[str, t.Any]], schema_order: tuple[str, ...]) -
     seen: dict[str, None] = {}
     for row in rows:
         seen.update(dict.fromkeys(row))
-    known = [c for c in schema_order if c in seen] if rows else list(schema_order)
-    return known + [c for c in seen if c not in set(schema_order)]
+    if not rows:
+        return list(schema_order)
+    ordered = set(schema_order)
+    return [c for c in schema_order if c in seen] + [c for c in seen if c not in ordered]
 
 
 def _distinct(pairs: t.Iterable[tuple[t.Any, dict[str, t.Any]]]) -> t.Iterator[tuple[t.Any, dict[str, t.Any]]]:
@@ -623,13 +615,13 @@ class _RowScope:
             return self.column(node.name, compiler.context)
         if isinstance(node, (exp.JSONExtract, exp.JSONExtractScalar)):
             source = node.this
-            if not isinstance(source, exp.Column):
+            if not isinstance(source, (exp.Column, exp.JSONExtract, exp.JSONExtractScalar)):
                 raise ProgrammingError(
                     f"{compiler.context}: json_extract needs a column as its first argument, got {source.sql()}"
                 )
-            get_source = self.column(source.name, compiler.context)
-            steps = _json_path_steps(node.expression, compiler.context)
-            return lambda record, params: _walk(get_source(record, params), steps)
+            get_source = compiler.value(source)
+            steps = json_path_steps(node.expression, compiler.context)
+            return lambda record, params: walk_json(get_source(record, params), steps)
         if isinstance(node, exp.AggFunc):
             raise ProgrammingError(f"{compiler.context}: aggregate functions are not allowed here ({node.sql()})")
         return None

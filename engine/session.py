@@ -48,7 +48,7 @@ class SessionCore:
         rows: list[dict[str, t.Any]] = []
         columns: list[str] = list(projection.names)
         for request, payload in answers:
-            for obj in _row_objects(payload, request.method.object_key):
+            for obj in row_objects(payload, request.method.object_key):
                 if projection.star and not columns:
                     columns = projection.columns_for(obj)
                 rows.append(projection.row(obj))
@@ -222,7 +222,8 @@ def pool_limits(settings: Settings) -> httpx.Limits:
     return httpx.Limits(max_connections=max(100, keep), max_keepalive_connections=keep)
 
 
-def _row_objects(payload: t.Any, object_key: str | None) -> list[t.Mapping[str, t.Any]]:
+def row_objects(payload: t.Any, object_key: str | None) -> list[t.Mapping[str, t.Any]]:
+    """The objects a response holds under ``object_key`` (a list, one object, or nothing)."""
     if object_key:
         for key in object_key.removeprefix("$.").split("."):
             payload = payload.get(key) if isinstance(payload, dict) else None
