@@ -22,15 +22,17 @@ from engine.shell import context
 from engine.shell.context import Shape, Token
 
 if t.TYPE_CHECKING:
-    from provider.model import Method, Resource
+    from provider.model import Method, Resource, Service
     from provider.registry import Registry
 
 START_KEYWORDS = ("SELECT", "INSERT INTO", "UPDATE", "REPLACE", "DELETE FROM", "EXEC", "SHOW", "DESCRIBE")
 SHOW_KINDS = ("PROVIDERS", "SERVICES", "RESOURCES", "METHODS")
 KEYWORDS = (
-    "SELECT", "FROM", "WHERE", "AND", "INSERT", "INTO", "VALUES", "UPDATE", "SET", "REPLACE", "DELETE",
-    "EXEC", "SHOW", "EXTENDED", *SHOW_KINDS, "IN", "LIKE", "DESCRIBE", "RETURNING", "AS", "NULL", "TRUE", "FALSE",
+    "SELECT", "FROM", "WHERE", "AND", "OR", "NOT", "INSERT", "INTO", "VALUES", "UPDATE", "SET", "REPLACE", "DELETE",
+    "EXEC", "SHOW", "EXTENDED", *SHOW_KINDS, "IN", "LIKE", "BETWEEN", "IS", "DESCRIBE", "RETURNING", "AS",
+    "DISTINCT", "ORDER BY", "GROUP BY", "HAVING", "ASC", "DESC", "LIMIT", "OFFSET", "NULL", "TRUE", "FALSE",
 )
+AGGREGATES = ("COUNT(", "SUM(", "AVG(", "MIN(", "MAX(")
 # Which resources a name position offers: only those with a method for the statement's verb.
 _NAME_VERB = {"select": "select", "describe": "select", "insert": "insert", "update": "update", "replace": "replace", "delete": "delete"}
 # Keywords that usually come next, by (verb, clause) once the previous part is complete.
@@ -38,7 +40,10 @@ _NEXT = {
     ("update", "target"): ("SET",),
     ("replace", "target"): ("SET",),
     ("delete", "target"): ("WHERE",),
-    ("select", "target"): ("WHERE",),
+    ("select", "target"): ("WHERE", "ORDER BY", "LIMIT"),
+    ("select", "where"): ("AND", "OR", "ORDER BY", "GROUP BY", "LIMIT"),
+    ("select", "order"): ("ASC", "DESC", "LIMIT"),
+    ("select", "limit"): ("OFFSET",),
     ("insert", "after_columns"): ("SELECT", "VALUES"),
     ("insert", "values_select"): ("RETURNING",),
     ("insert", "values"): ("RETURNING",),
@@ -67,9 +72,10 @@ class SQLCompleter(Completer):
         partial = tokens.pop() if tokens and _is_partial(tokens[-1], len(before)) else None
         word = partial.text if partial else ""
         shape = context.scan(tokens)
-        yield from self._for(shape, tokens, word, document)
+        yield from self._in_context(shape, tokens, word, document)
 
-    def _for(self, shape: Shape, tokens: list[Token], word: str, document: Document) -> t.Iterator[Completion]:
+    def _in_context(self, shape: Shape, tokens: list[Token], word: str, document: Document) -> t.Iterator[Completion]:
+        """Dispatch on where the cursor is: the first matching situation decides what is offered."""
         last = shape.last
         if shape.verb is None:
             yield from _keywords(START_KEYWORDS, word, "statement")
@@ -81,18 +87,22 @@ class SQLCompleter(Completer):
             yield from self._values(shape, shape.before_last.text.lstrip("@"), word)
         elif shape.value_column and last is not None and (last.is_op(",") or last.is_op("(") or last.upper == "SELECT"):
             yield from self._values(shape, shape.value_column, word)
-        elif word.startswith("'$") and _json_extract_column(tokens):
-            yield from self._json_path(shape, _json_extract_column(tokens) or "", word)
+        elif word.startswith("'$") and (column := _json_extract_column(tokens)):
+            yield from self._json_path(shape, column, word)
         elif shape.in_columns and last is not None and (last.is_op("(") or last.is_op(",")):
             yield from self._fields(shape, "fields", shape.columns, word)
         elif shape.clause == "set" and shape.depth == 0 and last is not None and (last.upper == "SET" or last.is_op(",")):
             yield from self._fields(shape, "body_fields", shape.body, word)
-        elif shape.clause == "where" and last is not None and last.upper in ("WHERE", "AND"):
+        elif shape.clause == "where" and last is not None and last.upper in ("WHERE", "AND", "OR", "NOT", "("):
             yield from self._fields(shape, "parameters", shape.params, word)
+            if shape.verb == "select":  # any row column can be filtered on, locally
+                yield from self._row_columns(self._plausible(shape), word, {*shape.params, *self._parameters(shape)}, False)
+        elif shape.verb == "select" and shape.clause in ("order", "group") and last is not None and last.upper in ("BY", ","):
+            yield from self._row_columns(self._plausible(shape), word, _listed_after(tokens, "BY"), False)
         elif shape.clause == "returning" and last is not None and (last.upper == "RETURNING" or last.is_op(",")):
-            yield from self._row_columns(self._plausible(shape), word)
+            yield from self._row_columns(self._plausible(shape), word, _listed_after(tokens, "RETURNING"))
         elif shape.verb == "select" and shape.clause == "select" and last is not None and (last.upper == "SELECT" or last.is_op(",")):
-            yield from self._select_columns(document, word)
+            yield from self._select_columns(document, word, _listed_after(tokens, "SELECT"))
         elif shape.verb == "exec" and shape.method is not None and shape.clause == "target" and not (last and last.is_op("=")):
             yield from self._fields(shape, "fields", shape.columns, word, prefix="@")
             yield from _keywords(("@@json",), word, "the whole body as a JSON object")
@@ -125,15 +135,15 @@ class SQLCompleter(Completer):
                     yield Completion(service.name, -len(last), display_meta=service.title or "service")
         elif len(parts) == 3:
             provider = registry.provider(parts[0])
-            service = provider.services.get(parts[1]) if provider else None
-            if service is not None:
-                offered = [r for r in service.resources.values() if _offers(r, verb)]
+            chosen = provider.services.get(parts[1]) if provider else None
+            if chosen is not None:
+                offered = [r for r in chosen.resources.values() if _offers(r, verb)]
                 for resource in _match(offered, last, key=lambda r: r.name):
                     yield Completion(resource.name, -len(last), display_meta=resource.title or "resource")
         elif len(parts) == 4 and shape.verb == "exec":
-            resource = context.find_resource(registry, parts[:3])
-            if resource is not None:
-                for method in _match(list(resource.methods.values()), last, key=lambda m: m.name):
+            target = context.find_resource(registry, parts[:3])
+            if target is not None:
+                for method in _match(list(target.methods.values()), last, key=lambda m: m.name):
                     yield Completion(method.name, -len(last), display_meta=f"{method.http_method} · {method.sql_verb}")
 
     # -- columns, parameters, body fields ---------------------------------------------------
@@ -154,13 +164,16 @@ class SQLCompleter(Completer):
         for name in _match(offered, bare):
             yield Completion(prefix + name, -len(word), display=prefix + name, display_meta=_field_meta(name, methods))
 
+    def _parameters(self, shape: Shape) -> set[str]:
+        return {n for m in self._plausible(shape) for n in m.parameters}
+
     def _values(self, shape: Shape, name: str, word: str) -> t.Iterator[Completion]:
-        """Enum members (quoted as SQL literals) or true/false, from the field's schema."""
+        """Enum members (quoted as SQL literals) or true/false, from the field's (or row column's) schema."""
         schema: t.Mapping[str, t.Any] = {}
         for method in self._plausible(shape):
             found = method.fields.get(name)
-            if found is not None:
-                schema = found.schema
+            schema = found.schema if found is not None else (method.row_schema.get("properties") or {}).get(name, {})
+            if schema:
                 break
         if "enum" in schema:
             literals = [_sql_literal(v) for v in schema["enum"]]
@@ -173,25 +186,31 @@ class SQLCompleter(Completer):
         for literal in _match(literals, bare, key=lambda lit: lit.strip("'")):
             yield Completion(literal, -len(word), display_meta=meta)
 
-    def _row_columns(self, methods: t.Sequence[Method], word: str) -> t.Iterator[Completion]:
-        """Columns of a result row (RETURNING), from the methods' row schemas."""
+    def _row_columns(
+        self, methods: t.Sequence[Method], word: str, listed: t.Collection[str], functions: bool = True
+    ) -> t.Iterator[Completion]:
+        """Columns of a result row not yet ``listed``, from the methods' row schemas (and ``*``, json_extract)."""
         columns: dict[str, str] = {}
         for method in methods:
             for name, schema in (method.row_schema.get("properties") or {}).items():
-                columns.setdefault(name, _schema_type(schema))
+                if name not in listed:
+                    columns.setdefault(name, _schema_type(schema))
         for name in _match(list(columns), word):
-            yield Completion(name, -len(word), display_meta=columns[name])
-        for name in _match(["*", _JSON_EXTRACT + "("], word):
-            yield Completion(name, -len(word), display_meta="function" if name != "*" else "all columns")
+            yield Completion(name, -len(word), display_meta=f"column · {columns[name]}")
+        if functions:
+            for name in _match(["*", _JSON_EXTRACT + "("], word):
+                yield Completion(name, -len(word), display_meta="function" if name != "*" else "all columns")
 
-    def _select_columns(self, document: Document, word: str) -> t.Iterator[Completion]:
+    def _select_columns(self, document: Document, word: str, listed: t.Collection[str]) -> t.Iterator[Completion]:
         """SELECT's columns: from the FROM resource if the statement names one, else from every SELECT resource."""
         statements = context.split(context.tokenize(document.text))
         index = sum(1 for tok in context.tokenize(document.text_before_cursor) if tok.is_op(";"))
         target = context.scan(statements[min(index, len(statements) - 1)]).target
         resource = context.find_resource(self.registry, target)
+        yield from _keywords(("DISTINCT",) if not listed else (), word, "keyword")
+        yield from _keywords(AGGREGATES, word, "aggregate")
         if resource is not None:
-            yield from self._row_columns(resource.methods_for("select"), word)
+            yield from self._row_columns(resource.methods_for("select"), word, listed)
             return
         methods = [
             m
@@ -200,19 +219,18 @@ class SQLCompleter(Completer):
             for r in s.resources.values()
             for m in r.methods_for("select")
         ]
-        yield from self._row_columns(methods, word)
+        yield from self._row_columns(methods, word, listed)
 
     def _json_path(self, shape: Shape, column: str, word: str) -> t.Iterator[Completion]:
-        """``json_extract(data, '$.`` → the keys of ``data``'s schema, level by level."""
-        schema: t.Mapping[str, t.Any] = {}
+        """``json_extract(data, '$.`` → the keys of ``data``'s schema, level by level, across the candidate methods."""
+        path = word.lstrip("'")[2:].split(".")  # after "$."
+        properties: dict[str, t.Mapping[str, t.Any]] = {}
         for method in self._plausible(shape):
             schema = (method.row_schema.get("properties") or {}).get(column) or {}
-            if schema:
-                break
-        path = word.lstrip("'")[2:].split(".")  # after "$."
-        for key in path[:-1]:
-            schema = (schema.get("properties") or {}).get(key) or {}
-        properties = schema.get("properties") or {}
+            for key in path[:-1]:
+                schema = (schema.get("properties") or {}).get(key) or {}
+            for key, value in (schema.get("properties") or {}).items():
+                properties.setdefault(key, value)
         done = "".join(f"{key}." for key in path[:-1])
         for key in _match(list(properties), path[-1]):
             leaf = "properties" not in properties[key]
@@ -283,15 +301,26 @@ def _next_keywords(shape: Shape) -> tuple[str, ...]:
     return _NEXT.get((shape.verb or "", shape.clause or "")) or _NEXT_BY_CLAUSE.get(shape.clause or "", ())
 
 
+def _listed_after(tokens: list[Token], keyword: str) -> set[str]:
+    """Column names already in the list that ``keyword`` (SELECT, RETURNING) opens."""
+    starts = [i for i, tok in enumerate(tokens) if tok.upper == keyword]
+    return {tok.text for tok in tokens[starts[-1] + 1 :] if tok.kind == "name"} if starts else set()
+
+
 def _json_extract_column(tokens: list[Token]) -> str | None:
     """``json_extract ( column ,`` just before the cursor → column."""
-    if len(tokens) >= 4 and tokens[-1].is_op(",") and tokens[-2].kind == "name" and tokens[-3].is_op("("):
-        if tokens[-4].text.lower() == _JSON_EXTRACT:
-            return tokens[-2].text
+    if (
+        len(tokens) >= 4
+        and tokens[-1].is_op(",")
+        and tokens[-2].kind == "name"
+        and tokens[-3].is_op("(")
+        and tokens[-4].text.lower() == _JSON_EXTRACT
+    ):
+        return tokens[-2].text
     return None
 
 
-def _provider_services(registry: Registry, name: str) -> list[t.Any]:
+def _provider_services(registry: Registry, name: str) -> list[Service]:
     provider = registry.provider(name)
     return list(provider.services.values()) if provider is not None else []
 

@@ -48,7 +48,7 @@ VERBS = {
 }
 # Keywords after which a provider.service.resource name comes.
 TARGET_KEYWORDS = frozenset({"INTO", "FROM", "IN", "UPDATE", "REPLACE", "EXEC", "EXECUTE", "DESCRIBE", "DESC"})
-_CLAUSES = frozenset({"SET", "WHERE", "RETURNING", "LIKE"})
+_CLAUSES = frozenset({"SET", "WHERE", "RETURNING", "ORDER", "GROUP", "HAVING", "LIMIT", "OFFSET"})
 
 
 @dataclass(frozen=True)
@@ -201,7 +201,7 @@ def scan(tokens: t.Sequence[Token]) -> Shape:
         elif token.kind == "name" and shape.depth == 0:
             if up in TARGET_KEYWORDS and shape.target == ():
                 shape.expect_target, shape.clause = True, up.lower()
-            elif up in _CLAUSES:
+            elif up in _CLAUSES or (up == "LIKE" and shape.verb == "show"):
                 shape.clause, shape.value_index = up.lower(), None
             elif up in ("SELECT", "VALUES") and shape.verb == "insert":
                 shape.clause = "values" if up == "VALUES" else "values_select"
@@ -236,7 +236,8 @@ def missing_and_refused(method: Method, shape: Shape) -> tuple[list[str], list[s
     supplied = shape.supplied
     missing = [n for n in method.required_names if n not in supplied]
     refused = [n for n in shape.columns if n not in method.fields]
-    refused += [n for n in shape.params if n not in method.parameters]
+    local = (method.row_schema.get("properties") or {}) if shape.verb == "select" else {}  # SELECT filters these itself
+    refused += [n for n in shape.params if n not in method.parameters and n not in local]
     refused += [n for n in shape.body if n not in method.body_fields]
     return missing, refused
 

@@ -19,7 +19,7 @@ if t.TYPE_CHECKING:
 
     from provider.registry import Registry
 
-IDLE_HINT = "Enter runs a statement ending in ;  ·  \\help  ·  Ctrl-R searches history  ·  Ctrl-D quits"
+IDLE_HINT = "a statement runs once it ends with ;  ·  \\help for help  ·  Ctrl-D quits"
 _SYNTAX = {
     "select": "SELECT cols FROM provider.service.resource WHERE param = value",
     "insert": "INSERT INTO provider.service.resource (col, ...) SELECT value, ... [RETURNING ...]",
@@ -62,19 +62,18 @@ def _describe(text: str, registry: Registry) -> tuple[str, str]:
         if node is None:
             return (ERROR, syntax_error) if submitted else (HINT, _SYNTAX[shape.verb])
         return _plan(node, sql, registry) or (OK, "→ the manifests · no API call")
+    if node is None and submitted:
+        return ERROR, syntax_error
     resource = context.find_resource(registry, shape.target)
     if resource is None:
         still_typing = tokens[-1].end == len(text) and tokens[-1].text == ".".join(shape.target)
         if len(shape.target) == 3 and not still_typing:
             return ERROR, _unknown_resource(registry, shape.target)
         return HINT, _SYNTAX.get(shape.verb or "", "")
-    if node is not None:
-        verdict = _plan(node, sql, registry)
-        if verdict is not None:
-            return verdict
-    elif submitted:
-        return ERROR, syntax_error
-    return _best_candidate(resource, shape)
+    best = _best_candidate(resource, shape)
+    if best[0] == OK and node is not None:  # a method fits: let the planner check the values too
+        return _plan(node, sql, registry) or best
+    return best
 
 
 def _parse(sql: str) -> tuple[t.Any, str]:
@@ -90,8 +89,8 @@ def _parse(sql: str) -> tuple[t.Any, str]:
 def _plan(node: t.Any, sql: str, registry: Registry) -> tuple[str, str] | None:
     """What the planner makes of a parsed statement; None when the resolver found no method."""
     from engine.errors import Error, ResolutionError
-    from engine.plan import CallPlan
     from engine.planner import plan_statement
+    from provider.model import Method
 
     try:
         plan = plan_statement(node, sql, registry)
@@ -99,8 +98,9 @@ def _plan(node: t.Any, sql: str, registry: Registry) -> tuple[str, str] | None:
         return None
     except Error as error:
         return ERROR, str(error)
-    if isinstance(plan, CallPlan):
-        return OK, f"→ {plan.method.name} · {plan.method.http_method} · ready"
+    method = getattr(plan, "method", None)  # call and SELECT plans have one; SHOW/DESCRIBE plans do not
+    if isinstance(method, Method):
+        return OK, f"→ {method.name} · {method.http_method} · ready"
     return OK, "→ the manifests · no API call"
 
 
@@ -157,18 +157,19 @@ class Toolbar:
         from prompt_toolkit.application import get_app
 
         app = get_app()
-        text = app.current_buffer.text
+        return self.fragments(app.current_buffer.text, app.output.get_size().columns)
+
+    def fragments(self, text: str, width: int) -> StyleAndTextTuples:
+        """The bar for ``text`` in ``width`` columns; the status is cut, never the state."""
         if self._cache[0] != text:
             self._cache = (text, describe(text, self._registry()) if text.strip() else (HINT, IDLE_HINT))
         kind, message = self._cache[1]
         flags = self._flags()
-        width = app.output.get_size().columns
-        space = max(1, width - len(message) - len(flags) - 2)
-        if len(message) > width - len(flags) - 3:
-            message = message[: max(0, width - len(flags) - 4)] + "…"
-            space = 1
+        room = max(0, width - len(flags) - 3)
+        if len(message) > room:
+            message = message[: max(0, room - 1)] + "…"
         return [
             (f"class:bottom-toolbar.{kind}" if kind else "class:bottom-toolbar", " " + message),
-            ("class:bottom-toolbar", " " * space),
+            ("class:bottom-toolbar", " " * max(1, width - len(message) - len(flags) - 2)),
             ("class:bottom-toolbar.flags", flags + " "),
         ]

@@ -129,3 +129,15 @@ def test_cli_errors_and_tracebacks_free_of_secrets(tmp_path: Path) -> None:
 def test_settings_repr_hides_credentials() -> None:
     with connect(token=TOKEN, api_key=API_KEY, dry_run=True) as conn:
         assert_clean(repr(conn.settings))
+
+
+def test_shell_history_file_never_holds_secrets(tmp_path: Path) -> None:
+    from engine.shell.history import open_history
+
+    history, _warning = open_history(tmp_path / "history")
+    history.store_string(CREATE)
+    history.store_string(f"EXEC cloudflare.realtime_kit.meetings.create @account_id='a', @app_id='b' @@json='{json.dumps({'recording_config': {'storage_config': STORAGE}})}'")
+    text = (tmp_path / "history").read_text()
+    assert "secret meeting" in text and "sec-acct" in text
+    assert_clean(text)
+    assert (tmp_path / "history").stat().st_mode & 0o777 == 0o600

@@ -1,0 +1,346 @@
+"""The REPL: read a statement, run it, show the result, and never lose the session to an error.
+
+Start-up is kept short by deferring everything heavy: the connection (and
+with it sqlglot, httpx and the sandbox emulator) is created by the first
+statement, the manifests are loaded by the first completion or toolbar
+update that needs them. Until then only prompt_toolkit and this package are
+imported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import typing as t
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from prompt_toolkit import PromptSession
+from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
+from prompt_toolkit.enums import EditingMode
+from prompt_toolkit.filters import is_done
+from prompt_toolkit.formatted_text import StyleAndTextTuples
+from prompt_toolkit.history import History
+from prompt_toolkit.layout.processors import ConditionalProcessor, HighlightMatchingBracketProcessor
+
+from engine.errors import Error
+from engine.settings import Settings
+from engine.shell import context, display, keys, meta
+from engine.shell.completer import SQLCompleter
+from engine.shell.config import ShellConfig, config_path, history_path, load_config
+from engine.shell.history import open_history
+from engine.shell.lexer import shell_style, sql_lexer
+from engine.shell.toolbar import Toolbar
+
+if t.TYPE_CHECKING:
+    from engine.connection import Connection
+    from engine.result import Result
+    from provider.registry import Registry
+
+GOODBYE = "Goodbye!"
+
+
+class Shell:
+    """One interactive session: settings, a lazily opened connection, and the display state meta commands change."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        config: ShellConfig | None = None,
+        *,
+        history: History | None = None,
+        stdout: t.TextIO | None = None,
+        stderr: t.TextIO | None = None,
+        interactive: bool | None = None,
+    ):
+        config = config or ShellConfig()
+        self.settings = settings
+        self.output_format = config.output
+        self.timing = config.timing
+        self.pager = config.pager
+        self.vi = config.vi
+        self.out = stdout or sys.stdout
+        self.err = stderr or sys.stderr
+        # Ask before DELETE only when someone is there to answer.
+        self.interactive = sys.stdin.isatty() if interactive is None else interactive
+        if history is None:
+            history, warning = open_history(history_path())
+            if warning:
+                self.warn(warning)
+        self.history = history
+        self.last_statement = ""
+        self.next_default = ""
+        self._conn: Connection | None = None
+
+    # -- the connection ----------------------------------------------------------------------
+
+    @property
+    def conn(self) -> Connection:
+        if self._conn is None:
+            from engine.connection import Connection
+
+            self._conn = Connection(self.settings)
+        return self._conn
+
+    @staticmethod
+    def registry() -> Registry:
+        from provider.registry import default_registry
+
+        return default_registry()
+
+    def use_sandbox(self) -> None:
+        """Switch to a fresh in-process sandbox, closing the current connection."""
+        from engine.connection import Connection
+
+        settings = Settings(
+            sandbox=True, timeout=self.settings.timeout, retries=self.settings.retries, debug=self.settings.debug
+        )
+        try:
+            conn = Connection(settings)
+        except Exception as error:
+            self.error(error)
+            return
+        self.close()
+        self._conn, self.settings = conn, settings
+        self.info(f"Now on the sandbox at {settings.base_url}: an in-process emulator, nothing leaves this machine.")
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    def run(self) -> int:
+        """Prompt until Ctrl-D, ``exit``/``quit`` or ``\\q``."""
+        session = self._prompt_session()
+        try:
+            while True:
+                try:
+                    text = session.prompt(default=self.next_default)
+                except KeyboardInterrupt:  # Ctrl-C: drop the input, keep the session
+                    self.next_default = ""
+                    continue
+                except EOFError:  # Ctrl-D on an empty line
+                    break
+                self.next_default = ""
+                try:
+                    if not self.handle(text):
+                        break
+                except KeyboardInterrupt:  # Ctrl-C while a request, script or editor runs
+                    self.error("cancelled")
+        finally:
+            self.close()
+        self.info(GOODBYE)
+        return 0
+
+    def run_lines(self, lines: t.Iterable[str]) -> int:
+        """Input that is not a terminal (a pipe, a file): the same statements and commands, no prompt."""
+        pending = ""
+        try:
+            for line in lines:
+                pending += line
+                if pending.strip() and keys.is_complete(pending):
+                    text, pending = pending, ""
+                    if not self.handle(text):
+                        return 0
+            if pending.strip():
+                self.handle(pending)
+        finally:
+            self.close()
+        return 0
+
+    def handle(self, text: str) -> bool:
+        """Run one submitted input; False means leave the shell."""
+        stripped = text.strip()
+        if not stripped:
+            return True
+        if stripped.rstrip(";").strip().lower() in keys.EXIT_WORDS:
+            return False
+        if stripped.startswith("\\"):
+            return meta.dispatch(self, stripped)
+        if keys.ends_with_edit(stripped):
+            self.edit(stripped[:-2].rstrip())
+            return True
+        self.execute(stripped)
+        return True
+
+    def execute(self, text: str) -> None:
+        """Run each statement of ``text`` in turn, stopping at the first that fails."""
+        from engine.dialect import split_statements
+
+        self.last_statement = text
+        try:
+            statements = [sql for sql, _line in split_statements(text)]
+        except Error as error:
+            self.error(error)
+            return
+        for sql in statements:
+            if not self._run_statement(sql):
+                return
+
+    def _run_statement(self, sql: str) -> bool:
+        if self.interactive and _is_delete(sql) and not self.confirm("Delete? [y/N] "):
+            self.info("Not deleted.")
+            return False
+        started = time.perf_counter()
+        try:
+            result = self.conn.run(sql)
+        except Exception as error:
+            self.error(error)
+            return False
+        elapsed = time.perf_counter() - started
+        self.show(result)
+        if self.timing:
+            self.info(f"Time: {elapsed:.3f}s")
+        return True
+
+    def run_script(self, path: str, assignments: t.Sequence[str]) -> None:
+        """``\\i FILE``: prepare the whole script (templates, resolution), then run it, showing each result."""
+        from engine import script
+        from engine.templates import load_variables
+
+        try:
+            text = Path(path).expanduser().read_text(encoding="utf-8")
+        except OSError as error:
+            self.error(f"cannot read {path}: {error.strerror}")
+            return
+        started = time.perf_counter()
+        try:
+            prepared = script.prepare(self.conn, text, path, load_variables(assignments, None))
+            deletes = sum(1 for s in prepared.statements if _is_delete(s.sql))
+            if deletes and self.interactive:
+                self.info(f"{path} has {deletes} DELETE statement{'s' if deletes > 1 else ''}.")
+                if not self.confirm("Delete? [y/N] "):
+                    self.info("Not run.")
+                    return
+            script.run(self.conn, prepared, on_result=lambda _statement, result: self.show(result))
+        except Exception as error:
+            self.error(error)
+            return
+        if self.timing:
+            self.info(f"Time: {time.perf_counter() - started:.3f}s")
+
+    def edit(self, text: str) -> None:
+        """Open ``text`` in ``$VISUAL``/``$EDITOR``; what is saved becomes the next prompt's input."""
+        editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+        fd, name = tempfile.mkstemp(suffix=".sql", prefix="cfql-")  # 0600: the text may hold secrets
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text + "\n" if text else "")
+            try:
+                status = subprocess.run([*shlex.split(editor), name], check=False).returncode
+            except (OSError, ValueError) as error:
+                self.error(f"cannot run the editor {editor!r}: {error}")
+                return
+            if status != 0:
+                self.error(f"the editor exited with status {status}; nothing changed")
+                return
+            self.next_default = Path(name).read_text(encoding="utf-8").rstrip()
+        finally:
+            os.unlink(name)
+
+    # -- output ------------------------------------------------------------------------------
+
+    def show(self, result: Result) -> None:
+        display.emit(result, self.output_format, self.out, self.pager)
+
+    def info(self, message: str) -> None:
+        self.out.write(message + "\n")
+        self.out.flush()
+
+    def warn(self, message: str) -> None:
+        self.err.write(f"warning: {message}\n")
+        self.err.flush()
+
+    def error(self, error: BaseException | str) -> None:
+        """One line, ``error: ...``; a traceback only for cfql's own bugs under ``--debug``."""
+        if isinstance(error, (str, Error)):
+            message = str(error)
+        else:
+            if self.settings.debug:
+                traceback.print_exception(error, file=self.err)
+            message = f"internal error ({type(error).__name__}): {error}"
+        self.err.write("error: " + " ".join(message.split("\n")) + "\n")
+        self.err.flush()
+
+    def confirm(self, question: str) -> bool:
+        from prompt_toolkit import prompt
+
+        try:
+            answer = prompt(question)
+        except (KeyboardInterrupt, EOFError):
+            return False
+        return answer.strip().lower() in ("y", "yes")
+
+    # -- the prompt --------------------------------------------------------------------------
+
+    def target(self) -> str:
+        """What the prompt says it talks to: the sandbox, a custom API host, or nothing for Cloudflare."""
+        if self.settings.sandbox:
+            return "sandbox"
+        if self.settings.base_url:
+            return urlsplit(self.settings.base_url).netloc or self.settings.base_url
+        return ""
+
+    def prompt_message(self) -> StyleAndTextTuples:
+        target = self.target()
+        parts: StyleAndTextTuples = [("class:prompt", "cfql")]
+        if target:
+            parts += [("", " "), ("class:prompt.target", f"({target})")]
+        return [*parts, ("class:prompt", "> ")]
+
+    def flags(self) -> str:
+        return f"{self.output_format} · {'vi' if self.vi else 'emacs'} · timing {'on' if self.timing else 'off'}"
+
+    def _prompt_session(self) -> PromptSession[str]:
+        return PromptSession(
+            message=self.prompt_message,
+            multiline=True,
+            prompt_continuation=lambda width, line, wrap: [("class:continuation", "-> ".rjust(width))],
+            key_bindings=keys.key_bindings(),
+            editing_mode=EditingMode.VI if self.vi else EditingMode.EMACS,
+            lexer=sql_lexer(),
+            style=shell_style(),
+            completer=SQLCompleter(self.registry),
+            complete_while_typing=True,
+            auto_suggest=AutoSuggestFromHistory(),
+            history=self.history,
+            search_ignore_case=True,
+            enable_open_in_editor=True,
+            bottom_toolbar=Toolbar(self.registry, self.flags),
+            input_processors=[ConditionalProcessor(HighlightMatchingBracketProcessor(chars="[](){}"), ~is_done)],
+            reserve_space_for_menu=8,
+        )
+
+
+def _is_delete(sql: str) -> bool:
+    tokens = context.tokenize(sql)
+    return bool(tokens) and tokens[0].upper == "DELETE"
+
+
+def main(args: argparse.Namespace) -> int:
+    """``cfql shell``: the config file's defaults, overridden by the flags given."""
+    config, warnings = load_config(config_path())
+    for warning in warnings:
+        print(f"cfql: warning: {warning}", file=sys.stderr)
+    if args.base_url and args.sandbox is None:
+        args.sandbox = False  # an explicit API beats a sandbox default from the file
+    config = config.override(output=args.output, vi=args.vi, sandbox=args.sandbox, pager=args.pager)
+    settings = Settings(
+        base_url=args.base_url,
+        sandbox=config.sandbox,
+        timeout=args.timeout,
+        retries=args.retries,
+        debug=args.debug,
+    )
+    shell = Shell(settings, config)
+    if not sys.stdin.isatty():
+        return shell.run_lines(sys.stdin)
+    return shell.run()

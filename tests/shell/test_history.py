@@ -1,0 +1,140 @@
+"""History: a private file (0600) that never receives a secret value, searchable and suggesting."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
+from prompt_toolkit.buffer import Buffer
+from prompt_toolkit.document import Document
+
+from engine.settings import Settings
+from engine.shell.app import Shell
+from engine.shell.config import history_path
+from engine.shell.history import RedactingFileHistory, open_history, redact_for_history
+from tests.shell.conftest import CTRL_D, Runner, history_entries
+
+MEETINGS = "cloudflare.realtime_kit.meetings"
+STORAGE = {
+    "type": "aws",
+    "bucket": "recordings",
+    "region": "us-east-1",
+    "access_key": "AKIAEXAMPLE",
+    "secret": "s3cr3t",
+}
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SHOW PROVIDERS;",
+        f"INSERT INTO {MEETINGS} (account_id, app_id, title) SELECT 'a', 'b', 'Secret plans' RETURNING json_extract(data, '$.token') AS token;",
+        "SELECT 'it''s' -- a comment",
+    ],
+)
+def test_statements_without_secrets_are_kept_verbatim(sql: str) -> None:
+    assert redact_for_history(sql) == sql
+
+
+def test_secrets_inside_a_json_literal_are_masked_and_the_rest_kept() -> None:
+    config = json.dumps({"file_format": "mp4", "storage_config": STORAGE})
+    sql = (
+        f"UPDATE {MEETINGS} SET recording_config = '{config}' "
+        "WHERE account_id = 'acct' AND app_id = 'app' AND meeting_id = 'm1';"
+    )
+    redacted = redact_for_history(sql)
+    assert "AKIAEXAMPLE" not in redacted and "s3cr3t" not in redacted
+    literal = redacted.split("recording_config = '")[1].split("' WHERE")[0]
+    assert json.loads(literal) == {"file_format": "mp4", "storage_config": {**STORAGE, "access_key": "***", "secret": "***"}}
+    assert redacted.endswith("WHERE account_id = 'acct' AND app_id = 'app' AND meeting_id = 'm1';")
+
+
+def test_broken_json_is_masked_too() -> None:
+    sql = """INSERT INTO r (recording_config) SELECT '{"storage_config": {"password": "pw1", "private_key": "-----BEGIN", "host": "h"'"""
+    redacted = redact_for_history(sql)
+    assert "pw1" not in redacted and "BEGIN" not in redacted and '"host": "h"' in redacted
+
+
+@pytest.mark.parametrize(
+    "sql, secret",
+    [
+        ("UPDATE r SET password = 'hunter2' WHERE id = 'x';", "hunter2"),
+        ("EXEC p.s.r.login @api_token = 'tok-123', @user = 'bob';", "tok-123"),
+        ("INSERT INTO r (user, access_key, region) SELECT 'bob', 'AKIA1', 'eu';", "AKIA1"),
+        ("INSERT INTO r (user, secret) VALUES ('bob', 'v1'), ('amy', 'v2');", "v1"),
+        ("""EXEC p.s.r.m @@json = '{"password": "pw", "n": 1}';""", "pw"),
+        ("UPDATE r SET password = 12345;", "12345"),
+    ],
+)
+def test_values_given_for_secret_names_are_masked(sql: str, secret: str) -> None:
+    redacted = redact_for_history(sql)
+    assert secret not in redacted and "***" in redacted
+    assert "bob" in redacted or "bob" not in sql  # other values stay
+
+
+def test_values_by_position_in_multi_row_values() -> None:
+    redacted = redact_for_history("INSERT INTO r (user, secret) VALUES ('bob', 'v1'), ('amy', 'v2');")
+    assert redacted == "INSERT INTO r (user, secret) VALUES ('bob', '***'), ('amy', '***');"
+
+
+def test_the_file_is_private(tmp_path: Path) -> None:
+    path = tmp_path / "state" / "cfql" / "history"
+    history = RedactingFileHistory(path)
+    assert mode(path) == 0o600 and mode(path.parent) == 0o700
+    history.append_string("SHOW PROVIDERS;")
+    assert mode(path) == 0o600
+
+
+def test_an_existing_wider_file_is_narrowed(tmp_path: Path) -> None:
+    path = tmp_path / "history"
+    path.write_text("")
+    os.chmod(path, 0o644)
+    RedactingFileHistory(path)
+    assert mode(path) == 0o600
+
+
+def test_an_uncreatable_file_falls_back_to_memory(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    history, warning = open_history(blocker / "cfql" / "history")
+    assert warning is not None and "history is not saved" in warning
+    history.append_string("SHOW PROVIDERS;")
+
+
+def test_the_shell_writes_redacted_statements_to_xdg_state(run_shell: Runner, xdg: Path) -> None:
+    """Through the real prompt, with the default history location: 0600, secret masked, failures kept."""
+    config = json.dumps({"storage_config": STORAGE}).replace(" ", "")
+    statement = (
+        f"UPDATE {MEETINGS} SET recording_config = '{config}' "
+        "WHERE account_id = 'acct' AND app_id = 'app' AND meeting_id = 'no-such-meeting';"
+    )
+    session = run_shell(f"{statement}\rSHOW PROVIDERZ;\r" + CTRL_D, history=open_history(history_path())[0])
+    path = xdg / ".local" / "state" / "cfql" / "history"
+    assert path == history_path() and mode(path) == 0o600
+    assert session.err.count("error: ") == 2  # the update (no such meeting) and the typo both failed ...
+    entries = history_entries(path)
+    assert entries == [redact_for_history(statement), "SHOW PROVIDERZ;"]  # ... and both are in history
+    assert "AKIAEXAMPLE" not in path.read_text() and "s3cr3t" not in path.read_text()
+
+
+def test_history_search_and_suggestions(run_shell: Runner, tmp_path: Path) -> None:
+    history = RedactingFileHistory(tmp_path / "history")
+    history.append_string("SHOW PROVIDERS;")
+    history.append_string("\\timing")
+    # Ctrl-R, type a fragment, Enter takes the match into the buffer, Enter runs it.
+    searched = run_shell("\x12PROV\r\r" + CTRL_D, history=history)
+    assert "cloudflare" in searched.out
+    # Fish-style suggestions come from the same history (prompt_toolkit computes them between keys).
+    session = Shell(Settings(), history=history)._prompt_session()
+    assert isinstance(session.auto_suggest, AutoSuggestFromHistory)
+    buffer = Buffer(history=history)
+    suggestion = session.auto_suggest.get_suggestion(buffer, Document("SHOW PR"))
+    assert suggestion is not None and suggestion.text == "OVIDERS;"

@@ -1,0 +1,96 @@
+"""The bottom toolbar names the method a statement resolves to and what it lacks — with no HTTP at all."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from engine.shell import toolbar
+from engine.shell.toolbar import Toolbar, describe
+from provider.registry import default_registry
+
+MEETINGS = "cloudflare.realtime_kit.meetings"
+PARTICIPANT = f"INSERT INTO {MEETINGS} (account_id, app_id, meeting_id, custom_participant_id) SELECT 'a', 'b', 'c', 'd'"
+
+
+@pytest.fixture(autouse=True)
+def no_http(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any request from the toolbar fails the test."""
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the toolbar made an HTTP request")
+
+    monkeypatch.setattr(httpx.Client, "send", refuse)
+
+
+def status(text: str) -> tuple[str, str]:
+    return describe(text, default_registry())
+
+
+def test_missing_names_of_the_best_candidate() -> None:
+    assert status(PARTICIPANT + ";") == (toolbar.MISSING, "→ add_participant · missing: preset_name")
+    assert status(PARTICIPANT.split(" SELECT")[0]) == (toolbar.MISSING, "→ add_participant · missing: preset_name")
+
+
+def test_a_statement_that_resolves_is_ready() -> None:
+    kind, message = status(f"INSERT INTO {MEETINGS} (account_id, app_id, title) SELECT 'a', 'b', 'T';")
+    assert kind == toolbar.OK and message == "→ create · POST · ready"
+
+
+def test_refused_names_are_listed() -> None:
+    kind, message = status(f"UPDATE {MEETINGS} SET account_id = 'x' WHERE app_id = 'b'")
+    assert kind == toolbar.MISSING and "not accepted: account_id" in message
+
+
+def test_value_errors_come_from_the_planner() -> None:
+    kind, message = status(
+        f"UPDATE {MEETINGS} SET status = 'LIVE' WHERE account_id = 'a' AND app_id = 'b' AND meeting_id = 'c'"
+    )
+    assert kind == toolbar.ERROR and "'LIVE' is not one of 'ACTIVE', 'INACTIVE'" in message
+
+
+def test_unknown_resource_with_did_you_mean_but_not_while_typing_it() -> None:
+    assert status(f"DELETE FROM {MEETINGS}z WHERE a = 'b'")[1].endswith("(did you mean 'meetings'?)")
+    assert status(f"DELETE FROM {MEETINGS[:-3]}")[0] == toolbar.HINT
+
+
+def test_exec_and_show() -> None:
+    assert status(f"EXEC {MEETINGS}.create @account_id = 'a'") == (toolbar.MISSING, "→ create · missing: app_id")
+    assert status(f"SHOW METHODS IN {MEETINGS};") == (toolbar.OK, "→ the manifests · no API call")
+
+
+def test_hints_for_empty_incomplete_and_backslash_input() -> None:
+    assert status("   ") == (toolbar.HINT, toolbar.IDLE_HINT)
+    assert status("INSERT INTO")[0] == toolbar.HINT
+    assert status("\\timing")[1].startswith("\\timing [on|off]")
+    kind, message = status("INSERT INTO (;")
+    assert kind == toolbar.ERROR and message.startswith("syntax error")  # submitted, so say what is wrong
+
+
+def test_the_bar_shows_status_left_and_shell_state_right() -> None:
+    loads = []
+    bar = Toolbar(lambda: loads.append(1) or default_registry(), lambda: "table · emacs")
+    idle = bar.fragments("", 100)
+    assert idle[0] == ("class:bottom-toolbar.hint", " " + toolbar.IDLE_HINT) and loads == []  # no manifest yet
+    fragments = bar.fragments(PARTICIPANT, 100)
+    text = "".join(fragment[1] for fragment in fragments)
+    assert len(text) == 100 and text.rstrip().endswith("table · emacs")
+    assert fragments[0] == ("class:bottom-toolbar.missing", " → add_participant · missing: preset_name")
+    narrow = "".join(fragment[1] for fragment in bar.fragments(PARTICIPANT, 40))
+    assert "…" in narrow and narrow.rstrip().endswith("table · emacs")
+
+
+@settings(max_examples=200, derandomize=True, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("UPDATE cloudflare.realtime_kit.meetings SET WHERE(,)'=@$;\\\"\n ")), max_size=80))
+def test_never_raises(text: str) -> None:
+    kind, message = describe(text, default_registry())
+    assert isinstance(kind, str) and isinstance(message, str)
+
+
+def test_select_with_local_filters_resolves() -> None:
+    select = "SELECT id FROM cloudflare.realtime_kit.kit_meetings WHERE account_id = 'a' AND app_id = 'b'"
+    assert status(select + " AND title = 'x' ORDER BY created_at LIMIT 2;") == (toolbar.OK, "→ list_by_account · GET · ready")
+    kind, message = status(select.replace("SELECT id", "SELECT nope") + ";")
+    assert kind == toolbar.ERROR and "unknown column 'nope'" in message
