@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-import re
 import typing as t
 
 from sqlglot import exp
 
 from engine.dialect import Show
 from engine.errors import NotSupportedError, ProgrammingError
-from engine.resolver import SELECT_NOT_SUPPORTED, find_provider, find_resource, find_service
+from engine.resolver import (
+    SELECT_NOT_SUPPORTED,
+    find_provider,
+    find_resource,
+    find_service,
+)
 from engine.result import Result
+from engine.rowexpr import like_regex
 from provider.model import SQL_VERBS, Resource
 from provider.registry import Registry
 
@@ -24,7 +29,7 @@ def show_producer(node: Show, registry: Registry) -> Producer:
     result = _SHOW[kind](registry, target, bool(node.args.get("extended")))
     like = node.args.get("like")
     if isinstance(like, exp.Literal):
-        pattern = _like_regex(like.this)
+        pattern = like_regex(like.this)
         key = result.columns[0]
         result.rows = [r for r in result.rows if pattern.fullmatch(str(r[key]))]
     return _copies_of(result)
@@ -106,8 +111,3 @@ def describe_producer(resource: Resource, extended: bool) -> Producer:
             )
     names = ["name", "type"] + (["description"] if extended else [])
     return _copies_of(Result(names, list(columns.values())))
-
-
-def _like_regex(pattern: str) -> re.Pattern[str]:
-    parts = (".*" if ch == "%" else "." if ch == "_" else re.escape(ch) for ch in pattern)
-    return re.compile("".join(parts), re.IGNORECASE)

@@ -16,11 +16,12 @@ or ``MAX_PAGES`` pages have been read — then the rows read so far are returned
 with ``Result.message`` saying so, and a ``PaginationCapWarning`` is issued.
 A ``page_no`` in WHERE means "that page only".
 
-Local semantics, in short: comparisons are typed (``'5' = 5`` is false, and an
-ordering comparison of different types is unknown), NULL follows SQL's three-
-valued logic, LIKE is case-insensitive (as in StackQL's SQLite backend), and
-NULLs sort as the largest value unless NULLS FIRST/LAST says otherwise (as in
-PostgreSQL, whose syntax cfql speaks).
+Expressions are compiled by ``engine.rowexpr``. Local semantics, in short:
+comparisons are typed (``'5' = 5`` is false, and an ordering comparison of
+different types is unknown), NULL follows SQL's three-valued logic, LIKE is
+case-insensitive (as in StackQL's SQLite backend), and NULLs sort as the
+largest value unless NULLS FIRST/LAST says otherwise (as in PostgreSQL, whose
+syntax cfql speaks).
 """
 
 from __future__ import annotations
@@ -28,21 +29,36 @@ from __future__ import annotations
 import functools
 import itertools
 import json
-import math
-import re
 import typing as t
 import warnings
 from dataclasses import dataclass, field, replace
 
 from sqlglot import exp
 
-from engine.errors import DataError, NotSupportedError, ProgrammingError, ResolutionError, UnboundParameterError
+from engine.errors import (
+    DataError,
+    NotSupportedError,
+    ProgrammingError,
+    ResolutionError,
+    UnboundParameterError,
+)
 from engine.plan import ApiRequest, CallPlan, check_constants
-from engine.projection import Projection, json_path_steps, walk_json, compile_projection
+from engine.projection import Projection, compile_projection
 from engine.resolver import SELECT_NOT_SUPPORTED, choose_method, find_resource
 from engine.result import Result
-from engine.schema import did_you_mean
-from engine.session import row_objects
+from engine.rowexpr import (
+    VALUE_NODES,
+    Aggregate,
+    Compiler,
+    Getter,
+    GroupScope,
+    Params,
+    RowScope,
+    and_all,
+    has_aggregate,
+    short_sql,
+)
+from engine.session import DRY_RUN_COLUMNS, row_objects
 from engine.values import Bind, sql_value
 from provider.model import Method, Resource
 
@@ -52,14 +68,6 @@ if t.TYPE_CHECKING:
 
 #: Most pages one SELECT reads before it stops and says so (module-wide, not a setting).
 MAX_PAGES = 100
-
-DRY_RUN_COLUMNS = ["method", "url", "headers", "body"]
-
-Row = t.Mapping[str, t.Any]
-Params = t.Mapping[str, t.Any]
-# Compiled expressions take the record they are evaluated on (an API object, or
-# a group's record in aggregate queries) and the statement's parameters.
-Getter = t.Callable[[t.Any, Params], t.Any]
 
 
 class PaginationCapWarning(UserWarning):
@@ -83,17 +91,9 @@ class _Sort:
 
 
 @dataclass(frozen=True)
-class _Aggregate:
-    slot: str
-    kind: str  # count, sum, avg, min, max
-    arg: Getter | None  # None for COUNT(*)
-    distinct: bool
-
-
-@dataclass(frozen=True)
 class _Grouping:
     keys: tuple[tuple[str, Getter], ...]  # slot, getter over API objects
-    aggregates: tuple[_Aggregate, ...]
+    aggregates: tuple[Aggregate, ...]
     having: Getter | None
 
 
@@ -206,6 +206,10 @@ def _has_more(payload: t.Any, items: list[t.Any], per_page: t.Any) -> bool:
     return True  # nothing says: ask for the next page, an empty one ends it
 
 
+def _is_number(value: t.Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def _count(value: t.Any, params: Params, clause: str) -> int | None:
     if isinstance(value, Bind):
         value = params[value.name]
@@ -266,7 +270,7 @@ def _value_key(value: t.Any) -> tuple[int, t.Any]:
 
 
 class _Accumulator:
-    def __init__(self, spec: _Aggregate):
+    def __init__(self, spec: Aggregate):
         self.spec = spec
         self.seen: set[str] | None = set() if spec.distinct else None
         self.count = 0
@@ -288,15 +292,18 @@ class _Accumulator:
             self.seen.add(key)
         self.count += 1
         if spec.kind in ("sum", "avg"):
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
+            if not _is_number(value):
                 raise DataError(f"{spec.slot}: {value!r} is not a number")
             self.total += value
-        elif spec.kind == "min":
-            if self.best is None or _value_key(value) < _value_key(self.best):
-                self.best = value
-        elif spec.kind == "max":
-            if self.best is None or _value_key(value) > _value_key(self.best):
-                self.best = value
+        elif spec.kind in ("min", "max") and self._beats_best(value):
+            self.best = value
+
+    def _beats_best(self, value: t.Any) -> bool:
+        """Whether ``value`` is a new MIN (or MAX); the first non-NULL value always is."""
+        if self.best is None:
+            return True
+        key, best = _value_key(value), _value_key(self.best)
+        return key < best if self.spec.kind == "min" else key > best
 
     def result(self) -> t.Any:
         kind = self.spec.kind
@@ -364,8 +371,8 @@ def plan_select(node: exp.Select, sql: str, registry: Registry) -> SelectPlan:
     columns = tuple((method.row_schema.get("properties") or {}).keys())
     call = CallPlan(sql, method, (check_constants(params, method.fields),), None, "SELECT")
 
-    rows = _RowScope(method, columns, [n for m in resource.methods_for("select") for n in m.parameters])
-    where = _and_all([rows.compiler("WHERE").predicate(c) for c in local])
+    rows = RowScope(method, columns, [n for m in resource.methods_for("select") for n in m.parameters])
+    where = and_all([rows.compiler("WHERE").predicate(c) for c in local])
 
     distinct = node.args.get("distinct")
     if distinct is not None and distinct.args.get("on"):
@@ -374,14 +381,14 @@ def plan_select(node: exp.Select, sql: str, registry: Registry) -> SelectPlan:
     star = len(items) == 1 and isinstance(items[0], exp.Star)
     group_node = node.args.get("group")
     aggregated = bool(group_node) or bool(node.args.get("having")) or any(
-        _has_aggregate(n) for n in [*items, *_order_nodes(node)]
+        has_aggregate(n) for n in [*items, *_order_nodes(node)]
     )
     if star and aggregated:
         raise ProgrammingError("SELECT * cannot be combined with GROUP BY or aggregate functions; name the columns")
 
     grouping: _Grouping | None = None
     if aggregated:
-        scope = _GroupScope(rows, items, group_node.expressions if group_node else [])
+        scope = GroupScope(rows, items, group_node.expressions if group_node else [])
         output, names = scope.output()
         having = node.args.get("having")
         having_get = scope.compiler("HAVING").predicate(having.this) if having else None
@@ -420,18 +427,13 @@ def _check_tree(node: exp.Select, qualifiers: set[str], shown: str) -> None:
         if sub is node or isinstance(sub, (exp.From, exp.Table)) or sub.find_ancestor(exp.From):
             continue
         if isinstance(sub, (exp.Select, exp.Subquery, exp.SetOperation)):
-            raise NotSupportedError(f"SELECT: subqueries are not supported ({_short(sub)})")
+            raise NotSupportedError(f"SELECT: subqueries are not supported ({short_sql(sub)})")
         if isinstance(sub, exp.Window):
-            raise NotSupportedError(f"SELECT: window functions are not supported ({_short(sub)})")
+            raise NotSupportedError(f"SELECT: window functions are not supported ({short_sql(sub)})")
         if isinstance(sub, exp.Column) and sub.table and sub.table not in qualifiers:
             raise ProgrammingError(
                 f"SELECT: unknown table {sub.table!r} in {sub.sql()} (the FROM resource is {shown!r})"
             )
-
-
-def _short(node: exp.Expression, width: int = 60) -> str:
-    text = " ".join(node.sql().split())
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _conjuncts(node: exp.Expression) -> list[exp.Expression]:
@@ -447,14 +449,11 @@ def _param_conjunct(node: exp.Expression) -> tuple[str, t.Any] | None:
     if not isinstance(node, exp.EQ):
         return None
     for column, value in ((node.this, node.expression), (node.expression, node.this)):
-        if isinstance(column, exp.Column) and isinstance(value, _VALUE_NODES):
+        if isinstance(column, exp.Column) and isinstance(value, VALUE_NODES):
             if isinstance(value, exp.Neg) and not isinstance(value.this, exp.Literal):
                 continue
             return column.name, sql_value(value, column.name)
     return None
-
-
-_VALUE_NODES = (exp.Literal, exp.Boolean, exp.Null, exp.Neg, exp.Placeholder)
 
 
 def _resolve(
@@ -479,7 +478,7 @@ def _resolve(
             if column.name in param_names and column.name not in row_columns:
                 raise ProgrammingError(
                     f"WHERE: {column.name} is an API parameter, not a column; give it as "
-                    f"{column.name} = value joined to the rest of WHERE by AND (got {_short(conjunct)})"
+                    f"{column.name} = value joined to the rest of WHERE by AND (got {short_sql(conjunct)})"
                 )
     names = list(candidates)
     try:
@@ -517,7 +516,7 @@ def _limit_value(node: exp.Expression | None, clause: str) -> t.Any:
     value_node = node.expression
     if isinstance(value_node, exp.Var) and value_node.name.upper() == "ALL":
         return None
-    value = sql_value(value_node, clause) if isinstance(value_node, _VALUE_NODES) else _not_a_count(value_node, clause)
+    value = sql_value(value_node, clause) if isinstance(value_node, VALUE_NODES) else _not_a_count(value_node, clause)
     if isinstance(value, Bind):
         return value
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -539,11 +538,7 @@ def _order_nodes(node: exp.Select) -> list[exp.Expression]:
     return [o.this for o in order.expressions] if order else []
 
 
-def _has_aggregate(node: exp.Expression) -> bool:
-    return any(isinstance(n, exp.AggFunc) for n in node.walk())
-
-
-def _compile_order(node: exp.Select, names: t.Sequence[str] | None, compiler: _Compiler) -> tuple[_Sort, ...]:
+def _compile_order(node: exp.Select, names: t.Sequence[str] | None, compiler: Compiler) -> tuple[_Sort, ...]:
     order = node.args.get("order")
     if not order:
         return ()
@@ -575,411 +570,3 @@ def _output_getter(name: str) -> Getter:
 def _record_getter(get: Getter) -> Getter:
     return lambda pair, params: get(pair[0], params)
 
-
-def _and_all(predicates: list[Getter]) -> Getter | None:
-    if not predicates:
-        return None
-    if len(predicates) == 1:
-        return predicates[0]
-    return _and(predicates)
-
-
-# --------------------------------------------------------------------------
-# Expressions
-# --------------------------------------------------------------------------
-
-
-def _canonical(node: exp.Expression) -> str:
-    """An expression's text without table qualifiers: ``m.title`` and ``title`` are one key."""
-    def strip(sub: exp.Expression) -> exp.Expression:
-        if isinstance(sub, exp.Column) and sub.table:
-            return exp.column(sub.this.copy())
-        return sub
-
-    return node.copy().transform(strip).sql()
-
-
-class _RowScope:
-    """Names visible on one API object: the row schema's columns."""
-
-    def __init__(self, method: Method, columns: tuple[str, ...], parameters: t.Sequence[str] = ()):
-        self.method = method
-        self.columns = columns
-        self.parameters = tuple(dict.fromkeys([*method.parameters, *parameters]))  # for did-you-mean
-
-    def compiler(self, context: str) -> _Compiler:
-        return _Compiler(context, self.leaf)
-
-    def leaf(self, node: exp.Expression, compiler: _Compiler) -> Getter | None:
-        if isinstance(node, exp.Column):
-            return self.column(node.name, compiler.context)
-        if isinstance(node, (exp.JSONExtract, exp.JSONExtractScalar)):
-            source = node.this
-            if not isinstance(source, (exp.Column, exp.JSONExtract, exp.JSONExtractScalar)):
-                raise ProgrammingError(
-                    f"{compiler.context}: json_extract needs a column as its first argument, got {source.sql()}"
-                )
-            get_source = compiler.value(source)
-            steps = json_path_steps(node.expression, compiler.context)
-            return lambda record, params: walk_json(get_source(record, params), steps)
-        if isinstance(node, exp.AggFunc):
-            raise ProgrammingError(f"{compiler.context}: aggregate functions are not allowed here ({node.sql()})")
-        return None
-
-    def column(self, name: str, context: str) -> Getter:
-        if self.columns and name not in self.columns:
-            params = self.method.parameters
-            hint = (
-                f" ({name} is a parameter of {self.method.name}: give it as {name} = value joined by AND)"
-                if name in params else did_you_mean(name, [*self.columns, *self.parameters])
-            )
-            raise ProgrammingError(
-                f"{context}: unknown column {name!r}{hint}; available: {', '.join(sorted(self.columns))}"
-            )
-        return lambda record, params: record.get(name)
-
-
-class _GroupScope:
-    """Names visible after GROUP BY: the grouping keys and aggregates over each group."""
-
-    def __init__(self, rows: _RowScope, items: list[exp.Expression], group_by: list[exp.Expression]):
-        self.rows = rows
-        self.items = items
-        self.aliases = {i.alias: i.this for i in items if isinstance(i, exp.Alias)}
-        self.keys: dict[str, Getter] = {}
-        self.aggregates: dict[str, _Aggregate] = {}
-        row_compiler = rows.compiler("GROUP BY")
-        for key in group_by:
-            if isinstance(key, exp.Literal) and not key.is_string:
-                position = int(key.this) if key.this.isdigit() else 0
-                if not 1 <= position <= len(items):
-                    raise ProgrammingError(f"GROUP BY {key.sql()}: SELECT has {len(items)} column(s)")
-                key = items[position - 1].unalias()
-            elif isinstance(key, exp.Column) and not key.table and key.name not in rows.columns and key.name in self.aliases:
-                key = self.aliases[key.name]
-            if _has_aggregate(key):
-                raise ProgrammingError(f"GROUP BY: aggregate functions are not allowed here ({key.sql()})")
-            if not isinstance(key, (exp.Column, exp.JSONExtract, exp.JSONExtractScalar)):
-                raise NotSupportedError(
-                    f"GROUP BY: unsupported expression {key.sql()} (use columns or json_extract(col, '$.path'))"
-                )
-            self.keys.setdefault(_canonical(key), row_compiler.value(key))
-
-    def compiler(self, context: str) -> _Compiler:
-        return _Compiler(context, self.leaf)
-
-    def output(self) -> tuple[t.Callable[[t.Any, Params], dict[str, t.Any]], tuple[str, ...]]:
-        compiler = self.compiler("SELECT")
-        names, getters = [], []
-        for item in self.items:
-            if isinstance(item, exp.Star):
-                raise ProgrammingError("SELECT * cannot be combined with GROUP BY or aggregate functions")
-            expression = item.this if isinstance(item, exp.Alias) else item
-            if isinstance(item, exp.Alias):
-                names.append(item.alias)
-            elif isinstance(expression, exp.Column):
-                names.append(expression.name)
-            else:
-                names.append(expression.sql())
-            getters.append(compiler.value(expression))
-        pairs = tuple(zip(names, getters))
-        return (lambda group, params: {name: get(group, params) for name, get in pairs}), tuple(names)
-
-    def leaf(self, node: exp.Expression, compiler: _Compiler) -> Getter | None:
-        if isinstance(node, (exp.Column, exp.JSONExtract, exp.JSONExtractScalar, exp.AggFunc)):
-            slot = _canonical(node)
-            if slot in self.keys:
-                return _slot(slot)
-        if isinstance(node, exp.AggFunc):
-            return _slot(self.aggregate(node, compiler.context))
-        if isinstance(node, exp.Column) and not node.table and node.name in self.aliases and node.name not in self.rows.columns:
-            return compiler.value(self.aliases[node.name])
-        if isinstance(node, (exp.Column, exp.JSONExtract, exp.JSONExtractScalar)):
-            if isinstance(node, exp.Column):
-                self.rows.column(node.name, compiler.context)  # unknown columns say so first
-            raise ProgrammingError(
-                f"{compiler.context}: {node.sql()} must appear in GROUP BY or be used in an aggregate function"
-            )
-        return None
-
-    def aggregate(self, node: exp.AggFunc, context: str) -> str:
-        slot = _canonical(node)
-        if slot in self.aggregates:
-            return slot
-        kind = _AGGREGATES.get(type(node))
-        if kind is None:
-            raise NotSupportedError(
-                f"{context}: aggregate {node.sql()} is not supported (COUNT, SUM, AVG, MIN and MAX are)"
-            )
-        argument = node.this
-        distinct = isinstance(argument, exp.Distinct)
-        if distinct:
-            if len(argument.expressions) != 1:
-                raise NotSupportedError(f"{context}: {node.sql()} takes one expression")
-            argument = argument.expressions[0]
-        if node.args.get("expressions"):
-            raise NotSupportedError(f"{context}: {node.sql()} takes one expression")
-        if isinstance(argument, exp.Star):
-            if kind != "count" or distinct:
-                raise ProgrammingError(f"{context}: {node.sql()}: only COUNT takes *")
-            arg = None
-        else:
-            if argument is None:
-                raise ProgrammingError(f"{context}: {node.sql()} needs an argument")
-            if _has_aggregate(argument):
-                raise ProgrammingError(f"{context}: {node.sql()}: aggregates cannot be nested")
-            arg = self.rows.compiler(context).value(argument)
-        self.aggregates[slot] = _Aggregate(slot, kind, arg, distinct)
-        return slot
-
-
-_AGGREGATES: dict[type, str] = {exp.Count: "count", exp.Sum: "sum", exp.Avg: "avg", exp.Min: "min", exp.Max: "max"}
-
-
-def _slot(slot: str) -> Getter:
-    return lambda group, params: group.get(slot)
-
-
-Leaf = t.Callable[[exp.Expression, "_Compiler"], t.Optional[Getter]]
-
-
-class _Compiler:
-    """SQL expressions → getters; leaves (columns, json_extract, aggregates) come from a scope."""
-
-    def __init__(self, context: str, leaf: Leaf):
-        self.context = context
-        self.leaf = leaf
-
-    def predicate(self, node: exp.Expression) -> Getter:
-        get = self.value(node)
-        if _is_predicate(node):
-            return get
-        return lambda record, params: _truth(get(record, params))
-
-    def value(self, node: exp.Expression) -> Getter:
-        while isinstance(node, exp.Paren):
-            node = node.this
-        got = self.leaf(node, self)
-        if got is not None:
-            return got
-        if isinstance(node, _VALUE_NODES):
-            if isinstance(node, exp.Neg) and not isinstance(node.this, exp.Literal):
-                self._unsupported(node)
-            value = sql_value(node, self.context)
-            if isinstance(value, Bind):
-                name = value.name
-                return lambda record, params: params[name]
-            return lambda record, params: value
-        if type(node) in _COMPARISONS:
-            return self._comparison(node)
-        if isinstance(node, (exp.Like, exp.ILike)):
-            return self._like(node, None)
-        if isinstance(node, exp.Escape) and isinstance(node.this, (exp.Like, exp.ILike)):
-            return self._like(node.this, node.expression)
-        if isinstance(node, exp.In):
-            return self._in(node)
-        if isinstance(node, exp.Between):
-            return self._between(node)
-        if isinstance(node, exp.Is):
-            return self._is(node)
-        if isinstance(node, exp.And):
-            return _and([self.predicate(node.this), self.predicate(node.expression)])
-        if isinstance(node, exp.Or):
-            return _or([self.predicate(node.this), self.predicate(node.expression)])
-        if isinstance(node, exp.Not):
-            return _not(self.predicate(node.this))
-        self._unsupported(node)
-
-    def _unsupported(self, node: exp.Expression) -> t.NoReturn:
-        what = "function" if isinstance(node, exp.Func) else "expression"
-        raise NotSupportedError(
-            f"{self.context}: {what} {_short(node)} is not supported (use columns, json_extract(col, '$.path'), "
-            "literals, :params, = != < <= > >=, LIKE, IN, BETWEEN, IS [NOT] NULL, AND, OR, NOT)"
-        )
-
-    def _comparison(self, node: exp.Expression) -> Getter:
-        left, right = self.value(node.this), self.value(node.expression)
-        compare = _COMPARISONS[type(node)]
-        return lambda record, params: compare(left(record, params), right(record, params))
-
-    def _like(self, node: exp.Expression, escape: exp.Expression | None) -> Getter:
-        subject, pattern = self.value(node.this), self.value(node.expression)
-        escape_char = None
-        if escape is not None:
-            escape_char = sql_value(escape, "ESCAPE") if isinstance(escape, _VALUE_NODES) else None
-            if not isinstance(escape_char, str) or len(escape_char) != 1:
-                raise ProgrammingError(f"{self.context}: ESCAPE takes one character, got {escape.sql()}")
-        negate = bool(node.args.get("negate"))
-
-        def like(record: t.Any, params: Params) -> bool | None:
-            text, pat = subject(record, params), pattern(record, params)
-            if text is None or pat is None:
-                return None
-            matched = _like_regex(_text(pat), escape_char).fullmatch(_text(text)) is not None
-            return matched != negate
-
-        return like
-
-    def _in(self, node: exp.In) -> Getter:
-        if node.args.get("query") or node.args.get("unnest") or node.args.get("field"):
-            self._unsupported(node)
-        subject = self.value(node.this)
-        options = [self.value(option) for option in node.expressions]
-        negate = bool(node.args.get("negate"))
-
-        def in_(record: t.Any, params: Params) -> bool | None:
-            value = subject(record, params)
-            if value is None:
-                return None
-            unknown = False
-            for option in options:
-                result = _eq(value, option(record, params))
-                if result:
-                    return not negate
-                unknown = unknown or result is None
-            return None if unknown else negate
-
-        return in_
-
-    def _between(self, node: exp.Between) -> Getter:
-        subject, low, high = self.value(node.this), self.value(node.args["low"]), self.value(node.args["high"])
-        negate = bool(node.args.get("negate"))
-
-        def between(record: t.Any, params: Params) -> bool | None:
-            value = subject(record, params)
-            result = _and3(_ge(value, low(record, params)), _le(value, high(record, params)))
-            return result if result is None or not negate else not result
-
-        return between
-
-    def _is(self, node: exp.Is) -> Getter:
-        subject = self.value(node.this)
-        target = node.expression
-        negate = bool(node.args.get("negate"))
-        if isinstance(target, exp.Null):
-            return lambda record, params: (subject(record, params) is None) != negate
-        if isinstance(target, exp.Boolean):
-            wanted = bool(target.this)
-            return lambda record, params: (subject(record, params) is wanted) != negate
-        self._unsupported(node)
-
-
-def _is_predicate(node: exp.Expression) -> bool:
-    while isinstance(node, exp.Paren):
-        node = node.this
-    return isinstance(node, (*_COMPARISONS, exp.Like, exp.ILike, exp.Escape, exp.In, exp.Between, exp.Is, exp.And, exp.Or, exp.Not))
-
-
-def _truth(value: t.Any) -> bool | None:
-    if value is None or isinstance(value, bool):
-        return value
-    if isinstance(value, (int, float)):
-        return value != 0
-    return bool(value)
-
-
-def _text(value: t.Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
-
-
-@functools.lru_cache(maxsize=256)
-def _like_regex(pattern: str, escape: str | None) -> re.Pattern[str]:
-    parts, chars = [], iter(pattern)
-    for ch in chars:
-        if escape is not None and ch == escape:
-            parts.append(re.escape(next(chars, "")))
-        elif ch == "%":
-            parts.append(".*")
-        elif ch == "_":
-            parts.append(".")
-        else:
-            parts.append(re.escape(ch))
-    return re.compile("".join(parts), re.IGNORECASE | re.DOTALL)
-
-
-def _kind(value: t.Any) -> int:
-    if isinstance(value, (int, float)):  # booleans too: true = 1
-        return 0
-    if isinstance(value, str):
-        return 1
-    return 2
-
-
-def _eq(a: t.Any, b: t.Any) -> bool | None:
-    if a is None or b is None:
-        return None
-    if _kind(a) != _kind(b):
-        return False
-    if isinstance(a, float) and math.isnan(a):
-        return False
-    return bool(a == b)
-
-
-def _ne(a: t.Any, b: t.Any) -> bool | None:
-    result = _eq(a, b)
-    return None if result is None else not result
-
-
-def _ordering(test: t.Callable[[t.Any, t.Any], bool]) -> t.Callable[[t.Any, t.Any], bool | None]:
-    def compare(a: t.Any, b: t.Any) -> bool | None:
-        if a is None or b is None or _kind(a) != _kind(b) or _kind(a) == 2:
-            return None  # NULL, or values of different types: unknown
-        return test(a, b)
-
-    return compare
-
-
-_lt = _ordering(lambda a, b: a < b)
-_le = _ordering(lambda a, b: a <= b)
-_gt = _ordering(lambda a, b: a > b)
-_ge = _ordering(lambda a, b: a >= b)
-
-_COMPARISONS: dict[type, t.Callable[[t.Any, t.Any], bool | None]] = {
-    exp.EQ: _eq, exp.NEQ: _ne, exp.LT: _lt, exp.LTE: _le, exp.GT: _gt, exp.GTE: _ge,
-}
-
-
-def _and3(a: bool | None, b: bool | None) -> bool | None:
-    if a is False or b is False:
-        return False
-    if a is None or b is None:
-        return None
-    return True
-
-
-def _and(predicates: list[Getter]) -> Getter:
-    def all_(record: t.Any, params: Params) -> bool | None:
-        unknown = False
-        for predicate in predicates:
-            result = predicate(record, params)
-            if result is False:
-                return False
-            unknown = unknown or result is None
-        return None if unknown else True
-
-    return all_
-
-
-def _or(predicates: list[Getter]) -> Getter:
-    def any_(record: t.Any, params: Params) -> bool | None:
-        unknown = False
-        for predicate in predicates:
-            result = predicate(record, params)
-            if result is True:
-                return True
-            unknown = unknown or result is None
-        return None if unknown else False
-
-    return any_
-
-
-def _not(predicate: Getter) -> Getter:
-    def not_(record: t.Any, params: Params) -> bool | None:
-        result = predicate(record, params)
-        return None if result is None else not result
-
-    return not_
-
-
-def _is_number(value: t.Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
