@@ -22,6 +22,7 @@ from engine.settings import Settings
 from provider.registry import Registry, default_registry
 
 if t.TYPE_CHECKING:
+    from engine.dialect import Piece
     from provider.sandbox import Sandbox
 
 apilevel = "2.0"
@@ -39,12 +40,13 @@ class PlanCache:
         self._size = size
         self._plans: OrderedDict[str, Plan] = OrderedDict()
 
-    def get(self, sql: str, line_offset: int = 0) -> Plan:
+    def get(self, sql: str, line_offset: int = 0, piece: Piece | None = None) -> Plan:
+        """The plan for ``sql``; ``piece`` (from ``iter_statements``) carries its tokens already."""
         plan = self._plans.get(sql)
         if plan is not None:
             self._plans.move_to_end(sql)
             return plan
-        plan = plan_sql(sql, self._registry, line_offset)
+        plan = plan_sql(sql, self._registry, line_offset, piece)
         self._plans[sql] = plan
         if len(self._plans) > self._size:
             self._plans.popitem(last=False)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import typing as t
+from dataclasses import dataclass
 
 from sqlglot import exp
 from sqlglot.dialects.postgres import Postgres
@@ -146,13 +147,16 @@ def tokenize(sql: str) -> list[Token]:
         raise SQLSyntaxError(str(error).splitlines()[0]) from None
 
 
-def parse_statement(sql: str, line_offset: int = 0) -> exp.Expression:
+def parse_statement(sql: str, line_offset: int = 0, tokens: list[Token] | None = None) -> exp.Expression:
     """Parse exactly one statement; a syntax error carries its line and column.
 
-    ``line_offset`` shifts reported lines when ``sql`` was cut out of a larger script.
+    ``line_offset`` shifts reported lines when ``sql`` was cut out of a larger
+    script; ``tokens`` (from ``iter_statements``) spares tokenizing it again.
     """
     try:
-        statements = _DIALECT.parse(sql)
+        if tokens is None:
+            tokens = _DIALECT.tokenize(sql)
+        statements = _DIALECT.parser().parse(tokens, sql)
     except ParseError as error:
         detail = error.errors[0] if error.errors else {}
         description = detail.get("description") or str(error).splitlines()[0]
@@ -172,25 +176,87 @@ def parse_statement(sql: str, line_offset: int = 0) -> exp.Expression:
     return statements[0]
 
 
-def split_statements(text: str) -> t.Iterator[tuple[str, int]]:
-    """Cut a script into statements at top-level semicolons.
+@dataclass(frozen=True)
+class Piece:
+    """One statement of a script: its text and first line, and its tokens (positions within ``chunk``,
+    lines counted from ``chunk_line``)."""
 
-    Yields ``(statement_text, first_line)``. Works on tokens, so a ``;`` inside
-    a string or comment never splits; statements that are only comments are dropped.
+    sql: str
+    line: int
+    chunk: str
+    chunk_line: int
+    tokens: list[Token]
+
+
+def iter_statements(text: str) -> t.Iterator[Piece]:
+    """Cut a script into statements at top-level semicolons, one statement at a time.
+
+    A light scanner finds the semicolons outside strings, quoted names and
+    comments; only then is each statement tokenized, so a long script is
+    never held as one token list. Statements that are only comments are dropped.
     """
-    tokens = tokenize(text)
-    start_token: Token | None = None
-    start_offset = 0
-    for token in tokens:
-        if token.token_type == TokenType.SEMICOLON:
-            if start_token is not None:
-                yield text[start_offset : token.start], start_token.line
-            start_token = None
-            start_offset = token.end + 1
-            continue
-        if start_token is None:
-            start_token = token
-            start_offset = token.start
-    if start_token is not None:
-        yield text[start_offset:], start_token.line
+    line = 1
+    for chunk in _chunks(text):
+        tokens = tokenize(chunk)
+        if tokens:
+            first = tokens[0]
+            yield Piece(chunk[first.start :].rstrip(), line + first.line - 1, chunk, line, tokens)
+        line += chunk.count("\n")
 
+
+def split_statements(text: str) -> t.Iterator[tuple[str, int]]:
+    """``(statement_text, first_line)`` for each statement of a script."""
+    for piece in iter_statements(text):
+        yield piece.sql, piece.line
+
+
+def _chunks(text: str) -> t.Iterator[str]:
+    """The script between top-level semicolons (each chunk keeps its leading whitespace and comments)."""
+    start = i = 0
+    n = len(text)
+    while i < n:
+        ch = text[i]
+        if ch == ";":
+            yield text[start:i]
+            start = i + 1
+        elif ch == "'":
+            backslashes = i > 0 and text[i - 1] in "eE" and (i < 2 or not (text[i - 2].isalnum() or text[i - 2] == "_"))
+            i = _string_end(text, i + 1, "'", backslashes)
+            continue
+        elif ch == '"':
+            i = _string_end(text, i + 1, '"', False)
+            continue
+        elif text.startswith("--", i):
+            newline = text.find("\n", i)
+            i = n if newline < 0 else newline
+            continue
+        elif text.startswith("/*", i):
+            close = text.find("*/", i + 2)
+            i = n if close < 0 else close + 2
+            continue
+        elif ch == "$":
+            tag_end = text.find("$", i + 1)
+            tag = text[i : tag_end + 1] if tag_end > 0 else ""
+            if tag and (tag == "$$" or tag[1:-1].isidentifier()):
+                close = text.find(tag, tag_end + 1)
+                i = n if close < 0 else close + len(tag)
+                continue
+        i += 1
+    yield text[start:]
+
+
+def _string_end(text: str, i: int, quote: str, backslashes: bool) -> int:
+    """Index just past the closing quote (a doubled quote, or a backslash in E'...', escapes it)."""
+    n = len(text)
+    while i < n:
+        ch = text[i]
+        if backslashes and ch == "\\":
+            i += 2
+            continue
+        if ch == quote:
+            if i + 1 < n and text[i + 1] == quote:
+                i += 2
+                continue
+            return i + 1
+        i += 1
+    return n

@@ -8,7 +8,7 @@ import typing as t
 from sqlglot import exp
 
 from engine import meta
-from engine.dialect import Exec, Replace, Show, parse_statement
+from engine.dialect import Exec, Piece, Replace, Show, parse_statement
 from engine.errors import NotSupportedError, ProgrammingError, SQLSyntaxError
 from engine.plan import CallPlan, Plan, StaticPlan, check_constants
 from engine.projection import Projection, compile_projection
@@ -20,8 +20,12 @@ from provider.model import Method, Resource
 from provider.registry import Registry
 
 
-def plan_sql(sql: str, registry: Registry, line_offset: int = 0) -> Plan:
-    return plan_statement(parse_statement(sql, line_offset), sql, registry)
+def plan_sql(sql: str, registry: Registry, line_offset: int = 0, piece: Piece | None = None) -> Plan:
+    if piece is not None:
+        node = parse_statement(piece.chunk, piece.chunk_line - 1, piece.tokens)
+    else:
+        node = parse_statement(sql, line_offset)
+    return plan_statement(node, sql, registry)
 
 
 def plan_statement(node: exp.Expression, sql: str, registry: Registry) -> Plan:

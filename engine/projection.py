@@ -43,28 +43,35 @@ def compile_projection(
     known = (row_schema.get("properties") or {}).keys()
     names, getters = [], []
     for node in expressions:
-        name, getter = _compile(node, known, context)
-        names.append(name)
-        getters.append(getter)
+        names.append(_name(node))
+        getters.append(_compile(node, known, context))
     return Projection(tuple(names), tuple(getters))
 
 
-def _compile(node: exp.Expression, known: t.Collection[str], context: str) -> tuple[str, Getter]:
+def _name(node: exp.Expression) -> str:
+    """The column's name: its alias, its own name, or (only then, as it is costly) its SQL text."""
     if isinstance(node, exp.Alias):
-        _, getter = _compile(node.this, known, context)
-        return node.alias, getter
+        return node.alias
+    if isinstance(node, exp.Column):
+        return node.name
+    return node.sql()
+
+
+def _compile(node: exp.Expression, known: t.Collection[str], context: str) -> Getter:
+    if isinstance(node, exp.Alias):
+        return _compile(node.this, known, context)
     if isinstance(node, exp.Column) and not isinstance(node.this, exp.Star):
-        return node.name, _key_getter(node.name, known, context)
+        return _key_getter(node.name, known, context)
     if isinstance(node, (exp.JSONExtract, exp.JSONExtractScalar)):
         source = node.this
         if isinstance(source, (exp.JSONExtract, exp.JSONExtractScalar)):  # col->'a'->>'b'
-            get_source = _compile(source, known, context)[1]
+            get_source = _compile(source, known, context)
         elif isinstance(source, exp.Column):
             get_source = _key_getter(source.name, known, context)
         else:
             raise ProgrammingError(f"{context}: json_extract needs a column as its first argument, got {source.sql()}")
         steps = json_path_steps(node.expression, context)
-        return node.sql(), lambda obj: walk_json(get_source(obj), steps)
+        return lambda obj: walk_json(get_source(obj), steps)
     raise ProgrammingError(
         f"{context}: unsupported column expression {node.sql()} "
         "(use columns, *, aliases or json_extract(col, '$.path'))"

@@ -64,12 +64,16 @@ def secret_strings(body: t.Mapping[str, t.Any] | None, fields: t.Mapping[str, Fi
     return found
 
 
-def redact_statement(sql: str, plan: t.Any) -> str:
-    """A statement's text with the secret values its plan carries masked, for echoing it back."""
+def plan_secrets(plan: t.Any) -> list[str]:
+    """The secret values written as literals in a planned statement."""
     rows = getattr(plan, "rows", ())
     fields = plan.method.fields if rows else {}
-    secrets = [secret for row in rows for secret in secret_strings(row.constants, fields)]
-    return scrub(sql, secrets)
+    return [secret for row in rows for secret in secret_strings(row.constants, fields)]
+
+
+def redact_statement(sql: str, plan: t.Any) -> str:
+    """A statement's text with the secret values its plan carries masked, for echoing it back."""
+    return scrub(sql, plan_secrets(plan)) if plan is not None else sql
 
 
 def scrub(text: str, secrets: t.Iterable[str | None]) -> str:

@@ -9,15 +9,16 @@ of the statements after it, and each result is handed over as soon as it exists.
 
 from __future__ import annotations
 
-import typing as t
 import heapq
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+import queue
+import typing as t
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from engine.dialect import split_statements
+from engine.dialect import iter_statements
 from engine.errors import Error, ProgrammingError
 from engine.plan import Deferred, Plan
-from engine.redact import redact_statement
+from engine.redact import plan_secrets, redact_statement
 from engine.result import Result
 from engine.templates import has_template, render
 
@@ -25,20 +26,21 @@ if t.TYPE_CHECKING:
     from engine.connection import Connection
 
 
+# Plans kept from preparation for the run. Past this many statements a script's
+# plans are re-made as they run (parsing twice), so memory stays flat however
+# long the script is.
+KEEP_PLANS = 2000
+
+
 @dataclass(frozen=True)
 class Statement:
+    """One prepared statement: where it is, what it needs and provides, and (usually) its plan."""
+
     sql: str
     line: int
-    plan: Plan
-
-    @property
-    def provides(self) -> frozenset[str]:
-        """Names this statement's RETURNING (or SELECT list) sets for later statements."""
-        return self.plan.provides
-
-    @property
-    def needs(self) -> frozenset[str]:
-        return self.plan.bind_names
+    needs: frozenset[str]
+    provides: frozenset[str]
+    plan: Plan | None
 
     def excerpt(self, width: int = 80) -> str:
         text = " ".join(redact_statement(self.sql, self.plan).split())
@@ -102,18 +104,19 @@ def prepare(
     available = set(params)
     line = 1
     try:
-        for sql, line in split_statements(text):
-            statement = Statement(sql, line, conn.plans.get(sql, line_offset=line - 1))
-            missing = sorted(statement.needs - available)
+        for piece in iter_statements(text):
+            line = piece.line
+            plan = conn.plans.get(piece.sql, line_offset=line - 1, piece=piece)
+            missing = sorted(plan.bind_names - available)
             if missing:
                 raise ProgrammingError(
                     f"statement {len(statements) + 1} uses :{missing[0]}, which no earlier statement sets "
                     f"(add RETURNING ... AS {missing[0]} to one, or pass it as a parameter)"
                 )
-            available |= statement.provides
-            statements.append(statement)
-    except ScriptError:
-        raise
+            available |= plan.provides
+            # A plan with secrets is always kept: error excerpts mask them from it.
+            kept = plan if len(statements) < KEEP_PLANS or plan_secrets(plan) else None
+            statements.append(Statement(piece.sql, line, plan.bind_names, plan.provides, kept))
     except Error as error:
         raise ScriptError(source, getattr(error, "line", None) or line, error) from None
     return Script(source, statements)
@@ -140,105 +143,110 @@ def run(
     statements = script.statements
     summary = Summary(total=len(statements))
     values = dict(params or {})
-    waiting_on = _dependencies(statements)
-    unblocks: list[list[int]] = [[] for _ in statements]
-    for index, deps in enumerate(waiting_on):
-        for dep in deps:
-            unblocks[dep].append(index)
-    remaining = [len(deps) for deps in waiting_on]
-    ready = [i for i, n in enumerate(remaining) if n == 0]  # a heap: lowest line first
+    waiting_on, unblocks = _dependencies(statements)
+    remaining = {index: len(deps) for index, deps in enumerate(waiting_on) if deps}
+    ready = [index for index in range(len(statements)) if index not in remaining]  # a heap: lowest line first
     outcomes: dict[int, Result | ScriptError] = {}
     failed: set[int] = set()
-    emitted = finished = 0
+    finished: queue.SimpleQueue[tuple[int, Result | Error]] = queue.SimpleQueue()
+    emitted = done = running = 0
     stopping = False
+    workers = max(1, concurrency)
 
-    def execute(index: int, bound: dict[str, t.Any]) -> Result:
-        return statements[index].plan.run(conn.session, bound)
+    def execute(index: int, plan: Plan, bound: dict[str, t.Any]) -> None:
+        try:
+            finished.put((index, plan.run(conn.session, bound)))
+        except Error as error:
+            finished.put((index, error))
 
-    with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="cfql") as pool:
-        running: dict[Future[Result], int] = {}
+    def fail(index: int, error: Error) -> None:
+        outcomes[index] = ScriptError(script.source, statements[index].line, error, statements[index], summary.succeeded, summary.total)
+        failed.add(index)
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cfql") as pool:
         while ready or running:
-            while ready and len(running) < max(1, concurrency) and not stopping:
+            while ready and running < workers and not stopping:
                 index = heapq.heappop(ready)
+                statement = statements[index]
                 blocked = waiting_on[index] & failed
-                if blocked:
-                    origin = statements[min(blocked)]
-                    cause = ProgrammingError(f"skipped: it needs a value from the failed statement at line {origin.line}")
-                    outcomes[index] = ScriptError(script.source, statements[index].line, cause, statements[index], summary.succeeded, summary.total)
-                    failed.add(index)
-                    finished += 1
-                    _push(ready, _release(index, unblocks, remaining))
+                try:
+                    if blocked:
+                        origin = statements[min(blocked)]
+                        raise ProgrammingError(f"skipped: it needs a value from the failed statement at line {origin.line}")
+                    plan = statement.plan or conn.plans.get(statement.sql, line_offset=statement.line - 1)
+                except Error as error:
+                    fail(index, error)
+                    done += 1
+                    _release(index, unblocks, remaining, ready)
                     continue
-                running[pool.submit(execute, index, dict(values))] = index
+                pool.submit(execute, index, plan, dict(values))
+                running += 1
             if not running:
                 break
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in sorted(done, key=running.__getitem__):
-                index = running.pop(future)
-                statement = statements[index]
-                try:
-                    result = future.result()
-                    _collect(statement, result, values, statements[index + 1 :], conn.settings.dry_run)
-                    outcomes[index] = result
-                    summary.succeeded += 1
-                except Error as error:
-                    outcomes[index] = ScriptError(script.source, statement.line, error, statement, summary.succeeded, summary.total)
-                    failed.add(index)
-                    stopping = stopping or not continue_on_error
-                finished += 1
-                _push(ready, _release(index, unblocks, remaining))
+            index, outcome = finished.get()
+            running -= 1
+            done += 1
+            try:
+                if isinstance(outcome, Error):
+                    raise outcome
+                _collect(statements[index], outcome, values, [statements[d] for d in unblocks.get(index, ())], conn.settings.dry_run)
+                outcomes[index] = outcome
+                summary.succeeded += 1
+            except Error as error:
+                fail(index, error)
+                stopping = stopping or not continue_on_error
+            _release(index, unblocks, remaining, ready)
             while emitted in outcomes:
-                outcome = outcomes.pop(emitted)
-                if isinstance(outcome, ScriptError):
-                    summary.failures.append(outcome)
-                elif on_result is not None:
-                    on_result(statements[emitted], outcome)
+                emit(summary, statements[emitted], outcomes.pop(emitted), on_result)
                 emitted += 1
             if on_progress is not None:
-                on_progress(finished, len(failed))
+                on_progress(done, len(failed))
     for index in sorted(outcomes):  # finished after an earlier statement failed and stopped the run
-        outcome = outcomes[index]
-        if isinstance(outcome, ScriptError):
-            summary.failures.append(outcome)
-        elif on_result is not None:
-            on_result(statements[index], outcome)
+        emit(summary, statements[index], outcomes[index], on_result)
     if summary.failures and not continue_on_error:
         first = summary.failures[0]
-        first.completed = summary.succeeded
         raise ScriptError(first.source, first.line, first.cause, first.statement, summary.succeeded, summary.total)
     return summary
 
 
-def _dependencies(statements: t.Sequence[Statement]) -> list[set[int]]:
-    """For each statement, the earlier statements that set the ``:params`` it uses (the latest setter wins)."""
+def emit(summary: Summary, statement: Statement, outcome: Result | ScriptError, on_result: t.Callable[[Statement, Result], None] | None) -> None:
+    if isinstance(outcome, ScriptError):
+        summary.failures.append(outcome)
+    elif on_result is not None:
+        on_result(statement, outcome)
+
+
+_NO_DEPENDENCIES: frozenset[int] = frozenset()
+
+
+def _dependencies(statements: t.Sequence[Statement]) -> tuple[list[frozenset[int]], dict[int, list[int]]]:
+    """Which earlier statements each one waits for (the latest setter of each ``:param``), and the reverse."""
     setter: dict[str, int] = {}
-    deps: list[set[int]] = []
+    waiting_on: list[frozenset[int]] = []
+    unblocks: dict[int, list[int]] = {}
     for index, statement in enumerate(statements):
-        deps.append({setter[name] for name in statement.needs if name in setter})
+        deps = frozenset(setter[name] for name in statement.needs if name in setter) or _NO_DEPENDENCIES
+        waiting_on.append(deps)
+        for dep in deps:
+            unblocks.setdefault(dep, []).append(index)
         for name in statement.provides:
             setter[name] = index
-    return deps
+    return waiting_on, unblocks
 
 
-def _push(heap: list[int], items: t.Iterable[int]) -> None:
-    for item in items:
-        heapq.heappush(heap, item)
-
-
-def _release(index: int, unblocks: list[list[int]], remaining: list[int]) -> list[int]:
-    """Statements that become runnable now that ``index`` has finished."""
-    released = []
-    for dependent in unblocks[index]:
+def _release(index: int, unblocks: dict[int, list[int]], remaining: dict[int, int], ready: list[int]) -> None:
+    """Make the statements waiting only for ``index`` runnable."""
+    for dependent in unblocks.get(index, ()):
         remaining[dependent] -= 1
         if remaining[dependent] == 0:
-            released.append(dependent)
-    return released
+            del remaining[dependent]
+            heapq.heappush(ready, dependent)
 
 
 def _collect(
-    statement: Statement, result: Result, values: dict[str, t.Any], later: t.Sequence[Statement], dry_run: bool
+    statement: Statement, result: Result, values: dict[str, t.Any], dependents: t.Sequence[Statement], dry_run: bool
 ) -> None:
-    """Make RETURNING columns available as ``:name``; a later statement needs exactly one row."""
+    """Make RETURNING columns available as ``:name``; a statement that uses one needs exactly one row."""
     provided = statement.provides
     if not provided:
         return
@@ -248,7 +256,7 @@ def _collect(
     if len(result.rows) == 1:
         values.update({name: result.rows[0].get(name) for name in provided})
         return
-    wanted = sorted(provided & set().union(*(s.needs for s in later))) if later else []
+    wanted = sorted(provided & set().union(*(s.needs for s in dependents)))
     if wanted:
         raise ProgrammingError(
             f"RETURNING gave {len(result.rows)} rows, but :{wanted[0]} for a later statement needs exactly one"

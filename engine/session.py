@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 import time
 import typing as t
 
@@ -170,16 +171,23 @@ class Session(SessionCore):
     ):
         super().__init__(settings, registry, pacer)
         self._client = http_client
+        self._client_lock = threading.Lock()
         self._owns_client = http_client is None
         self.sleep: t.Callable[[float], None] = time.sleep
 
     @property
     def client(self) -> httpx.Client:
-        """Created on first use: building the TLS context costs more than a dry run does in all."""
+        """Created on first use: building the TLS context costs more than a dry run does in all.
+
+        Concurrent statements reach this at once; the lock makes sure they share
+        one client (a discarded one would close its sockets under another thread).
+        """
         if self._client is None:
-            self._client = httpx.Client(
-                timeout=self.settings.timeout, follow_redirects=False, limits=pool_limits(self.settings)
-            )
+            with self._client_lock:
+                if self._client is None:
+                    self._client = httpx.Client(
+                        timeout=self.settings.timeout, follow_redirects=False, limits=pool_limits(self.settings)
+                    )
         return self._client
 
     def close(self) -> None:

@@ -164,3 +164,30 @@ def test_dry_run_returns_requests_with_secrets_redacted(recorder: Recorder) -> N
     assert row["headers"]["Authorization"] == "Bearer ***"
     assert row["body"] == {"recording_config": {"storage_config": {"type": "gcs", "password": "***", "private_key": "***", "bucket": "b"}}}
     assert "SENTINEL" not in repr(rows)
+
+
+def test_concurrent_first_requests_share_one_client(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A client built twice would be dropped and close its sockets under the other thread."""
+    import threading
+    import time as time_module
+
+    from engine import session as session_module
+
+    created = []
+    real_client = httpx.Client
+
+    def slow_client(*args: object, **kwargs: object) -> httpx.Client:
+        time_module.sleep(0.05)
+        client = real_client(*args, **kwargs)
+        created.append(client)
+        return client
+
+    monkeypatch.setattr(session_module.httpx, "Client", slow_client)
+    with connect(token="t") as conn:
+        seen = []
+        threads = [threading.Thread(target=lambda: seen.append(conn.session.client)) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert len(created) == 1 and all(client is created[0] for client in seen)

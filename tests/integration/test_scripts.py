@@ -146,3 +146,19 @@ def test_every_format_prints_statements_in_order(api: list[str], tmp_path: Path,
     assert main(["exec", *api, "-o", fmt, "-H", "-i", write(tmp_path, text)]) == 0
     out = capsys.readouterr().out
     assert out.index("cloudflare") < out.index("realtime_kit") < out.rindex("cloudflare")
+
+
+def test_long_scripts_remake_plans_instead_of_holding_them(emulator: Emulator, ids: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from engine import script
+
+    monkeypatch.setattr(script, "KEEP_PLANS", 1)
+    text = README_EXAMPLE + README_EXAMPLE.replace("alice@example.com", "bob@example.com")
+    with connect(token=SANDBOX_TOKEN, base_url=emulator.url) as conn:
+        prepared = script.prepare(conn, text, variables=ids)
+        assert [s.plan is not None for s in prepared.statements] == [True, False, False, False]
+        results = []
+        summary = script.run(conn, prepared, on_result=lambda _s, r: results.append(r), concurrency=4)
+    assert summary.ok and len(results) == 4
+    second_meeting = results[2].rows[0]["meeting_id"]
+    (participant,) = emulator.participants(ids["account_id"], ids["app_id"], second_meeting)
+    assert participant["custom_participant_id"] == "bob@example.com"
