@@ -183,6 +183,7 @@ class Piece:
 
     sql: str
     line: int
+    start: int  # offset of the statement in the script
     chunk: str
     chunk_line: int
     tokens: list[Token]
@@ -196,12 +197,15 @@ def iter_statements(text: str) -> t.Iterator[Piece]:
     never held as one token list. Statements that are only comments are dropped.
     """
     line = 1
+    offset = 0
     for chunk in _chunks(text):
         tokens = tokenize(chunk)
         if tokens:
             first = tokens[0]
-            yield Piece(chunk[first.start :].rstrip(), line + first.line - 1, chunk, line, tokens)
+            sql = chunk[first.start :].rstrip()
+            yield Piece(sql, line + first.line - 1, offset + first.start, chunk, line, tokens)
         line += chunk.count("\n")
+        offset += len(chunk) + 1  # and its semicolon
 
 
 def split_statements(text: str) -> t.Iterator[tuple[str, int]]:

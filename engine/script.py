@@ -29,18 +29,29 @@ if t.TYPE_CHECKING:
 # Plans kept from preparation for the run. Past this many statements a script's
 # plans are re-made as they run (parsing twice), so memory stays flat however
 # long the script is.
-KEEP_PLANS = 2000
+KEEP_PLANS = 1000
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Statement:
-    """One prepared statement: where it is, what it needs and provides, and (usually) its plan."""
+    """One prepared statement: where it is, what it needs and provides, and (usually) its plan.
 
-    sql: str
+    Its text is a span of the script's text rather than a copy, and equal
+    ``needs``/``provides`` sets are shared: a 10,000-statement script then
+    costs little more than its text.
+    """
+
+    script_text: str = field(repr=False)
+    start: int
+    end: int
     line: int
     needs: frozenset[str]
     provides: frozenset[str]
     plan: Plan | None
+
+    @property
+    def sql(self) -> str:
+        return self.script_text[self.start : self.end]
 
     def excerpt(self, width: int = 80) -> str:
         text = " ".join(redact_statement(self.sql, self.plan).split())
@@ -102,6 +113,7 @@ def prepare(
             raise ScriptError(source, "?", error) from None
     statements: list[Statement] = []
     available = set(params)
+    shared: dict[frozenset[str], frozenset[str]] = {}
     line = 1
     try:
         for piece in iter_statements(text):
@@ -116,7 +128,10 @@ def prepare(
             available |= plan.provides
             # A plan with secrets is always kept: error excerpts mask them from it.
             kept = plan if len(statements) < KEEP_PLANS or plan_secrets(plan) else None
-            statements.append(Statement(piece.sql, line, plan.bind_names, plan.provides, kept))
+            needs = shared.setdefault(plan.bind_names, plan.bind_names)
+            provides = shared.setdefault(plan.provides, plan.provides)
+            end = piece.start + len(piece.sql)
+            statements.append(Statement(text, piece.start, end, line, needs, provides, kept))
     except Error as error:
         raise ScriptError(source, getattr(error, "line", None) or line, error) from None
     return Script(source, statements)
