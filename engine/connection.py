@@ -14,15 +14,16 @@ from collections import OrderedDict
 import httpx
 
 from engine.errors import InterfaceError
-from engine.plan import Plan
+from engine.dialect import Piece, tokenize
+from engine.plan import CallPlan, Plan
 from engine.planner import plan_sql
+from engine.shapes import ShapeCache
 from engine.result import Result
 from engine.session import Session
 from engine.settings import Settings
 from provider.registry import Registry, default_registry
 
 if t.TYPE_CHECKING:
-    from engine.dialect import Piece
     from provider.sandbox import Sandbox
 
 apilevel = "2.0"
@@ -33,12 +34,13 @@ _PLAN_CACHE_SIZE = 512
 
 
 class PlanCache:
-    """A small LRU of statement text → plan, shared by everything on one connection."""
+    """Statement text → plan, plus plans by shape (see engine/shapes.py); LRU-bounded, one per connection."""
 
     def __init__(self, registry: Registry, size: int = _PLAN_CACHE_SIZE):
         self._registry = registry
         self._size = size
         self._plans: OrderedDict[str, Plan] = OrderedDict()
+        self._shapes = ShapeCache()
 
     def get(self, sql: str, line_offset: int = 0, piece: Piece | None = None) -> Plan:
         """The plan for ``sql``; ``piece`` (from ``iter_statements``) carries its tokens already."""
@@ -46,7 +48,13 @@ class PlanCache:
         if plan is not None:
             self._plans.move_to_end(sql)
             return plan
-        plan = plan_sql(sql, self._registry, line_offset, piece)
+        if piece is None:
+            piece = Piece(sql, line_offset + 1, 0, sql, line_offset + 1, tokenize(sql))
+        plan = self._shapes.lookup(sql, piece.tokens)
+        if plan is None:
+            plan = plan_sql(sql, self._registry, piece)
+            if isinstance(plan, CallPlan):
+                self._shapes.remember(plan, piece.tokens)
         self._plans[sql] = plan
         if len(self._plans) > self._size:
             self._plans.popitem(last=False)

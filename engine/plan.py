@@ -47,6 +47,8 @@ class BoundRow:
 
     constants: t.Mapping[str, t.Any]
     binds: t.Mapping[str, Bind]
+    # column -> (offset of the literal token it was written as, negated): see engine/shapes.py
+    sources: t.Mapping[str, tuple[int, bool]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -145,7 +147,11 @@ def encode_path_segment(name: str, value: t.Any) -> str:
     return quote(text, safe=_SEGMENT_SAFE)
 
 
-def check_constants(values: t.Mapping[str, t.Any], fields: t.Mapping[str, Field]) -> BoundRow:
+def check_constants(
+    values: t.Mapping[str, t.Any],
+    fields: t.Mapping[str, Field],
+    sources: t.Mapping[str, tuple[int, bool]] | None = None,
+) -> BoundRow:
     """Split a row into checked constants and binds; constants fail here, before any request."""
     constants, binds = {}, {}
     for name, value in values.items():
@@ -153,4 +159,4 @@ def check_constants(values: t.Mapping[str, t.Any], fields: t.Mapping[str, Field]
             binds[name] = value
         else:
             constants[name] = check(value, fields[name].schema, name)
-    return BoundRow(constants, binds)
+    return BoundRow(constants, binds, dict(sources or {}))

@@ -10,21 +10,22 @@ from sqlglot import exp
 from engine import meta
 from engine.dialect import Exec, Piece, Replace, Show, parse_statement
 from engine.errors import NotSupportedError, ProgrammingError, SQLSyntaxError
-from engine.plan import CallPlan, Plan, StaticPlan, check_constants
+from engine.plan import BoundRow, CallPlan, Plan, StaticPlan, check_constants
 from engine.projection import Projection, compile_projection
 from engine.schema import did_you_mean
 from engine.select import plan_select
 from engine.resolver import SELECT_NOT_SUPPORTED, check_exec, choose_method, find_resource
-from engine.values import Bind, sql_value
-from provider.model import Method, Resource
+from engine.values import Bind, literal_source, sql_value
+from provider.model import Field, Method, Resource
 from provider.registry import Registry
 
 
-def plan_sql(sql: str, registry: Registry, line_offset: int = 0, piece: Piece | None = None) -> Plan:
-    if piece is not None:
-        node = parse_statement(piece.chunk, piece.chunk_line - 1, piece.tokens)
+def plan_sql(sql: str, registry: Registry, piece: Piece | None = None) -> Plan:
+    """Parse and plan one statement; ``piece`` supplies its tokens and where it stands in a script."""
+    if piece is None:
+        node = parse_statement(sql)
     else:
-        node = parse_statement(sql, line_offset)
+        node = parse_statement(piece.chunk, piece.chunk_line - 1, piece.tokens)
     return plan_statement(node, sql, registry)
 
 
@@ -60,12 +61,7 @@ def _plan_insert(node: exp.Insert, sql: str, registry: Registry) -> CallPlan:
     _no_duplicates(columns)
     value_rows = _insert_rows(node.expression, len(columns))
     method = choose_method(resource, "insert", (), (), anywhere=columns)
-    rows = tuple(
-        check_constants(
-            {c: sql_value(v, c) for c, v in zip(columns, values)}, method.fields
-        )
-        for values in value_rows
-    )
+    rows = tuple(_row(dict(zip(columns, values)), method.fields) for values in value_rows)
     return _call_plan(sql, method, rows, node.args.get("returning"), "INSERT")
 
 
@@ -84,16 +80,16 @@ def _insert_rows(source: exp.Expression | None, width: int) -> list[list[exp.Exp
 
 def _plan_set(node: exp.Update, sql: str, registry: Registry, verb: str) -> CallPlan:
     resource = find_resource(registry, _table_parts(node.this))
-    assignments: dict[str, t.Any] = {}
+    assignments: dict[str, exp.Expression] = {}
     for assignment in node.expressions:
         if not isinstance(assignment, exp.EQ) or not isinstance(assignment.this, exp.Column):
             raise ProgrammingError(f"SET expects column = value, got {assignment.sql()}")
         name = assignment.this.name
         _no_duplicates([*assignments, name])
-        assignments[name] = sql_value(assignment.expression, name)
+        assignments[name] = assignment.expression
     where = _where_params(node.args.get("where"))
     method = choose_method(resource, verb, params=list(where), body=list(assignments))
-    row = check_constants({**where, **assignments}, method.fields)
+    row = _row({**where, **assignments}, method.fields)
     return _call_plan(sql, method, (row,), node.args.get("returning"), verb.upper())
 
 
@@ -101,23 +97,24 @@ def _plan_delete(node: exp.Delete, sql: str, registry: Registry) -> CallPlan:
     resource = find_resource(registry, _table_parts(node.this))
     where = _where_params(node.args.get("where"))
     method = choose_method(resource, "delete", params=list(where), body=())
-    row = check_constants(where, method.fields)
+    row = _row(where, method.fields)
     return _call_plan(sql, method, (row,), node.args.get("returning"), "DELETE")
 
 
 def _plan_exec(node: Exec, sql: str, registry: Registry) -> CallPlan:
     resource = find_resource(registry, _table_parts(node.this))
     method = _exec_method(resource, node.args["method"].name)
-    values: dict[str, t.Any] = {}
+    body: dict[str, t.Any] = {}
+    nodes: dict[str, exp.Expression] = {}
     for param in node.expressions:
         if param.args.get("json"):
-            values.update(_json_body(param.expression))
+            body.update(_json_body(param.expression))
         else:
             name = param.this.name
-            _no_duplicates([*values, name])
-            values[name] = sql_value(param.expression, name)
-    check_exec(method, list(values))
-    row = check_constants(values, method.fields)
+            _no_duplicates([*body, *nodes, name])
+            nodes[name] = param.expression
+    check_exec(method, [*body, *nodes])
+    row = _row(nodes, method.fields, body)
     return _call_plan(sql, method, (row,), None, "EXEC")
 
 
@@ -158,9 +155,18 @@ def _finish(plan: CallPlan) -> CallPlan:
     return CallPlan(plan.sql, plan.method, plan.rows, plan.projection, plan.kind, names)
 
 
-def _where_params(where: exp.Where | None) -> dict[str, t.Any]:
-    """WHERE as ``param = value`` conjuncts; anything else is refused with its text."""
-    params: dict[str, t.Any] = {}
+def _row(
+    nodes: t.Mapping[str, exp.Expression], fields: t.Mapping[str, Field], given: t.Mapping[str, t.Any] | None = None
+) -> BoundRow:
+    """Values for one call, noting which literal token each came from (so the plan's shape can be reused)."""
+    values = {**(given or {}), **{name: sql_value(node, name) for name, node in nodes.items()}}
+    sources = {name: source for name, node in nodes.items() if (source := literal_source(node)) is not None}
+    return check_constants(values, fields, sources)
+
+
+def _where_params(where: exp.Where | None) -> dict[str, exp.Expression]:
+    """WHERE as ``param = value`` conjuncts (the value nodes); anything else is refused with its text."""
+    params: dict[str, exp.Expression] = {}
     if where is None:
         return params
     for conjunct in where.this.flatten() if isinstance(where.this, exp.And) else [where.this]:
@@ -172,7 +178,7 @@ def _where_params(where: exp.Where | None) -> dict[str, t.Any]:
             )
         name = conjunct.this.name
         _no_duplicates([*params, name])
-        params[name] = sql_value(conjunct.expression, name)
+        params[name] = conjunct.expression
     return params
 
 

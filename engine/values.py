@@ -25,13 +25,13 @@ class Bind:
 
 def sql_value(node: exp.Expression, where: str) -> t.Any:
     if isinstance(node, exp.Literal):
-        return node.this if node.is_string else _number(node.this, where)
+        return node.this if node.is_string else sql_number(node.this, where)
     if isinstance(node, exp.Boolean):
         return bool(node.this)
     if isinstance(node, exp.Null):
         return None
     if isinstance(node, exp.Neg) and isinstance(node.this, exp.Literal) and not node.this.is_string:
-        return -_number(node.this.this, where)
+        return -sql_number(node.this.this, where)
     if isinstance(node, exp.Placeholder) and node.this:
         return Bind(str(node.this))
     if isinstance(node, exp.Paren):
@@ -41,7 +41,7 @@ def sql_value(node: exp.Expression, where: str) -> t.Any:
     )
 
 
-def _number(text: str, where: str) -> int | float:
+def sql_number(text: str, where: str) -> int | float:
     try:
         return int(text)
     except ValueError:
@@ -50,3 +50,16 @@ def _number(text: str, where: str) -> int | float:
         return float(text)
     except ValueError:
         raise ProgrammingError(f"column {where}: {text!r} is not a number") from None
+
+
+def literal_source(node: exp.Expression) -> tuple[int, bool] | None:
+    """Where a plain number or string literal starts in the text (and whether it is negated), else None.
+
+    The planner records this so that a later statement differing only in such
+    literals can reuse the plan (engine/shapes.py).
+    """
+    negate = isinstance(node, exp.Neg)
+    literal = node.this if negate else node
+    if isinstance(literal, exp.Literal) and (not negate or not literal.is_string) and "start" in literal.meta:
+        return literal.meta["start"], negate
+    return None
