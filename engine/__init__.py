@@ -5,7 +5,14 @@
         rows = conn.execute("SHOW METHODS IN cloudflare.realtime_kit.meetings")
 """
 
-from engine.connection import Connection, Cursor, apilevel, connect, paramstyle, threadsafety
+from engine.connection import (
+    Connection,
+    Cursor,
+    apilevel,
+    connect,
+    paramstyle,
+    threadsafety,
+)
 from engine.errors import (
     APIError,
     CredentialsError,

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-import warnings
 import typing as t
+import warnings
 
 from engine.output import FORMATS
 

@@ -13,14 +13,14 @@ from collections import OrderedDict
 
 import httpx
 
-from engine.errors import InterfaceError
 from engine.dialect import Piece, tokenize
+from engine.errors import InterfaceError
 from engine.plan import CallPlan, Plan
 from engine.planner import plan_sql
-from engine.shapes import ShapeCache
 from engine.result import Result
 from engine.session import Session
 from engine.settings import Settings
+from engine.shapes import ShapeCache
 from provider.registry import Registry, default_registry
 
 if t.TYPE_CHECKING:

@@ -12,9 +12,9 @@ from engine.dialect import Exec, Piece, Replace, Show, parse_statement
 from engine.errors import NotSupportedError, ProgrammingError, SQLSyntaxError
 from engine.plan import BoundRow, CallPlan, Plan, StaticPlan, check_constants
 from engine.projection import Projection, compile_projection
+from engine.resolver import check_exec, choose_method, find_resource
 from engine.schema import did_you_mean
 from engine.select import plan_select
-from engine.resolver import SELECT_NOT_SUPPORTED, check_exec, choose_method, find_resource
 from engine.values import Bind, literal_source, sql_value
 from provider.model import Field, Method, Resource
 from provider.registry import Registry

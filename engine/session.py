@@ -16,11 +16,11 @@ import typing as t
 import httpx
 
 from engine.errors import APIError, CredentialsError, OperationalError
-from engine.plan import ApiRequest, CallPlan
 from engine.pacing import Pacer, parse_rate_limit
+from engine.plan import ApiRequest, CallPlan
 from engine.redact import mask_paths, redact_body, scrub, secret_paths, secret_strings
-from engine.retry import retry_after_error, retry_after_response
 from engine.result import DESPATCHED, Result
+from engine.retry import retry_after_error, retry_after_response
 from engine.settings import Settings
 from provider.auth import MissingCredentials, auth_headers
 from provider.registry import Registry

@@ -14,7 +14,12 @@ from __future__ import annotations
 import typing as t
 from functools import cached_property
 
-from prompt_toolkit.completion import CompleteEvent, Completer, Completion, PathCompleter
+from prompt_toolkit.completion import (
+    CompleteEvent,
+    Completer,
+    Completion,
+    PathCompleter,
+)
 from prompt_toolkit.document import Document
 
 from engine.output import FORMATS

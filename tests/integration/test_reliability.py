@@ -11,7 +11,6 @@ import typing as t
 import uuid
 from pathlib import Path
 
-import httpx
 import pytest
 
 from engine import APIError, connect

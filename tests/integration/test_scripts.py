@@ -92,7 +92,7 @@ def test_parameter_nothing_sets_is_caught_statically(api: list[str], ids: dict[s
 
 def test_failure_stops_the_script_and_reports_location_and_progress(api: list[str], ids: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str], emulator: Emulator) -> None:
     create = f"INSERT INTO cloudflare.realtime_kit.meetings (account_id, app_id, title) SELECT '{ids['account_id']}', '{ids['app_id']}', 'x' RETURNING json_extract(data, '$.title') AS title;\n"
-    missing = f"UPDATE cloudflare.realtime_kit.meetings SET title = 'y' WHERE meeting_id = 'nope' AND account_id = 'a' AND app_id = 'b';\n"
+    missing = "UPDATE cloudflare.realtime_kit.meetings SET title = 'y' WHERE meeting_id = 'nope' AND account_id = 'a' AND app_id = 'b';\n"
     path = write(tmp_path, create + missing + create)
     assert main(["exec", *api, "-o", "jsonl", "-i", path]) == 1
     captured = capsys.readouterr()

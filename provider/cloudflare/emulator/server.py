@@ -26,7 +26,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from .api import Api, Reply
-from .envelopes import AUTH_CODE, AUTH_MESSAGE, RATE_LIMIT_CODE, RATE_LIMIT_MESSAGE, rtk_error, v4_error
+from .envelopes import (
+    AUTH_CODE,
+    AUTH_MESSAGE,
+    RATE_LIMIT_CODE,
+    RATE_LIMIT_MESSAGE,
+    rtk_error,
+    v4_error,
+)
 from .faults import Fate, FaultInjector
 
 MAX_BODY_BYTES = 1 << 20
