@@ -70,6 +70,7 @@ def attach_sandbox(settings: Settings) -> Sandbox | None:
     sandbox = start_sandbox()
     settings.base_url = sandbox.url
     settings.token = sandbox.token
+    settings.rate_limit = None  # the sandbox has no rate limit to stay under
     return sandbox
 
 

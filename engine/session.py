@@ -41,10 +41,9 @@ class SessionCore:
         self._response_secrets: dict[tuple[str, str], tuple[tuple[str, ...], ...]] = {}
 
     def project(self, plan: CallPlan, answers: t.Iterable[tuple[ApiRequest, t.Any]]) -> Result:
+        """Rows from the answers, by the plan's RETURNING; without one, only the despatch message."""
         projection = plan.projection
         if projection is None:
-            for _ in answers:
-                pass
             return Result([], [], message=DESPATCHED, statement=plan.sql)
         rows: list[dict[str, t.Any]] = []
         columns: list[str] = list(projection.names)
