@@ -30,7 +30,6 @@ import gc
 import io
 import json
 import os
-import platform
 import pstats
 import re
 import shutil
@@ -50,6 +49,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 import httpx
+from machine import machine_info  # a sibling module: run as a script
 
 RESULTS = REPO / "benchmarks" / "results"
 RESOURCE = "cloudflare.realtime_kit.meetings"
@@ -1203,56 +1203,6 @@ def trace_prepare(path: Path, top: int = 10) -> list[str]:
 # ---------------------------------------------------------------------------
 
 PARTS = {"a": part_a, "b": part_b, "c": part_c, "d": part_d, "e": part_e}
-
-
-def machine_info() -> dict[str, t.Any]:
-    from importlib import metadata
-
-    def version(dist: str) -> str | None:
-        try:
-            return metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            return None
-
-    cpu_model = None
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu_model = line.split(":", 1)[1].strip()
-                break
-    cfql_version = version("cfql")
-    if cfql_version is None:
-        match = re.search(
-            r'^version\s*=\s*"([^"]+)"',
-            (REPO / "pyproject.toml").read_text(),
-            re.MULTILINE,
-        )
-        cfql_version = f"{match.group(1)} (source tree)" if match else None
-
-    def git(*args: str) -> str:
-        try:
-            return subprocess.run(
-                ["git", *args], check=False, cwd=REPO, capture_output=True, text=True
-            ).stdout.strip()
-        except OSError:
-            return ""
-
-    commit = git("rev-parse", "--short", "HEAD")
-    dirty = bool(git("status", "--porcelain"))
-    return {
-        "platform": platform.platform(),
-        "python": f"{platform.python_implementation()} {platform.python_version()}",
-        "cpu_count": os.cpu_count(),
-        "cpu_model": cpu_model,
-        "versions": {
-            "cfql": cfql_version,
-            "httpx": version("httpx"),
-            "sqlglot": version("sqlglot"),
-            "cloudflare": version("cloudflare"),
-        },
-        "git": f"{commit}{'+dirty' if dirty else ''}" if commit else None,
-        "loadavg_start": list(os.getloadavg()),
-    }
 
 
 def main(argv: t.Sequence[str] | None = None) -> int:

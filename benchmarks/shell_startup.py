@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import re
 import statistics
 import sys
@@ -24,6 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pexpect
+from machine import machine_info  # a sibling module: these run as scripts
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
@@ -83,13 +83,7 @@ def main() -> int:
         "all_seconds_to_prompt": [round(r, 4) for r in ready],
         "workload": "spawn `python -m engine.cli shell --sandbox` in a pty (pexpect), wait for the prompt; "
         "then SHOW PROVIDERS; and Ctrl-D",
-        "machine": {
-            "platform": platform.platform(),
-            "machine": platform.machine(),
-            "python": platform.python_version(),
-            "implementation": platform.python_implementation(),
-            "cpu_count": os.cpu_count(),
-        },
+        "machine": machine_info(),
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"shell_startup-{stamp}.json").write_text(json.dumps(record, indent=2) + "\n")
