@@ -19,12 +19,13 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cfql", description="SQL for cloud APIs (Cloudflare RealtimeKit).")
+    parser.add_argument("--version", action="version", version=f"cfql {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
 
     run = commands.add_parser("exec", help="run SQL statements", description="Run ;-separated statements.")
     run.add_argument("sql", nargs="?", help="statements to run, separated by ;")
-    run.add_argument("-i", "--infile", metavar="FILE", help="run the statements in FILE (.iql)")
+    run.add_argument("-i", "--infile", metavar="FILE", help="run the statements in FILE (.iql; - for stdin)")
     _connection_options(run)
     run.add_argument("-o", "--output", choices=FORMATS, default="table", help="result format (default: table)")
     run.add_argument("-H", "--no-headers", action="store_true", help="omit column headers")
@@ -66,6 +67,15 @@ def _connection_options(parser: argparse.ArgumentParser) -> None:
         help="client-side pacing (default Cloudflare's 1200/300; 0 turns it off)",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
+
+
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("cfql")
+    except metadata.PackageNotFoundError:
+        return "(source tree)"
 
 
 def _non_negative(text: str) -> int:
@@ -129,7 +139,9 @@ def _exec(args: argparse.Namespace) -> int:
     if (args.sql is None) == (args.infile is None):
         print("cfql exec: give either SQL or -i FILE", file=sys.stderr)
         return EXIT_USAGE
-    if args.infile:
+    if args.infile == "-":
+        source, text = "<stdin>", sys.stdin.read()
+    elif args.infile:
         source = args.infile
         try:
             with open(args.infile, encoding="utf-8") as fh:

@@ -145,3 +145,25 @@ def test_sandbox_needs_no_account() -> None:
     done = cfql("exec", "--sandbox", "-o", "json", CREATE, env={"CLOUDFLARE_API_TOKEN": ""})
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == [{"title": "Hello", "success": True}]
+
+
+def test_script_from_stdin() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "exec", "-i", "-", "-o", "jsonl"],
+        input="SHOW PROVIDERS;\nSHOW SERVICES IN cloudflare;", capture_output=True, text=True, cwd=REPO, timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert [json.loads(line)["name"] for line in done.stdout.splitlines()] == ["cloudflare", "realtime_kit"]
+
+
+def test_version() -> None:
+    done = cfql("--version")
+    assert done.returncode == 0 and done.stdout.startswith("cfql ")
+
+
+def test_usage_errors_exit_2() -> None:
+    assert cfql().returncode == 2
+    done = cfql("exec")
+    assert done.returncode == 2 and "give either SQL or -i FILE" in done.stderr
+    assert cfql("exec", "--concurrency", "0", "SHOW PROVIDERS").returncode == 2
+    assert "rate limit" in cfql("exec", "--rate-limit", "fast", "SHOW PROVIDERS").stderr
