@@ -14,7 +14,7 @@ import warnings
 
 from engine.output import FORMATS
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -118,7 +118,7 @@ def main(argv: t.Sequence[str] | None = None) -> int:
         return _exec(args)
     except KeyboardInterrupt:
         print("cfql: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except Exception as error:  # the last line of defence: one line, never a traceback
         if getattr(args, "debug", False):
             raise
@@ -180,6 +180,7 @@ def _exec(args: argparse.Namespace) -> int:
 
 def _run_script(conn: t.Any, prepared: t.Any, args: argparse.Namespace) -> int:
     from engine import progress, script
+    from engine.errors import Interrupted
     from engine.output import render
     from engine.redact import redact_statement
 
@@ -213,7 +214,7 @@ def _run_script(conn: t.Any, prepared: t.Any, args: argparse.Namespace) -> int:
         if bar is not None:
             bar.close()
         print(f"cfql: error: {error}", file=sys.stderr)
-        return EXIT_FAILED
+        return EXIT_INTERRUPTED if isinstance(error.cause, Interrupted) else EXIT_FAILED
     if bar is not None:
         bar.close()
     if not summary.ok:

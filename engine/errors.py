@@ -78,6 +78,10 @@ class APIError(OperationalError):
         super().__init__(f"{prefix}HTTP {status}{code_text}: {message}")
 
 
+class Interrupted(OperationalError):
+    """The user stopped a run (Ctrl-C); what had finished is reported with it."""
+
+
 class UnboundParameterError(ProgrammingError):
     """A ``:name`` placeholder has no value."""
 

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from engine.dialect import iter_statements
-from engine.errors import Error, ProgrammingError
+from engine.errors import Error, Interrupted, ProgrammingError
 from engine.plan import Deferred, Plan
 from engine.redact import plan_secrets, redact_statement
 from engine.result import Result
@@ -163,7 +163,7 @@ def run(
     ready = [index for index in range(len(statements)) if index not in remaining]  # a heap: lowest line first
     outcomes: dict[int, Result | ScriptError] = {}
     failed: set[int] = set()
-    finished: queue.SimpleQueue[tuple[int, Result | Error]] = queue.SimpleQueue()
+    finished: queue.SimpleQueue[tuple[int, Result | Exception]] = queue.SimpleQueue()
     emitted = done = running = 0
     stopping = False
     workers = max(1, concurrency)
@@ -171,14 +171,15 @@ def run(
     def execute(index: int, plan: Plan, bound: dict[str, t.Any]) -> None:
         try:
             finished.put((index, plan.run(conn.session, bound)))
-        except Error as error:
+        except Exception as error:  # handed to the main thread, which must never wait forever
             finished.put((index, error))
 
     def fail(index: int, error: Error) -> None:
         outcomes[index] = ScriptError(script.source, statements[index].line, error, statements[index], summary.succeeded, summary.total)
         failed.add(index)
 
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cfql") as pool:
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cfql")
+    try:
         while ready or running:
             while ready and running < workers and not stopping:
                 index = heapq.heappop(ready)
@@ -201,6 +202,8 @@ def run(
             index, outcome = finished.get()
             running -= 1
             done += 1
+            if isinstance(outcome, Exception) and not isinstance(outcome, Error):
+                raise outcome  # a bug, not a failed statement: let it surface as one
             try:
                 if isinstance(outcome, Error):
                     raise outcome
@@ -212,19 +215,25 @@ def run(
                 stopping = stopping or not continue_on_error
             _release(index, unblocks, remaining, ready)
             while emitted in outcomes:
-                emit(summary, statements[emitted], outcomes.pop(emitted), on_result)
+                _emit(summary, statements[emitted], outcomes.pop(emitted), on_result)
                 emitted += 1
             if on_progress is not None:
                 on_progress(done, len(failed))
+    except KeyboardInterrupt:
+        pool.shutdown(wait=False, cancel_futures=True)
+        line = statements[emitted].line if emitted < len(statements) else "?"
+        raise ScriptError(script.source, line, Interrupted("interrupted"), None, summary.succeeded, summary.total) from None
+    finally:
+        pool.shutdown(wait=True)
     for index in sorted(outcomes):  # finished after an earlier statement failed and stopped the run
-        emit(summary, statements[index], outcomes[index], on_result)
+        _emit(summary, statements[index], outcomes[index], on_result)
     if summary.failures and not continue_on_error:
         first = summary.failures[0]
         raise ScriptError(first.source, first.line, first.cause, first.statement, summary.succeeded, summary.total)
     return summary
 
 
-def emit(summary: Summary, statement: Statement, outcome: Result | ScriptError, on_result: t.Callable[[Statement, Result], None] | None) -> None:
+def _emit(summary: Summary, statement: Statement, outcome: Result | ScriptError, on_result: t.Callable[[Statement, Result], None] | None) -> None:
     if isinstance(outcome, ScriptError):
         summary.failures.append(outcome)
     elif on_result is not None:

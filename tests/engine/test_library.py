@@ -191,3 +191,29 @@ def test_concurrent_first_requests_share_one_client(monkeypatch: pytest.MonkeyPa
         for thread in threads:
             thread.join()
     assert len(created) == 1 and all(client is created[0] for client in seen)
+
+
+def test_ctrl_c_during_a_script_says_what_ran(conn: Connection) -> None:
+    from engine.errors import Interrupted
+    from engine.script import ScriptError, prepare, run
+
+    prepared = prepare(conn, f"{CREATE.replace(':title', chr(39) + 'a' + chr(39))}; SHOW PROVIDERS; SHOW PROVIDERS")
+    seen = []
+
+    def interrupt_after_first(statement: object, result: object) -> None:
+        seen.append(result)
+        raise KeyboardInterrupt
+
+    with pytest.raises(ScriptError) as info:
+        run(conn, prepared, on_result=interrupt_after_first)
+    assert isinstance(info.value.cause, Interrupted)
+    assert str(info.value).endswith("interrupted; 1 of 3 statements ran before it") and len(seen) == 1
+
+
+def test_a_bug_in_a_worker_surfaces_instead_of_hanging() -> None:
+    def broken(request: httpx.Request) -> httpx.Response:
+        raise ValueError("not an HTTP error")
+
+    with connect(token="t", http_client=httpx.Client(transport=httpx.MockTransport(broken))) as conn:
+        with pytest.raises(ValueError, match="not an HTTP error"):
+            conn.executescript(CREATE.replace(":title", "'a'") + ";" + CREATE.replace(":title", "'b'"), concurrency=2)
