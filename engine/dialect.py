@@ -140,11 +140,22 @@ logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
 
 def tokenize(sql: str) -> list[Token]:
-    """Tokenize with the StackQL tokenizer, turning sqlglot's errors into ours."""
+    """Tokenize with the StackQL tokenizer, turning sqlglot's errors into ours (with a position)."""
     try:
         return _DIALECT.tokenize(sql)
     except TokenError as error:
-        raise SQLSyntaxError(str(error).splitlines()[0]) from None
+        raise _token_error(sql, error) from None
+
+
+def _token_error(sql: str, error: TokenError) -> SQLSyntaxError:
+    """sqlglot does not say where tokenizing failed; an unclosed quote or comment usually is why."""
+    opened = _unclosed(sql)
+    if opened is None:
+        return SQLSyntaxError(str(error).splitlines()[0])
+    line = sql.count("\n", 0, opened) + 1
+    column = opened - (sql.rfind("\n", 0, opened) + 1) + 1
+    what = {"'": "string", '"': "quoted name", "/": "comment", "$": "dollar-quoted string"}[sql[opened]]
+    return SQLSyntaxError(f"unterminated {what}", line=line, column=column)
 
 
 def parse_statement(sql: str, line_offset: int = 0, tokens: list[Token] | None = None) -> exp.Expression:
@@ -167,7 +178,7 @@ def parse_statement(sql: str, line_offset: int = 0, tokens: list[Token] | None =
             column=detail.get("col"),
         ) from None
     except TokenError as error:
-        raise SQLSyntaxError(str(error).splitlines()[0]) from None
+        raise _token_error(sql, error) from None
     statements = [s for s in statements if s is not None and not isinstance(s, exp.Semicolon)]
     if not statements:
         raise SQLSyntaxError("empty statement")
@@ -199,7 +210,12 @@ def iter_statements(text: str) -> t.Iterator[Piece]:
     line = 1
     offset = 0
     for chunk in _chunks(text):
-        tokens = tokenize(chunk)
+        try:
+            tokens = tokenize(chunk)
+        except SQLSyntaxError as error:  # its line counts from the chunk; make it the script's
+            if error.line is None:
+                raise
+            raise SQLSyntaxError(error.description, error.line + line - 1, error.column) from None
         if tokens:
             first = tokens[0]
             sql = chunk[first.start :].rstrip()
@@ -216,41 +232,62 @@ def split_statements(text: str) -> t.Iterator[tuple[str, int]]:
 
 def _chunks(text: str) -> t.Iterator[str]:
     """The script between top-level semicolons (each chunk keeps its leading whitespace and comments)."""
-    start = i = 0
+    start = 0
+    for i, _opened in _scan(text):
+        yield text[start:i]
+        start = i + 1
+    yield text[start:]
+
+
+def _unclosed(text: str) -> int | None:
+    """Where a string, quoted name or comment opens that never closes, if one does."""
+    for i, opened in _scan(text):
+        if opened is not None:
+            return opened
+    return None
+
+
+def _scan(text: str) -> t.Iterator[tuple[int, int | None]]:
+    """Top-level semicolons as ``(offset, None)``; at the end, ``(len, start)`` of an unclosed quote or comment."""
+    i = 0
     n = len(text)
     while i < n:
         ch = text[i]
+        start = i
         if ch == ";":
-            yield text[start:i]
-            start = i + 1
+            yield i, None
         elif ch == "'":
             backslashes = i > 0 and text[i - 1] in "eE" and (i < 2 or not (text[i - 2].isalnum() or text[i - 2] == "_"))
             i = _string_end(text, i + 1, "'", backslashes)
-            continue
         elif ch == '"':
             i = _string_end(text, i + 1, '"', False)
-            continue
         elif text.startswith("--", i):
             newline = text.find("\n", i)
             i = n if newline < 0 else newline
             continue
         elif text.startswith("/*", i):
             close = text.find("*/", i + 2)
-            i = n if close < 0 else close + 2
-            continue
+            i = -1 if close < 0 else close + 2
         elif ch == "$":
             tag_end = text.find("$", i + 1)
             tag = text[i : tag_end + 1] if tag_end > 0 else ""
             if tag and (tag == "$$" or tag[1:-1].isidentifier()):
                 close = text.find(tag, tag_end + 1)
-                i = n if close < 0 else close + len(tag)
-                continue
-        i += 1
-    yield text[start:]
+                i = -1 if close < 0 else close + len(tag)
+            else:
+                i += 1
+        else:
+            i += 1
+            continue
+        if i < 0:  # unclosed to the end of the text
+            yield n, start
+            return
+        if ch == ";":
+            i += 1
 
 
 def _string_end(text: str, i: int, quote: str, backslashes: bool) -> int:
-    """Index just past the closing quote (a doubled quote, or a backslash in E'...', escapes it)."""
+    """Index just past the closing quote (a doubled quote, or a backslash in E'...', escapes it); -1 if none."""
     n = len(text)
     while i < n:
         ch = text[i]
@@ -263,4 +300,4 @@ def _string_end(text: str, i: int, quote: str, backslashes: bool) -> int:
                 continue
             return i + 1
         i += 1
-    return n
+    return -1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlglot import exp
 
-from engine.dialect import Exec, Replace, Show, parse_statement, split_statements
+from engine.dialect import Exec, Replace, Show, iter_statements, parse_statement, split_statements
 from engine.errors import SQLSyntaxError
 
 R = "cloudflare.realtime_kit.meetings"
@@ -121,3 +121,17 @@ def test_split_statements_respects_strings_and_comments() -> None:
 def test_unterminated_string_is_a_syntax_error() -> None:
     with pytest.raises(SQLSyntaxError):
         parse_statement("UPDATE x SET a = 'open")
+
+
+@pytest.mark.parametrize(
+    "script, message",
+    [
+        ("SELECT 1;\nSELECT 'abc", "syntax error at line 2, column 8: unterminated string"),
+        ("SHOW PROVIDERS;\n\n  /* never closed", "syntax error at line 3, column 3: unterminated comment"),
+        ('SELECT "name', "syntax error at line 1, column 8: unterminated quoted name"),
+    ],
+)
+def test_unterminated_quotes_and_comments_say_where_they_open(script: str, message: str) -> None:
+    with pytest.raises(SQLSyntaxError) as info:
+        list(iter_statements(script))
+    assert str(info.value) == message
