@@ -14,6 +14,9 @@ import warnings
 
 from engine.output import FORMATS
 
+if t.TYPE_CHECKING:
+    from engine.settings import Settings
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
@@ -43,22 +46,22 @@ def build_parser() -> argparse.ArgumentParser:
         "$XDG_CONFIG_HOME/cfql/config ([main] output, vi, sandbox, pager, timing); flags override them.",
     )
     on_off = argparse.BooleanOptionalAction
+    # --sandbox can also come from the config file, so the shell's flag has an "unset" state.
     shell.add_argument("--sandbox", action=on_off, default=None, help="use an in-process emulator (no account needed)")
+    _connection_options(shell, sandbox_flag=False)
     shell.add_argument("-o", "--output", choices=FORMATS, default=None, help="result format (default: table)")
-    shell.add_argument("--base-url", help="API base URL (default: $CLOUDFLARE_BASE_URL or the manifest's)")
     shell.add_argument("--vi", action=on_off, default=None, help="vi editing mode (default: emacs)")
     shell.add_argument("--pager", action=on_off, default=None, help="page results that do not fit the terminal")
-    shell.add_argument("--timeout", type=float, default=60.0, help="seconds per request (default 60)")
-    shell.add_argument("--retries", type=int, default=2, help="retries for failed requests (default 2)")
-    shell.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
 
     emulator = commands.add_parser("emulator", help="serve the local RealtimeKit emulator", add_help=False)
     emulator.add_argument("args", nargs=argparse.REMAINDER)
     return parser
 
 
-def _connection_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--sandbox", action="store_true", help="run against an in-process emulator (no account needed)")
+def _connection_options(parser: argparse.ArgumentParser, sandbox_flag: bool = True) -> None:
+    """The flags every command that talks to an API shares (read back by ``connection_settings``)."""
+    if sandbox_flag:
+        parser.add_argument("--sandbox", action="store_true", help="run against an in-process emulator (no account needed)")
     parser.add_argument("--base-url", help="API base URL (default: $CLOUDFLARE_BASE_URL or the manifest's)")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per request (default 60)")
     parser.add_argument("--retries", type=_non_negative, default=2, help="retries for failed requests (default 2)")
@@ -67,6 +70,20 @@ def _connection_options(parser: argparse.ArgumentParser) -> None:
         help="client-side pacing (default Cloudflare's 1200/300; 0 turns it off)",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
+
+
+def connection_settings(args: argparse.Namespace, **more: t.Any) -> Settings:
+    """Settings from the shared connection flags, plus what only one command sets."""
+    from engine.settings import Settings
+
+    return Settings(
+        base_url=args.base_url,
+        timeout=args.timeout,
+        retries=args.retries,
+        rate_limit=args.rate_limit,
+        debug=args.debug,
+        **more,
+    )
 
 
 def _version() -> str:
@@ -133,7 +150,6 @@ def _exec(args: argparse.Namespace) -> int:
     from engine import script
     from engine.connection import Connection
     from engine.errors import Error
-    from engine.settings import Settings
     from engine.templates import load_variables
 
     if (args.sql is None) == (args.infile is None):
@@ -152,15 +168,8 @@ def _exec(args: argparse.Namespace) -> int:
     else:
         source, text = "<command line>", args.sql
 
-    settings = Settings(
-        base_url=args.base_url,
-        sandbox=args.sandbox,
-        timeout=args.timeout,
-        retries=args.retries,
-        rate_limit=args.rate_limit,
-        concurrency=args.concurrency,
-        dry_run=args.dry_run,
-        debug=args.debug,
+    settings = connection_settings(
+        args, sandbox=args.sandbox, concurrency=args.concurrency, dry_run=args.dry_run
     )
     try:
         variables = load_variables(args.var, args.iqldata)

@@ -330,19 +330,15 @@ def _is_delete(sql: str) -> bool:
 
 def main(args: argparse.Namespace) -> int:
     """``cfql shell``: the config file's defaults, overridden by the flags given."""
+    from engine.cli import connection_settings
+
     config, warnings = load_config(config_path())
     for warning in warnings:
         print(f"cfql: warning: {warning}", file=sys.stderr)
     if args.base_url and args.sandbox is None:
         args.sandbox = False  # an explicit API beats a sandbox default from the file
     config = config.override(output=args.output, vi=args.vi, sandbox=args.sandbox, pager=args.pager)
-    settings = Settings(
-        base_url=args.base_url,
-        sandbox=config.sandbox,
-        timeout=args.timeout,
-        retries=args.retries,
-        debug=args.debug,
-    )
+    settings = connection_settings(args, sandbox=config.sandbox)
     shell = Shell(settings, config)
     if not sys.stdin.isatty():
         return shell.run_lines(sys.stdin)
