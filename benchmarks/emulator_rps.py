@@ -59,7 +59,7 @@ def subprocess_emulator() -> Iterator[str]:
 @contextlib.contextmanager
 def in_process_emulator() -> Iterator[str]:
     sys.path.insert(0, str(REPO))
-    from provider.cloudflare.emulator import Emulator  # needs the path above
+    from cfql.provider.cloudflare.emulator import Emulator  # needs the path above
 
     with Emulator(token=TOKEN) as emu:
         yield emu.url

@@ -198,14 +198,14 @@ def emulator_subprocess(latency: float = 0.0) -> t.Iterator[str]:
 
 @contextlib.contextmanager
 def emulator_in_process(latency: float = 0.0) -> t.Iterator[str]:
-    from provider.cloudflare.emulator import Emulator, Faults
+    from cfql.provider.cloudflare.emulator import Emulator, Faults
 
     with Emulator(token=TOKEN, faults=Faults(latency=latency)) as emu:
         yield emu.url
 
 
 def keepalive_client() -> httpx.Client:
-    """The client settings cfql builds for itself (engine.session.pool_limits at concurrency 1)."""
+    """The client settings cfql builds for itself (cfql.http.session.pool_limits at concurrency 1)."""
     return httpx.Client(
         timeout=60.0,
         follow_redirects=False,
@@ -408,7 +408,7 @@ def check_same_requests(cases: t.Sequence[MethodCase]) -> None:
     """Refuse to time anything unless cfql and the SDK send the same request for every case."""
     from cloudflare import Cloudflare
 
-    from engine import connect
+    from cfql import connect
 
     recorder = Recorder()
     sdk = Cloudflare(
@@ -449,7 +449,7 @@ def time_calls(call: t.Callable[[int], t.Any], start: int, n: int) -> float:
 def part_a(report: Report, quick: bool, profile: bool) -> None:
     from cloudflare import Cloudflare
 
-    from engine import connect
+    from cfql import connect
 
     repeats, calls, warmup = (3, 200, 50) if quick else (5, 1000, 200)
     log(
@@ -543,7 +543,7 @@ def part_a(report: Report, quick: bool, profile: bool) -> None:
 
 
 def profile_per_call(report: Report, quick: bool) -> None:
-    from engine import connect
+    from cfql import connect
 
     n = 300 if quick else 3000
     conn = connect(
@@ -630,8 +630,8 @@ def e2e_drivers(
     """Three clients doing the same work: create a meeting, rename it, create, rename, ..."""
     from cloudflare import Cloudflare
 
-    from engine import connect
-    from engine.session import USER_AGENT
+    from cfql import connect
+    from cfql.http.session import USER_AGENT
 
     bare_client = keepalive_client()
     headers = {
@@ -774,7 +774,7 @@ def part_b(report: Report, quick: bool, profile: bool) -> None:
 
 
 def profile_e2e(report: Report, url: str, n: int) -> None:
-    from engine import connect
+    from cfql import connect
 
     conn = connect(
         token=TOKEN, base_url=url, rate_limit="0", http_client=keepalive_client()
@@ -814,7 +814,7 @@ def bare_bulk(url: str, statements: int, level: int, tag: str) -> float:
     """The same POSTs from a thread pool of ``level`` over one shared httpx.Client: the ceiling here."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from engine.session import USER_AGENT
+    from cfql.http.session import USER_AGENT
 
     headers = {
         "User-Agent": USER_AGENT,
@@ -842,7 +842,8 @@ def bare_bulk(url: str, statements: int, level: int, tag: str) -> float:
 
 
 def part_c(report: Report, quick: bool, profile: bool) -> None:
-    from engine import connect, script
+    from cfql import connect
+    from cfql.script import runner as script
 
     statements, latency = (200 if quick else 1000), 0.02
     levels = (1, 8, 32)
@@ -937,7 +938,7 @@ def part_d(report: Report, quick: bool, profile: bool) -> None:
     commands = {
         "python -c pass": [py, "-c", "pass"],
         "import httpx, sqlglot": [py, "-c", "import httpx, sqlglot"],
-        "cfql exec --dry-run": [py, "-m", "engine.cli", "exec", "--dry-run", COLD_SQL],
+        "cfql exec --dry-run": [py, "-m", "cfql", "exec", "--dry-run", COLD_SQL],
         "import cloudflare": [py, "-c", "import cloudflare"],
     }
     env = child_env(CLOUDFLARE_API_TOKEN="bench-not-a-real-token")
@@ -1056,7 +1057,7 @@ HWM_WRAPPER = (
     "    sys.stderr.write('VmHWM_KB=' + re.search(r'VmHWM:\\s+(\\d+)', text).group(1) + '\\n')\n"
     "atexit.register(hwm)\n"
     "sys.argv = ['cfql'] + sys.argv[1:]\n"
-    "runpy.run_module('engine.cli', run_name='__main__', alter_sys=True)\n"
+    "runpy.run_module('cfql', run_name='__main__', alter_sys=True)\n"
 )
 
 
@@ -1147,8 +1148,9 @@ def trace_prepare(path: Path, top: int = 10) -> list[str]:
     """Where a big script's memory goes while it is prepared (tracemalloc): peak, what stays, and by line."""
     import tracemalloc
 
-    from engine import connect, script
-    from engine.dialect import split_statements
+    from cfql import connect
+    from cfql.script import runner as script
+    from cfql.sql.dialect import split_statements
 
     text = path.read_text()
     mb = 1024 * 1024

@@ -1,6 +1,6 @@
 """Start-up time of ``cfql shell --sandbox``: from spawn to the first prompt, in a pseudo-terminal.
 
-Each run spawns ``python -m engine.cli shell --sandbox`` under pexpect with a
+Each run spawns ``python -m cfql shell --sandbox`` under pexpect with a
 fresh HOME (no config, empty history), waits for the prompt, then times the
 first statement (``SHOW PROVIDERS;``, which pays for the imports and the
 sandbox the shell defers) and leaves with Ctrl-D. Prints the medians as one
@@ -38,7 +38,7 @@ def one_run() -> tuple[float, float]:
         env.update(TERM="xterm", PROMPT_TOOLKIT_NO_CPR="1")  # a pty with no terminal to answer CPR queries
         started = time.perf_counter()
         child = pexpect.spawn(
-            sys.executable, ["-m", "engine.cli", "shell", "--sandbox"],
+            sys.executable, ["-m", "cfql", "shell", "--sandbox"],
             cwd=str(REPO), env=env, dimensions=(40, 200), encoding="utf-8", timeout=30,
         )
         try:
@@ -81,7 +81,7 @@ def main() -> int:
         "seconds_to_prompt": {"median": round(median_ready, 4), "min": round(min(ready), 4), "max": round(max(ready), 4)},
         "seconds_first_statement": {"median": round(median_first, 4)},
         "all_seconds_to_prompt": [round(r, 4) for r in ready],
-        "workload": "spawn `python -m engine.cli shell --sandbox` in a pty (pexpect), wait for the prompt; "
+        "workload": "spawn `python -m cfql shell --sandbox` in a pty (pexpect), wait for the prompt; "
         "then SHOW PROVIDERS; and Ctrl-D",
         "machine": machine_info(),
     }

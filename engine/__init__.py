@@ -1,11 +1,11 @@
 """cfql: SQL for cloud APIs.
 
-    from engine import connect
+    from cfql import connect
     with connect(sandbox=True) as conn:
         rows = conn.execute("SHOW METHODS IN cloudflare.realtime_kit.meetings")
 """
 
-from engine.connection import (
+from cfql.connection import (
     Connection,
     Cursor,
     apilevel,
@@ -13,7 +13,7 @@ from engine.connection import (
     paramstyle,
     threadsafety,
 )
-from engine.errors import (
+from cfql.errors import (
     APIError,
     CredentialsError,
     DatabaseError,
@@ -29,7 +29,7 @@ from engine.errors import (
     SQLSyntaxError,
     Warning,
 )
-from engine.result import Result
+from cfql.result import Result
 
 __all__ = [
     "APIError",
@@ -59,7 +59,7 @@ __all__ = [
 def __getattr__(name: str) -> object:
     """``engine.AsyncConnection`` without importing asyncio for every CLI start."""
     if name == "AsyncConnection":
-        from engine.aio import AsyncConnection
+        from cfql.aio import AsyncConnection
 
         return AsyncConnection
     raise AttributeError(f"module 'engine' has no attribute {name!r}")

@@ -13,13 +13,13 @@ import typing as t
 
 import httpx
 
-from engine.connection import PlanCache, attach_sandbox
-from engine.errors import InterfaceError
-from engine.plan import ApiRequest, CallPlan
-from engine.result import Result
-from engine.session import DRY_RUN_COLUMNS, Session, SessionCore, pool_limits
-from engine.settings import Settings
-from provider.registry import Registry, default_registry
+from cfql.connection import PlanCache, attach_sandbox
+from cfql.errors import InterfaceError
+from cfql.http.session import DRY_RUN_COLUMNS, Session, SessionCore, pool_limits
+from cfql.plan.plans import ApiRequest, CallPlan
+from cfql.provider.registry import Registry, default_registry
+from cfql.result import Result
+from cfql.settings import Settings
 
 
 class AsyncSession(SessionCore):

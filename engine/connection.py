@@ -13,18 +13,18 @@ from collections import OrderedDict
 
 import httpx
 
-from engine.dialect import Piece, tokenize
-from engine.errors import InterfaceError
-from engine.plan import CallPlan, Plan
-from engine.planner import plan_sql
-from engine.result import Result
-from engine.session import Session
-from engine.settings import Settings
-from engine.shapes import ShapeCache
-from provider.registry import Registry, default_registry
+from cfql.errors import InterfaceError
+from cfql.http.session import Session
+from cfql.plan.planner import plan_sql
+from cfql.plan.plans import CallPlan, Plan
+from cfql.plan.shapes import ShapeCache
+from cfql.provider.registry import Registry, default_registry
+from cfql.result import Result
+from cfql.settings import Settings
+from cfql.sql.dialect import Piece, tokenize
 
 if t.TYPE_CHECKING:
-    from provider.sandbox import Sandbox
+    from cfql.provider.sandbox import Sandbox
 
 apilevel = "2.0"
 threadsafety = 1
@@ -65,7 +65,7 @@ def attach_sandbox(settings: Settings) -> Sandbox | None:
     """With ``sandbox=True``, start the in-process emulator and point ``settings`` at it."""
     if not settings.sandbox:
         return None
-    from provider.sandbox import start_sandbox
+    from cfql.provider.sandbox import start_sandbox
 
     sandbox = start_sandbox()
     settings.base_url = sandbox.url
@@ -110,7 +110,7 @@ class Connection:
         Everything is resolved before the first request; RETURNING columns feed
         later ``:params``. A failure raises ``ScriptError`` saying how many ran.
         """
-        from engine import script
+        from cfql.script import runner as script
 
         self._check_open()
         prepared = script.prepare(self, text, source, variables, params=(params or {}).keys())

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typing as t
 
-from engine.schema import is_secret
-from provider.model import Field
+from cfql.plan.schema import is_secret
+from cfql.provider.model import Field
 
 MASK = "***"
 

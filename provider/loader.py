@@ -14,7 +14,7 @@ import typing as t
 import zlib
 from pathlib import Path
 
-from provider.model import Field, Method, Provider, Resource, Service
+from cfql.provider.model import Field, Method, Provider, Resource, Service
 
 MANIFESTS_DIR = Path(__file__).resolve().parent.parent / "manifests"
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
-from provider.loader import MANIFESTS_DIR, load_provider
-from provider.model import Provider, Resource
+from cfql.provider.loader import MANIFESTS_DIR, load_provider
+from cfql.provider.model import Provider, Resource
 
 
 class Registry:

@@ -21,7 +21,7 @@ class Sandbox:
 
 
 def start_sandbox() -> Sandbox:
-    from provider.cloudflare.emulator import SANDBOX_TOKEN, Emulator
+    from cfql.provider.cloudflare.emulator import SANDBOX_TOKEN, Emulator
 
     emulator = Emulator(host="127.0.0.1", port=0, token=SANDBOX_TOKEN)
     emulator.start()

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from provider.cloudflare.emulator import Emulator
+from cfql.provider.cloudflare.emulator import Emulator
 
 
 @pytest.fixture(scope="session")

@@ -33,8 +33,8 @@ from cloudflare import Cloudflare
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import engine
-from engine import connect
+import cfql.errors as cfql_errors
+from cfql import connect
 
 BASE_URL = "https://api.cloudflare.com/client/v4"
 MEETINGS = "cloudflare.realtime_kit.meetings"
@@ -245,7 +245,7 @@ def cfql_call(method: str, ids: t.Mapping[str, str], body: t.Mapping[str, t.Any]
 
 def compare(method: str, ids: t.Mapping[str, str], body: t.Mapping[str, t.Any], form: str, **kw: t.Any) -> None:
     sdk = outcome(lambda: sdk_call(method, ids, body), ValueError)
-    cfql = outcome(lambda: cfql_call(method, ids, body, form, **kw), engine.Error)
+    cfql = outcome(lambda: cfql_call(method, ids, body, form, **kw), cfql_errors.Error)
     path_ids = {name: ids[name] for name in PATH_PARAMS[method]}
     assert_same(cfql, sdk, f"{method} [{form}] ids={path_ids!r}")
 

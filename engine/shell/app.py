@@ -32,19 +32,19 @@ from prompt_toolkit.layout.processors import (
     HighlightMatchingBracketProcessor,
 )
 
-from engine.errors import Error
-from engine.settings import Settings
-from engine.shell import context, display, keys, meta
-from engine.shell.completer import SQLCompleter
-from engine.shell.config import ShellConfig, config_path, history_path, load_config
-from engine.shell.history import open_history
-from engine.shell.lexer import shell_style, sql_lexer
-from engine.shell.toolbar import Toolbar
+from cfql.errors import Error
+from cfql.settings import Settings
+from cfql.shell import context, display, keys, meta
+from cfql.shell.completer import SQLCompleter
+from cfql.shell.config import ShellConfig, config_path, history_path, load_config
+from cfql.shell.history import open_history
+from cfql.shell.lexer import shell_style, sql_lexer
+from cfql.shell.toolbar import Toolbar
 
 if t.TYPE_CHECKING:
-    from engine.connection import Connection
-    from engine.result import Result
-    from provider.registry import Registry
+    from cfql.connection import Connection
+    from cfql.provider.registry import Registry
+    from cfql.result import Result
 
 GOODBYE = "Goodbye!"
 
@@ -86,20 +86,20 @@ class Shell:
     @property
     def conn(self) -> Connection:
         if self._conn is None:
-            from engine.connection import Connection
+            from cfql.connection import Connection
 
             self._conn = Connection(self.settings)
         return self._conn
 
     @staticmethod
     def registry() -> Registry:
-        from provider.registry import default_registry
+        from cfql.provider.registry import default_registry
 
         return default_registry()
 
     def use_sandbox(self) -> None:
         """Switch to a fresh in-process sandbox, closing the current connection."""
-        from engine.connection import Connection
+        from cfql.connection import Connection
 
         settings = Settings(
             sandbox=True, timeout=self.settings.timeout, retries=self.settings.retries, debug=self.settings.debug
@@ -176,7 +176,7 @@ class Shell:
 
     def execute(self, text: str) -> None:
         """Run each statement of ``text`` in turn, stopping at the first that fails."""
-        from engine.dialect import split_statements
+        from cfql.sql.dialect import split_statements
 
         self.last_statement = text
         try:
@@ -206,8 +206,8 @@ class Shell:
 
     def run_script(self, path: str, assignments: t.Sequence[str]) -> None:
         """``\\i FILE``: prepare the whole script (templates, resolution), then run it, showing each result."""
-        from engine import script
-        from engine.templates import load_variables
+        from cfql.script import runner as script
+        from cfql.script.templates import load_variables
 
         try:
             text = Path(path).expanduser().read_text(encoding="utf-8")
@@ -330,7 +330,7 @@ def _is_delete(sql: str) -> bool:
 
 def main(args: argparse.Namespace) -> int:
     """``cfql shell``: the config file's defaults, overridden by the flags given."""
-    from engine.cli import connection_settings
+    from cfql.cli.main import connection_settings
 
     config, warnings = load_config(config_path())
     for warning in warnings:

@@ -22,13 +22,13 @@ from prompt_toolkit.completion import (
 )
 from prompt_toolkit.document import Document
 
-from engine.output import FORMATS
-from engine.shell import context
-from engine.shell.context import Shape, Token
+from cfql.rows.output import FORMATS
+from cfql.shell import context
+from cfql.shell.context import Shape, Token
 
 if t.TYPE_CHECKING:
-    from provider.model import Method, Resource, Service
-    from provider.registry import Registry
+    from cfql.provider.model import Method, Resource, Service
+    from cfql.provider.registry import Registry
 
 START_KEYWORDS = ("SELECT", "INSERT INTO", "UPDATE", "REPLACE", "DELETE FROM", "EXEC", "SHOW", "DESCRIBE")
 SHOW_KINDS = ("PROVIDERS", "SERVICES", "RESOURCES", "METHODS")
@@ -245,7 +245,7 @@ class SQLCompleter(Completer):
     # -- backslash commands -----------------------------------------------------------------
 
     def _meta(self, text: str, event: CompleteEvent) -> t.Iterator[Completion]:
-        from engine.shell.meta import COMMANDS
+        from cfql.shell.meta import COMMANDS
 
         name, _, argument = text.partition(" ")
         if not _:
@@ -263,7 +263,7 @@ class SQLCompleter(Completer):
 
 
 def _default_registry() -> Registry:
-    from provider.registry import default_registry
+    from cfql.provider.registry import default_registry
 
     return default_registry()
 

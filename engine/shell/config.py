@@ -21,7 +21,7 @@ import typing as t
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
-from engine.output import FORMATS
+from cfql.rows.output import FORMATS
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ import typing as t
 from dataclasses import dataclass, field
 
 if t.TYPE_CHECKING:
-    from provider.model import Method, Resource
-    from provider.registry import Registry
+    from cfql.provider.model import Method, Resource
+    from cfql.provider.registry import Registry
 
 _TOKEN_RE = re.compile(
     r"""

@@ -18,8 +18,8 @@ import typing as t
 
 from prompt_toolkit.utils import get_cwidth
 
-from engine.output import render
-from engine.result import Result
+from cfql.result import Result
+from cfql.rows.output import render
 
 DEFAULT_PAGER = "less -SRXF"
 

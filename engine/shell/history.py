@@ -18,7 +18,7 @@ from pathlib import Path
 
 from prompt_toolkit.history import FileHistory, History, InMemoryHistory
 
-from engine.shell import context
+from cfql.shell import context
 
 MASK = "***"
 # A statement mentioning none of these is stored as typed (the fast path).

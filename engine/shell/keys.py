@@ -14,7 +14,7 @@ from prompt_toolkit.enums import DEFAULT_BUFFER
 from prompt_toolkit.filters import completion_is_selected, has_focus, in_paste_mode
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 
-from engine.shell import context
+from cfql.shell import context
 
 EXIT_WORDS = frozenset({"exit", "quit"})
 

@@ -11,10 +11,10 @@ import shlex
 import typing as t
 from dataclasses import dataclass
 
-from engine.output import FORMATS
+from cfql.rows.output import FORMATS
 
 if t.TYPE_CHECKING:
-    from engine.shell.app import Shell
+    from cfql.shell.app import Shell
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import typing as t
 
-from engine.shell import context
+from cfql.shell import context
 
 if t.TYPE_CHECKING:
     from prompt_toolkit.formatted_text import StyleAndTextTuples
 
-    from provider.registry import Registry
+    from cfql.provider.registry import Registry
 
 IDLE_HINT = "a statement runs once it ends with ;  ·  \\help for help  ·  Ctrl-D quits"
 _SYNTAX = {
@@ -77,8 +77,8 @@ def _describe(text: str, registry: Registry) -> tuple[str, str]:
 
 
 def _parse(sql: str) -> tuple[t.Any, str]:
-    from engine.dialect import parse_statement
-    from engine.errors import Error
+    from cfql.errors import Error
+    from cfql.sql.dialect import parse_statement
 
     try:
         return parse_statement(sql), ""
@@ -88,9 +88,9 @@ def _parse(sql: str) -> tuple[t.Any, str]:
 
 def _plan(node: t.Any, sql: str, registry: Registry) -> tuple[str, str] | None:
     """What the planner makes of a parsed statement; None when the resolver found no method."""
-    from engine.errors import Error, ResolutionError
-    from engine.planner import plan_statement
-    from provider.model import Method
+    from cfql.errors import Error, ResolutionError
+    from cfql.plan.planner import plan_statement
+    from cfql.provider.model import Method
 
     try:
         plan = plan_statement(node, sql, registry)
@@ -126,8 +126,8 @@ def _best_candidate(resource: t.Any, shape: context.Shape) -> tuple[str, str]:
 
 
 def _unknown_resource(registry: Registry, parts: t.Sequence[str]) -> str:
-    from engine.errors import Error
-    from engine.resolver import find_resource
+    from cfql.errors import Error
+    from cfql.plan.resolver import find_resource
 
     try:
         find_resource(registry, parts)
@@ -137,7 +137,7 @@ def _unknown_resource(registry: Registry, parts: t.Sequence[str]) -> str:
 
 
 def _meta_hint(text: str) -> tuple[str, str]:
-    from engine.shell.meta import find_command
+    from cfql.shell.meta import find_command
 
     command = find_command(text.split()[0])
     if command is None:

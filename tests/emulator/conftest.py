@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from provider.cloudflare.emulator import SANDBOX_TOKEN, Emulator, Faults
+from cfql.provider.cloudflare.emulator import SANDBOX_TOKEN, Emulator, Faults
 
 AUTH = {"Authorization": f"Bearer {SANDBOX_TOKEN}"}
 ACCOUNT = "acct-test"

@@ -7,7 +7,7 @@ import time
 import httpx
 import pytest
 
-from provider.cloudflare.emulator import SANDBOX_TOKEN, Emulator, Faults
+from cfql.provider.cloudflare.emulator import SANDBOX_TOKEN, Emulator, Faults
 
 AUTH = {"Authorization": f"Bearer {SANDBOX_TOKEN}"}
 

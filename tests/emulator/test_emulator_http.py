@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from provider.cloudflare.emulator import SANDBOX_TOKEN, Emulator
+from cfql.provider.cloudflare.emulator import SANDBOX_TOKEN, Emulator
 
 AUTH = {"Authorization": f"Bearer {SANDBOX_TOKEN}"}
 

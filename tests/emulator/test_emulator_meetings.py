@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from provider.cloudflare.emulator import Emulator
+from cfql.provider.cloudflare.emulator import Emulator
 
 STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 DEFAULTS = {

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from provider.cloudflare.emulator import Emulator
+from cfql.provider.cloudflare.emulator import Emulator
 
 
 @pytest.fixture

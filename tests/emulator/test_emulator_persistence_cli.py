@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from provider.cloudflare.emulator import SANDBOX_TOKEN, Emulator
-from provider.cloudflare.emulator.cli import main
+from cfql.provider.cloudflare.emulator import SANDBOX_TOKEN, Emulator
+from cfql.provider.cloudflare.emulator.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
 AUTH = {"Authorization": f"Bearer {SANDBOX_TOKEN}"}

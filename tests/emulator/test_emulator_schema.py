@@ -13,7 +13,7 @@ import httpx
 import jsonschema
 from openapi_schema_validator import OAS30ReadValidator, oas30_format_checker
 
-from provider.cloudflare.emulator import Faults
+from cfql.provider.cloudflare.emulator import Faults
 
 PREFIX = "/accounts/{account_id}/realtime/kit/{app_id}/meetings"
 EMULATED = (

@@ -8,8 +8,8 @@ import typing as t
 import httpx
 import pytest
 
-from engine import connect
-from engine.connection import Connection
+from cfql import connect
+from cfql.connection import Connection
 
 
 class Recorder:

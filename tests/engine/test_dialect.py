@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlglot import exp
 
-from engine.dialect import Exec, Replace, Show, iter_statements, parse_statement, split_statements
-from engine.errors import SQLSyntaxError
+from cfql.errors import SQLSyntaxError
+from cfql.sql.dialect import Exec, Replace, Show, iter_statements, parse_statement, split_statements
 
 R = "cloudflare.realtime_kit.meetings"
 

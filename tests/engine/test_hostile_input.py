@@ -10,11 +10,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine import connect
-from engine.errors import Error
-from engine.planner import plan_sql
-from engine.templates import render
-from provider.registry import default_registry
+from cfql import connect
+from cfql.errors import Error
+from cfql.plan.planner import plan_sql
+from cfql.provider.registry import default_registry
+from cfql.script.templates import render
 
 from .conftest import MEETINGS, Recorder
 
@@ -71,7 +71,7 @@ def test_rendered_values_stay_one_literal(placeholder: str, value: t.Any) -> Non
         rendered = render(sql, {"v": value})
     except Error:
         return
-    from engine.dialect import parse_statement
+    from cfql.sql.dialect import parse_statement
 
     node = parse_statement(rendered)
     assert len(node.expressions) == 1 and node.args["where"].this.this.name == "meeting_id"
@@ -99,7 +99,7 @@ def test_hostile_ids_never_leave_their_segment(recorder: Recorder, meeting_id: s
 
 @pytest.mark.parametrize("bad", ["tok\r\nX-Evil: 1", "tok\nX", "tok\rX", "tok\x00"])
 def test_credentials_cannot_split_headers(recorder: Recorder, bad: str) -> None:
-    from engine import CredentialsError
+    from cfql import CredentialsError
 
     with connect(token=bad, http_client=httpx.Client(transport=httpx.MockTransport(recorder))) as conn, pytest.raises(CredentialsError):
         conn.execute(f"INSERT INTO {MEETINGS} (account_id, app_id) SELECT 'a', 'b'")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-import engine
-from engine import APIError, CredentialsError, InterfaceError, OperationalError, ProgrammingError, connect
-from engine.connection import Connection
+import cfql
+from cfql import APIError, CredentialsError, InterfaceError, OperationalError, ProgrammingError, connect
+from cfql.connection import Connection
 
 from .conftest import MEETINGS, Recorder
 
@@ -16,8 +16,8 @@ MEETING = {"id": "m-1", "title": "x", "created_at": "2026-01-01T00:00:00Z", "upd
 
 
 def test_module_globals() -> None:
-    assert (engine.apilevel, engine.paramstyle, engine.threadsafety) == ("2.0", "named", 1)
-    assert issubclass(engine.DataError, engine.DatabaseError) and issubclass(engine.DatabaseError, engine.Error)
+    assert (cfql.apilevel, cfql.paramstyle, cfql.threadsafety) == ("2.0", "named", 1)
+    assert issubclass(cfql.DataError, cfql.DatabaseError) and issubclass(cfql.DatabaseError, cfql.Error)
 
 
 def test_returning_columns_become_one_row(conn: Connection, recorder: Recorder) -> None:
@@ -171,7 +171,7 @@ def test_concurrent_first_requests_share_one_client(monkeypatch: pytest.MonkeyPa
     import threading
     import time as time_module
 
-    from engine import session as session_module
+    from cfql.http import session as session_module
 
     created = []
     real_client = httpx.Client
@@ -194,8 +194,8 @@ def test_concurrent_first_requests_share_one_client(monkeypatch: pytest.MonkeyPa
 
 
 def test_ctrl_c_during_a_script_says_what_ran(conn: Connection) -> None:
-    from engine.errors import Interrupted
-    from engine.script import ScriptError, prepare, run
+    from cfql.errors import Interrupted
+    from cfql.script.runner import ScriptError, prepare, run
 
     prepared = prepare(conn, f"{CREATE.replace(':title', chr(39) + 'a' + chr(39))}; SHOW PROVIDERS; SHOW PROVIDERS")
     seen = []

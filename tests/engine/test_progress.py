@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from engine import progress
+from cfql.script import progress
 
 
 class Terminal(io.StringIO):

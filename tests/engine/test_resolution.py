@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine import NotSupportedError, ProgrammingError, ResolutionError
-from engine.connection import Connection
+from cfql import NotSupportedError, ProgrammingError, ResolutionError
+from cfql.connection import Connection
 
 from .conftest import MEETINGS, Recorder
 

@@ -8,9 +8,9 @@ import time
 import httpx
 import pytest
 
-from engine import APIError, OperationalError, connect
-from engine.connection import Connection
-from engine.pacing import TokenBucket, parse_rate_limit
+from cfql import APIError, OperationalError, connect
+from cfql.connection import Connection
+from cfql.http.pacing import TokenBucket, parse_rate_limit
 
 from .conftest import MEETINGS, Recorder
 

@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine import DataError, connect
-from engine.connection import Connection, PlanCache
-from engine.errors import Error
-from engine.planner import plan_sql
-from provider.registry import default_registry
+from cfql import DataError, connect
+from cfql.connection import Connection, PlanCache
+from cfql.errors import Error
+from cfql.plan.planner import plan_sql
+from cfql.provider.registry import default_registry
 
 from .conftest import MEETINGS, Recorder
 
@@ -65,7 +65,7 @@ def test_reused_plans_send_what_a_fresh_parse_sends(template: str, a: str, b: st
 
 
 def test_the_second_statement_of_a_shape_is_not_parsed(conn: Connection, recorder: Recorder, monkeypatch: pytest.MonkeyPatch) -> None:
-    from engine import connection as connection_module
+    from cfql import connection as connection_module
 
     conn.execute(fill(TEMPLATES[1], "m1", "acc", "first", 60))
     parsed = []

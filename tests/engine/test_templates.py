@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.dialect import parse_statement
-from engine.errors import TemplateError
-from engine.templates import load_variables, render
+from cfql.errors import TemplateError
+from cfql.script.templates import load_variables, render
+from cfql.sql.dialect import parse_statement
 
 
 def test_jinja_and_stackql_forms() -> None:

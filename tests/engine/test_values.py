@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from engine import DataError, ProgrammingError
-from engine.connection import Connection
-from engine.errors import UnboundParameterError
+from cfql import DataError, ProgrammingError
+from cfql.connection import Connection
+from cfql.errors import UnboundParameterError
 
 from .conftest import MEETINGS, Recorder
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.cli import main
-from provider.cloudflare.emulator import SANDBOX_TOKEN, Emulator
+from cfql.cli.main import main
+from cfql.provider.cloudflare.emulator import SANDBOX_TOKEN, Emulator
 
 REPO = Path(__file__).resolve().parents[2]
 CREATE = (
@@ -28,7 +28,7 @@ def api(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 def cfql(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "engine.cli", *args],
+        [sys.executable, "-m", "cfql", *args],
         capture_output=True, text=True, cwd=REPO, timeout=60, stdin=subprocess.DEVNULL,
         env={**os.environ, **(env or {})},
     )
@@ -149,7 +149,7 @@ def test_sandbox_needs_no_account() -> None:
 
 def test_script_from_stdin() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "engine.cli", "exec", "-i", "-", "-o", "jsonl"],
+        [sys.executable, "-m", "cfql", "exec", "-i", "-", "-o", "jsonl"],
         input="SHOW PROVIDERS;\nSHOW SERVICES IN cloudflare;", capture_output=True, text=True, cwd=REPO, timeout=60,
     )
     assert done.returncode == 0, done.stderr

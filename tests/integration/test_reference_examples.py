@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from engine import connect
-from provider.cloudflare.emulator import SANDBOX_TOKEN, Emulator
+from cfql import connect
+from cfql.provider.cloudflare.emulator import SANDBOX_TOKEN, Emulator
 
 REFERENCE = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "meetings-resource.md"
 REPO = Path(__file__).resolve().parents[2]
@@ -79,7 +79,7 @@ class Runner:
                 return conn.execute(sql)
         env = {**os.environ, "CLOUDFLARE_API_TOKEN": SANDBOX_TOKEN}
         done = subprocess.run(
-            [sys.executable, "-m", "engine.cli", "exec", "--base-url", self.emulator.url, "-o", "json", sql],
+            [sys.executable, "-m", "cfql", "exec", "--base-url", self.emulator.url, "-o", "json", sql],
             capture_output=True, text=True, env=env, cwd=REPO, timeout=60,
         )
         assert done.returncode == 0, done.stderr
@@ -200,7 +200,7 @@ def test_delete_meeting_participant(run: Runner, ids: dict[str, str], emulator: 
 
 
 def test_unknown_meeting_is_an_http_error_with_the_server_message(emulator: Emulator, ids: dict[str, str]) -> None:
-    from engine import APIError
+    from cfql import APIError
 
     with connect(token=SANDBOX_TOKEN, base_url=emulator.url) as conn, pytest.raises(APIError) as info:
         conn.execute(f"UPDATE cloudflare.realtime_kit.meetings SET title = 'x' WHERE meeting_id = 'nope' AND account_id = '{ids['account_id']}' AND app_id = '{ids['app_id']}'")
@@ -208,7 +208,7 @@ def test_unknown_meeting_is_an_http_error_with_the_server_message(emulator: Emul
 
 
 def test_wrong_token_is_a_401(emulator: Emulator, ids: dict[str, str]) -> None:
-    from engine import APIError
+    from cfql import APIError
 
     with connect(token="wrong", base_url=emulator.url) as conn, pytest.raises(APIError, match="HTTP 401"):
         conn.execute(f"INSERT INTO cloudflare.realtime_kit.meetings (account_id, app_id) SELECT '{ids['account_id']}', '{ids['app_id']}'")

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from engine import APIError, connect
-from engine.aio import AsyncConnection
-from engine.cli import main
-from engine.settings import Settings
-from provider.cloudflare.emulator import SANDBOX_TOKEN, Emulator, Faults
+from cfql import APIError, connect
+from cfql.aio import AsyncConnection
+from cfql.cli.main import main
+from cfql.provider.cloudflare.emulator import SANDBOX_TOKEN, Emulator, Faults
+from cfql.settings import Settings
 
 
 @pytest.fixture

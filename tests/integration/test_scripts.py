@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from engine import connect
-from engine.cli import main
-from engine.script import ScriptError
-from provider.cloudflare.emulator import SANDBOX_TOKEN, Emulator
+from cfql import connect
+from cfql.cli.main import main
+from cfql.provider.cloudflare.emulator import SANDBOX_TOKEN, Emulator
+from cfql.script.runner import ScriptError
 
 README_EXAMPLE = textwrap.dedent(
     """\
@@ -115,7 +115,7 @@ def test_continue_on_error_runs_the_rest_and_summarises(api: list[str], ids: dic
 def test_statement_depending_on_a_failed_one_is_not_sent(emulator: Emulator, ids: dict[str, str]) -> None:
     failing = README_EXAMPLE.replace("'Standup'", "'Standup', 30").replace("(account_id, app_id, title)", "(account_id, app_id, title, session_keep_alive_time_in_secs)", 1)
     with connect(token=SANDBOX_TOKEN, base_url=emulator.url) as conn:
-        from engine import script
+        from cfql.script import runner as script
 
         prepared = script.prepare(conn, "SHOW PROVIDERS;\n" + README_EXAMPLE, variables=ids)
         summary = script.run(conn, prepared, continue_on_error=True)
@@ -149,7 +149,7 @@ def test_every_format_prints_statements_in_order(api: list[str], tmp_path: Path,
 
 
 def test_long_scripts_remake_plans_instead_of_holding_them(emulator: Emulator, ids: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
-    from engine import script
+    from cfql.script import runner as script
 
     monkeypatch.setattr(script, "KEEP_PLANS", 1)
     text = README_EXAMPLE + README_EXAMPLE.replace("alice@example.com", "bob@example.com")

@@ -11,9 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from engine import DataError, connect
-from engine.cli import main
-from provider.cloudflare.emulator import Emulator
+from cfql import DataError, connect
+from cfql.cli.main import main
+from cfql.provider.cloudflare.emulator import Emulator
 
 REPO = Path(__file__).resolve().parents[2]
 TOKEN = "SENTINEL-API-TOKEN-1f2e"
@@ -119,7 +119,7 @@ def test_transport_errors_are_scrubbed() -> None:
 def test_cli_errors_and_tracebacks_free_of_secrets(tmp_path: Path) -> None:
     env = {**os.environ, "CLOUDFLARE_API_TOKEN": TOKEN}
     done = subprocess.run(
-        [sys.executable, "-m", "engine.cli", "exec", "--base-url", "http://127.0.0.1:9/client/v4", "--retries", "0", CREATE],
+        [sys.executable, "-m", "cfql", "exec", "--base-url", "http://127.0.0.1:9/client/v4", "--retries", "0", CREATE],
         capture_output=True, text=True, cwd=REPO, env=env, timeout=60,
     )
     assert done.returncode == 1 and "cannot reach the API" in done.stderr
@@ -132,7 +132,7 @@ def test_settings_repr_hides_credentials() -> None:
 
 
 def test_shell_history_file_never_holds_secrets(tmp_path: Path) -> None:
-    from engine.shell.history import open_history
+    from cfql.shell.history import open_history
 
     history, _warning = open_history(tmp_path / "history")
     history.store_string(CREATE)

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 
 import pytest
 
-from engine import connect, select
-from engine.cli import main
-from engine.connection import Connection
-from engine.errors import APIError, DataError, NotSupportedError, ProgrammingError, ResolutionError, UnboundParameterError
-from engine.select import PaginationCapWarning, SelectPlan
-from provider.cloudflare.emulator import SANDBOX_TOKEN, Emulator
+from cfql import connect
+from cfql.cli.main import main
+from cfql.connection import Connection
+from cfql.errors import APIError, DataError, NotSupportedError, ProgrammingError, ResolutionError, UnboundParameterError
+from cfql.plan import select
+from cfql.plan.select import PaginationCapWarning, SelectPlan
+from cfql.provider.cloudflare.emulator import SANDBOX_TOKEN, Emulator
 
 MEETINGS = "cloudflare.realtime_kit.meetings"
 KIT = "cloudflare.realtime_kit.kit_meetings"

@@ -13,10 +13,10 @@ from prompt_toolkit.history import FileHistory, History, InMemoryHistory
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
-from engine.settings import Settings
-from engine.shell.app import Shell
-from engine.shell.config import ShellConfig
-from provider.cloudflare.emulator import SANDBOX_TOKEN, Emulator
+from cfql.provider.cloudflare.emulator import SANDBOX_TOKEN, Emulator
+from cfql.settings import Settings
+from cfql.shell.app import Shell
+from cfql.shell.config import ShellConfig
 
 CTRL_C, CTRL_D, ENTER = "\x03", "\x04", "\r"
 

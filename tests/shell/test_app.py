@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from engine import connect
-from engine.result import Result
-from engine.settings import Settings
-from engine.shell import display
-from engine.shell.app import Shell
-from engine.shell.config import ShellConfig
-from provider.cloudflare.emulator import SANDBOX_TOKEN, Emulator
+from cfql import connect
+from cfql.provider.cloudflare.emulator import SANDBOX_TOKEN, Emulator
+from cfql.result import Result
+from cfql.settings import Settings
+from cfql.shell import display
+from cfql.shell.app import Shell
+from cfql.shell.config import ShellConfig
 from tests.shell.conftest import CTRL_C, CTRL_D, Runner
 
 MEETINGS = "cloudflare.realtime_kit.meetings"
@@ -102,7 +102,7 @@ def test_output_and_timing(run_shell: Runner) -> None:
 
 
 def test_help_lists_every_command(run_shell: Runner) -> None:
-    from engine.shell.meta import COMMANDS
+    from cfql.shell.meta import COMMANDS
 
     out = run_shell("\\?\r\\nope\r" + CTRL_D)
     for command in COMMANDS:

@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 from prompt_toolkit.completion import CompleteEvent, Completion
 from prompt_toolkit.document import Document
 
-from engine.shell.completer import SQLCompleter
-from provider.registry import default_registry
+from cfql.provider.registry import default_registry
+from cfql.shell.completer import SQLCompleter
 
 MEETINGS = "cloudflare.realtime_kit.meetings"
 KIT_MEETINGS = "cloudflare.realtime_kit.kit_meetings"

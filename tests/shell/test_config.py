@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from prompt_toolkit.enums import EditingMode
 
-from engine.cli import main
-from engine.settings import Settings
-from engine.shell.app import Shell
-from engine.shell.config import ShellConfig, config_path, history_path, load_config
+from cfql.cli.main import main
+from cfql.settings import Settings
+from cfql.shell.app import Shell
+from cfql.shell.config import ShellConfig, config_path, history_path, load_config
 
 
 def write_config(home: Path, text: str) -> Path:

@@ -37,7 +37,7 @@ def test_insert_returning_then_ctrl_d(tmp_path: Path) -> None:
     env.pop("PROMPT_TOOLKIT_NO_CPR", None)
     child = pexpect.spawn(
         sys.executable,
-        ["-m", "engine.cli", "shell", "--sandbox"],
+        ["-m", "cfql", "shell", "--sandbox"],
         cwd=str(REPO),
         env=env,
         dimensions=(40, 220),

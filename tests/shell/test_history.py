@@ -12,10 +12,10 @@ from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
 from prompt_toolkit.buffer import Buffer
 from prompt_toolkit.document import Document
 
-from engine.settings import Settings
-from engine.shell.app import Shell
-from engine.shell.config import history_path
-from engine.shell.history import RedactingFileHistory, open_history, redact_for_history
+from cfql.settings import Settings
+from cfql.shell.app import Shell
+from cfql.shell.config import history_path
+from cfql.shell.history import RedactingFileHistory, open_history, redact_for_history
 from tests.shell.conftest import CTRL_D, Runner, history_entries
 
 MEETINGS = "cloudflare.realtime_kit.meetings"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.shell.keys import ends_with_edit, is_complete
+from cfql.shell.keys import ends_with_edit, is_complete
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.shell import toolbar
-from engine.shell.toolbar import Toolbar, describe
-from provider.registry import default_registry
+from cfql.provider.registry import default_registry
+from cfql.shell import toolbar
+from cfql.shell.toolbar import Toolbar, describe
 
 MEETINGS = "cloudflare.realtime_kit.meetings"
 PARTICIPANT = f"INSERT INTO {MEETINGS} (account_id, app_id, meeting_id, custom_participant_id) SELECT 'a', 'b', 'c', 'd'"

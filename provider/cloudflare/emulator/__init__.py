@@ -3,7 +3,7 @@
 cfql's tests, demos and benchmarks run against it instead of the real
 service; see README.md beside this file for the behaviour it commits to.
 
-    from provider.cloudflare.emulator import Emulator, Faults, SANDBOX_TOKEN
+    from cfql.provider.cloudflare.emulator import Emulator, Faults, SANDBOX_TOKEN
 
     with Emulator(faults=Faults(error_rate=0.1, seed=7)) as emu:
         client = httpx.Client(base_url=emu.url, headers={"Authorization": f"Bearer {SANDBOX_TOKEN}"})

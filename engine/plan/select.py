@@ -3,7 +3,7 @@
 What the API can do, it does: top-level ``param = value`` conjuncts of WHERE
 that name a parameter of the chosen method go into the request (path or query),
 and the method is chosen by the same rule as for every other verb
-(``engine.resolver.choose_method``). Everything else — other WHERE conditions,
+(``cfql.plan.resolver.choose_method``). Everything else — other WHERE conditions,
 GROUP BY and aggregates, HAVING, DISTINCT, ORDER BY, LIMIT/OFFSET — runs here,
 on the rows under the method's ``objectKey``, compiled once into Python
 callables when the plan is built (so an unknown column or an unsupported
@@ -35,18 +35,20 @@ from dataclasses import dataclass, field, replace
 
 from sqlglot import exp
 
-from engine.errors import (
+from cfql.errors import (
     DataError,
     NotSupportedError,
     ProgrammingError,
     ResolutionError,
     UnboundParameterError,
 )
-from engine.plan import ApiRequest, CallPlan, check_constants
-from engine.projection import Projection, compile_projection
-from engine.resolver import SELECT_NOT_SUPPORTED, choose_method, find_resource
-from engine.result import Result
-from engine.rowexpr import (
+from cfql.http.session import DRY_RUN_COLUMNS, row_objects
+from cfql.plan.plans import ApiRequest, CallPlan, check_constants
+from cfql.plan.resolver import SELECT_NOT_SUPPORTED, choose_method, find_resource
+from cfql.provider.model import Method, Resource
+from cfql.result import Result
+from cfql.rows.projection import Projection, compile_projection
+from cfql.rows.rowexpr import (
     VALUE_NODES,
     Aggregate,
     Compiler,
@@ -58,13 +60,11 @@ from engine.rowexpr import (
     has_aggregate,
     short_sql,
 )
-from engine.session import DRY_RUN_COLUMNS, row_objects
-from engine.values import Bind, sql_value
-from provider.model import Method, Resource
+from cfql.sql.values import Bind, sql_value
 
 if t.TYPE_CHECKING:
-    from engine.session import Session
-    from provider.registry import Registry
+    from cfql.http.session import Session
+    from cfql.provider.registry import Registry
 
 #: Most pages one SELECT reads before it stops and says so (module-wide, not a setting).
 MAX_PAGES = 100

@@ -18,7 +18,7 @@ from sqlglot.dialects.postgres import Postgres
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import Token, TokenType
 
-from engine.errors import SQLSyntaxError
+from cfql.errors import SQLSyntaxError
 
 
 class Replace(exp.Update):

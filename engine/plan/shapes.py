@@ -21,9 +21,9 @@ from dataclasses import dataclass, replace
 
 from sqlglot.tokens import Token, TokenType
 
-from engine.plan import BoundRow, CallPlan
-from engine.schema import check
-from engine.values import sql_number
+from cfql.plan.plans import BoundRow, CallPlan
+from cfql.plan.schema import check
+from cfql.sql.values import sql_number
 
 _LITERALS = (TokenType.STRING, TokenType.NUMBER)
 Key = tuple[t.Any, ...]

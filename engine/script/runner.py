@@ -15,15 +15,15 @@ import typing as t
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from engine.dialect import iter_statements
-from engine.errors import Error, Interrupted, ProgrammingError
-from engine.plan import Deferred, Plan
-from engine.redact import plan_secrets, redact_statement
-from engine.result import Result
-from engine.templates import has_template, render
+from cfql.errors import Error, Interrupted, ProgrammingError
+from cfql.plan.plans import Deferred, Plan
+from cfql.redact import plan_secrets, redact_statement
+from cfql.result import Result
+from cfql.script.templates import has_template, render
+from cfql.sql.dialect import iter_statements
 
 if t.TYPE_CHECKING:
-    from engine.connection import Connection
+    from cfql.connection import Connection
 
 
 # Plans kept from preparation for the run. Past this many statements a script's

@@ -7,17 +7,17 @@ import typing as t
 
 from sqlglot import exp
 
-from engine import meta
-from engine.dialect import Exec, Piece, Replace, Show, parse_statement
-from engine.errors import NotSupportedError, ProgrammingError, SQLSyntaxError
-from engine.plan import BoundRow, CallPlan, Plan, StaticPlan, check_constants
-from engine.projection import Projection, compile_projection
-from engine.resolver import check_exec, choose_method, find_resource
-from engine.schema import did_you_mean
-from engine.select import plan_select
-from engine.values import Bind, literal_source, sql_value
-from provider.model import Field, Method, Resource
-from provider.registry import Registry
+from cfql.errors import NotSupportedError, ProgrammingError, SQLSyntaxError
+from cfql.plan import meta
+from cfql.plan.plans import BoundRow, CallPlan, Plan, StaticPlan, check_constants
+from cfql.plan.resolver import check_exec, choose_method, find_resource
+from cfql.plan.schema import did_you_mean
+from cfql.plan.select import plan_select
+from cfql.provider.model import Field, Method, Resource
+from cfql.provider.registry import Registry
+from cfql.rows.projection import Projection, compile_projection
+from cfql.sql.dialect import Exec, Piece, Replace, Show, parse_statement
+from cfql.sql.values import Bind, literal_source, sql_value
 
 
 def plan_sql(sql: str, registry: Registry, piece: Piece | None = None) -> Plan:

@@ -13,7 +13,7 @@ import difflib
 import json
 import typing as t
 
-from engine.errors import DataError
+from cfql.errors import DataError
 
 Schema = t.Mapping[str, t.Any]
 

@@ -23,7 +23,7 @@ import traceback
 import typing as t
 from pathlib import Path
 
-from engine.errors import TemplateError
+from cfql.errors import TemplateError
 
 _TEMPLATE_NAME = "<iql>"
 _BARE_LITERAL = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?|true|false|null", re.IGNORECASE)

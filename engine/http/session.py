@@ -15,15 +15,15 @@ import typing as t
 
 import httpx
 
-from engine.errors import APIError, CredentialsError, OperationalError
-from engine.pacing import Pacer, parse_rate_limit
-from engine.plan import ApiRequest, CallPlan
-from engine.redact import mask_paths, redact_body, scrub, secret_paths, secret_strings
-from engine.result import DESPATCHED, Result
-from engine.retry import retry_after_error, retry_after_response
-from engine.settings import Settings
-from provider.auth import MissingCredentials, auth_headers
-from provider.registry import Registry
+from cfql.errors import APIError, CredentialsError, OperationalError
+from cfql.http.pacing import Pacer, parse_rate_limit
+from cfql.http.retry import retry_after_error, retry_after_response
+from cfql.plan.plans import ApiRequest, CallPlan
+from cfql.provider.auth import MissingCredentials, auth_headers
+from cfql.provider.registry import Registry
+from cfql.redact import mask_paths, redact_body, scrub, secret_paths, secret_strings
+from cfql.result import DESPATCHED, Result
+from cfql.settings import Settings
 
 USER_AGENT = "cfql/0.1.0"
 DRY_RUN_COLUMNS = ["method", "url", "headers", "body"]

@@ -12,15 +12,15 @@ import typing as t
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
-from engine.errors import DataError, UnboundParameterError
-from engine.projection import Projection
-from engine.schema import check
-from engine.values import Bind
-from provider.model import Field, Method
+from cfql.errors import DataError, UnboundParameterError
+from cfql.plan.schema import check
+from cfql.provider.model import Field, Method
+from cfql.rows.projection import Projection
+from cfql.sql.values import Bind
 
 if t.TYPE_CHECKING:
-    from engine.result import Result
-    from engine.session import Session
+    from cfql.http.session import Session
+    from cfql.result import Result
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,10 @@ import sys
 import typing as t
 import warnings
 
-from engine.output import FORMATS
+from cfql.rows.output import FORMATS
 
 if t.TYPE_CHECKING:
-    from engine.settings import Settings
+    from cfql.settings import Settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -74,7 +74,7 @@ def _connection_options(parser: argparse.ArgumentParser, sandbox_flag: bool = Tr
 
 def connection_settings(args: argparse.Namespace, **more: t.Any) -> Settings:
     """Settings from the shared connection flags, plus what only one command sets."""
-    from engine.settings import Settings
+    from cfql.settings import Settings
 
     return Settings(
         base_url=args.base_url,
@@ -110,7 +110,7 @@ def _positive(text: str) -> int:
 
 
 def _rate_limit(text: str) -> str:
-    from engine.pacing import parse_rate_limit
+    from cfql.http.pacing import parse_rate_limit
 
     try:
         parse_rate_limit(text)
@@ -122,14 +122,14 @@ def _rate_limit(text: str) -> str:
 def main(argv: t.Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["emulator"]:
-        from provider.cloudflare.emulator.cli import main as emulator_main
+        from cfql.provider.cloudflare.emulator.cli import main as emulator_main
 
         return emulator_main(argv[1:])
     args = build_parser().parse_args(argv)
     warnings.filterwarnings("ignore", category=UserWarning, module="engine")  # said once, as a note
     try:
         if args.command == "shell":
-            from engine.shell.app import main as shell_main
+            from cfql.shell.app import main as shell_main
 
             return shell_main(args)
         return _exec(args)
@@ -139,7 +139,7 @@ def main(argv: t.Sequence[str] | None = None) -> int:
     except Exception as error:  # the last line of defence: one line, never a traceback
         if getattr(args, "debug", False):
             raise
-        from engine.errors import Error
+        from cfql.errors import Error
 
         prefix = "error" if isinstance(error, Error) else f"internal error ({type(error).__name__})"
         print(f"cfql: {prefix}: {error}", file=sys.stderr)
@@ -147,10 +147,10 @@ def main(argv: t.Sequence[str] | None = None) -> int:
 
 
 def _exec(args: argparse.Namespace) -> int:
-    from engine import script
-    from engine.connection import Connection
-    from engine.errors import Error
-    from engine.templates import load_variables
+    from cfql.connection import Connection
+    from cfql.errors import Error
+    from cfql.script import runner as script
+    from cfql.script.templates import load_variables
 
     if (args.sql is None) == (args.infile is None):
         print("cfql exec: give either SQL or -i FILE", file=sys.stderr)
@@ -188,10 +188,11 @@ def _exec(args: argparse.Namespace) -> int:
 
 
 def _run_script(conn: t.Any, prepared: t.Any, args: argparse.Namespace) -> int:
-    from engine import progress, script
-    from engine.errors import Interrupted
-    from engine.output import render
-    from engine.redact import redact_statement
+    from cfql.errors import Interrupted
+    from cfql.redact import redact_statement
+    from cfql.rows.output import render
+    from cfql.script import progress
+    from cfql.script import runner as script
 
     bar = progress.ProgressBar(len(prepared.statements)) if progress.wanted(len(prepared.statements)) else None
     if bar is not None:

@@ -10,7 +10,7 @@ import csv
 import json
 import typing as t
 
-from engine.result import Result
+from cfql.result import Result
 
 FORMATS = ("table", "json", "jsonl", "csv", "text")
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
-from engine.errors import ProgrammingError
+from cfql.errors import ProgrammingError
 
 
 @dataclass(frozen=True)

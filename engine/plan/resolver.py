@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import typing as t
 
-from engine.errors import NotSupportedError, ProgrammingError, ResolutionError
-from engine.schema import did_you_mean
-from provider.model import Method, Provider, Resource, Service
-from provider.registry import Registry
+from cfql.errors import NotSupportedError, ProgrammingError, ResolutionError
+from cfql.plan.schema import did_you_mean
+from cfql.provider.model import Method, Provider, Resource, Service
+from cfql.provider.registry import Registry
 
 SELECT_NOT_SUPPORTED = (
     "SELECT not supported for this resource, use SHOW METHODS to view available "

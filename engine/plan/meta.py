@@ -6,18 +6,18 @@ import typing as t
 
 from sqlglot import exp
 
-from engine.dialect import Show
-from engine.errors import NotSupportedError, ProgrammingError
-from engine.resolver import (
+from cfql.errors import NotSupportedError, ProgrammingError
+from cfql.plan.resolver import (
     SELECT_NOT_SUPPORTED,
     find_provider,
     find_resource,
     find_service,
 )
-from engine.result import Result
-from engine.rowexpr import like_regex
-from provider.model import SQL_VERBS, Resource
-from provider.registry import Registry
+from cfql.provider.model import SQL_VERBS, Resource
+from cfql.provider.registry import Registry
+from cfql.result import Result
+from cfql.rows.rowexpr import like_regex
+from cfql.sql.dialect import Show
 
 Producer = t.Callable[[], Result]
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
-from engine.errors import ProgrammingError
-from engine.schema import did_you_mean
+from cfql.errors import ProgrammingError
+from cfql.plan.schema import did_you_mean
 
 Getter = t.Callable[[t.Mapping[str, t.Any]], t.Any]
 

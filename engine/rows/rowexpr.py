@@ -28,11 +28,11 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
-from engine.errors import NotSupportedError, ProgrammingError
-from engine.projection import json_path_steps, walk_json
-from engine.schema import did_you_mean
-from engine.values import Bind, sql_value
-from provider.model import Method
+from cfql.errors import NotSupportedError, ProgrammingError
+from cfql.plan.schema import did_you_mean
+from cfql.provider.model import Method
+from cfql.rows.projection import json_path_steps, walk_json
+from cfql.sql.values import Bind, sql_value
 
 Row = t.Mapping[str, t.Any]
 Params = t.Mapping[str, t.Any]
