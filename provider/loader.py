@@ -14,7 +14,7 @@ import typing as t
 import zlib
 from pathlib import Path
 
-from cfql.provider.model import Field, Method, Provider, Resource, Service
+from cfql.provider.model import Conventions, Field, Method, Provider, Resource, Service
 
 MANIFESTS_DIR = Path(__file__).resolve().parent.parent / "manifests"
 
@@ -90,7 +90,20 @@ def load_provider(provider_dir: Path) -> Provider:
         description=document.get("description", ""),
         services=services,
         auth=config.get("auth") or {},
-        base_url_env_var=config.get("base_url_env_var"),
+        conventions=_conventions(document.get("x-cfql-config") or {}),
+    )
+
+
+def _conventions(raw: t.Mapping[str, t.Any]) -> Conventions:
+    errors = raw.get("errors") or {}
+    defaults = Conventions()
+    return Conventions(
+        base_url_env_var=raw.get("baseUrlEnvVar"),
+        rate_limit=str(raw["rateLimit"]) if raw.get("rateLimit") else None,
+        error_message_paths=tuple(errors.get("message") or defaults.error_message_paths),
+        error_code_paths=tuple(errors.get("code") or ()),
+        secret_names=frozenset(str(n).lower() for n in raw.get("secretFields") or ()),
+        sandbox=raw.get("sandbox"),
     )
 
 

@@ -111,6 +111,23 @@ class Service:
         return self._load()
 
 
+@dataclass(frozen=True)
+class Conventions:
+    """How a provider's API behaves beyond its operations, from ``x-cfql-config`` in provider.yaml.
+
+    The engine reads these instead of knowing any provider: where error
+    responses keep their message, how fast it may send, which field names are
+    secret, and which local emulator ``--sandbox`` starts for it.
+    """
+
+    base_url_env_var: str | None = None
+    rate_limit: str | None = None  # "N/SECONDS", or None for no client-side pacing
+    error_message_paths: tuple[str, ...] = ("$.message",)
+    error_code_paths: tuple[str, ...] = ()
+    secret_names: frozenset[str] = frozenset()  # lower-case field names
+    sandbox: str | None = None  # "module:function" returning a running Sandbox
+
+
 @dataclass
 class Provider:
     name: str
@@ -118,4 +135,4 @@ class Provider:
     description: str
     services: dict[str, Service]
     auth: t.Mapping[str, t.Any]
-    base_url_env_var: str | None = None
+    conventions: Conventions = field(default_factory=Conventions)

@@ -31,6 +31,16 @@ class Registry:
             self._providers[name] = load_provider(self.manifests_dir / name)
         return self._providers[name]
 
+    def secret_names(self, provider: str | None = None) -> frozenset[str]:
+        """Field names a provider declares secret (``x-cfql-config.secretFields``); all providers' for None."""
+        names = [provider] if provider is not None else self.provider_names
+        found: set[str] = set()
+        for name in names:
+            loaded = self.provider(name)
+            if loaded is not None:
+                found |= loaded.conventions.secret_names
+        return frozenset(found)
+
     def resource(self, provider: str, service: str, resource: str) -> Resource | None:
         found = self.provider(provider)
         svc = found.services.get(service) if found else None

@@ -203,7 +203,7 @@ def test_provider_manifest_shape(provider):
         "emailenvvar": "CLOUDFLARE_EMAIL",
         "email_header": "X-Auth-Email",
     }
-    assert provider["config"]["base_url_env_var"] == "CLOUDFLARE_BASE_URL"
+    assert provider["x-cfql-config"]["baseUrlEnvVar"] == "CLOUDFLARE_BASE_URL"
 
 
 # --------------------------------------------------------------------------

@@ -115,7 +115,7 @@ class SessionCore:
         cached = self._base_urls.get(provider_name)
         if cached is None:
             provider = self.registry.provider(provider_name)
-            env_var = provider.base_url_env_var if provider else None
+            env_var = provider.conventions.base_url_env_var if provider else None
             cached = (
                 self.settings.base_url
                 or (os.environ.get(env_var) if env_var else None)
