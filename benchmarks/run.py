@@ -205,7 +205,7 @@ def emulator_in_process(latency: float = 0.0) -> t.Iterator[str]:
 
 
 def keepalive_client() -> httpx.Client:
-    """The client settings cfql builds for itself (cfql.http.session.pool_limits at concurrency 1)."""
+    """The client settings cfql builds for itself (cfql.http.core.pool_limits at concurrency 1)."""
     return httpx.Client(
         timeout=60.0,
         follow_redirects=False,
@@ -631,7 +631,7 @@ def e2e_drivers(
     from cloudflare import Cloudflare
 
     from cfql import connect
-    from cfql.http.session import USER_AGENT
+    from cfql.http.core import USER_AGENT
 
     bare_client = keepalive_client()
     headers = {
@@ -814,7 +814,7 @@ def bare_bulk(url: str, statements: int, level: int, tag: str) -> float:
     """The same POSTs from a thread pool of ``level`` over one shared httpx.Client: the ceiling here."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from cfql.http.session import USER_AGENT
+    from cfql.http.core import USER_AGENT
 
     headers = {
         "User-Agent": USER_AGENT,

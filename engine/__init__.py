@@ -3,7 +3,13 @@
     from cfql import connect
     with connect(sandbox=True) as conn:
         rows = conn.execute("SHOW METHODS IN cloudflare.realtime_kit.meetings")
+
+The public surface is what ``__all__`` lists; everything else is internal.
 """
+
+from __future__ import annotations
+
+import typing as t
 
 from cfql.connection import (
     Connection,
@@ -14,7 +20,11 @@ from cfql.connection import (
     threadsafety,
 )
 from cfql.errors import (
+    APIAuthenticationError,
+    APIConflictError,
+    APIDataError,
     APIError,
+    APIStatusError,
     CredentialsError,
     DatabaseError,
     DataError,
@@ -22,17 +32,31 @@ from cfql.errors import (
     IntegrityError,
     InterfaceError,
     InternalError,
+    Interrupted,
     NotSupportedError,
     OperationalError,
+    PaginationCapWarning,
     ProgrammingError,
     ResolutionError,
     SQLSyntaxError,
+    TemplateError,
+    UnboundParameterError,
     Warning,
 )
 from cfql.result import Result
+from cfql.settings import Settings
+
+if t.TYPE_CHECKING:
+    from cfql.aio import AsyncConnection, AsyncCursor
 
 __all__ = [
+    "APIAuthenticationError",
+    "APIConflictError",
+    "APIDataError",
     "APIError",
+    "APIStatusError",
+    "AsyncConnection",
+    "AsyncCursor",
     "Connection",
     "CredentialsError",
     "Cursor",
@@ -42,12 +66,17 @@ __all__ = [
     "IntegrityError",
     "InterfaceError",
     "InternalError",
+    "Interrupted",
     "NotSupportedError",
     "OperationalError",
+    "PaginationCapWarning",
     "ProgrammingError",
     "ResolutionError",
     "Result",
     "SQLSyntaxError",
+    "Settings",
+    "TemplateError",
+    "UnboundParameterError",
     "Warning",
     "apilevel",
     "connect",
@@ -57,9 +86,9 @@ __all__ = [
 
 
 def __getattr__(name: str) -> object:
-    """``engine.AsyncConnection`` without importing asyncio for every CLI start."""
-    if name == "AsyncConnection":
-        from cfql.aio import AsyncConnection
+    """``cfql.AsyncConnection`` without importing asyncio for every CLI start."""
+    if name in ("AsyncConnection", "AsyncCursor"):
+        from cfql import aio
 
-        return AsyncConnection
-    raise AttributeError(f"module 'engine' has no attribute {name!r}")
+        return getattr(aio, name)
+    raise AttributeError(f"module 'cfql' has no attribute {name!r}")

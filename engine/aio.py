@@ -1,61 +1,25 @@
-"""``AsyncConnection``: the library API for asyncio applications, on httpx.AsyncClient.
+"""``AsyncConnection`` and ``AsyncCursor``: the library API for asyncio applications.
 
-Planning is shared with the sync connection (same cached plans); only sending
-differs. Statements that are not single API calls (SELECT with pagination)
-run on a worker thread with a sync session, so every statement works here too.
+Planning is the sync connection's (same cache, same plans); the async driver
+sends. Every statement — calls, SELECT with pages, SHOW/DESCRIBE, scripts —
+goes through that one driver, so an ``http_client`` given here sees every request.
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
 import typing as t
 
 import httpx
 
-from cfql.connection import PlanCache, attach_sandbox
-from cfql.errors import InterfaceError
-from cfql.http.session import DRY_RUN_COLUMNS, Session, SessionCore, pool_limits
-from cfql.plan.plans import ApiRequest, CallPlan
+from cfql.cursor import ResultCursor, Row
+from cfql.errors import InterfaceError, NotSupportedError
+from cfql.http.async_driver import AsyncDriver
+from cfql.plan.cache import PlanCache
+from cfql.plan.plans import Plan
 from cfql.provider.registry import Registry, default_registry
 from cfql.result import Result
+from cfql.script import runner
 from cfql.settings import Settings
-
-
-class AsyncSession(SessionCore):
-    def __init__(self, settings: Settings, registry: Registry, http_client: httpx.AsyncClient | None = None):
-        super().__init__(settings, registry)
-        self._owns_client = http_client is None
-        self.client = http_client or httpx.AsyncClient(
-            timeout=settings.timeout, follow_redirects=False, limits=pool_limits(settings)
-        )
-
-    async def send(self, request: ApiRequest) -> t.Any:
-        """The same retry rules as ``Session.send``, awaiting instead of blocking."""
-        http_request = self.build(self.client, request)
-        attempt = 0
-        while True:
-            pause = self.pacer.delay()
-            if pause:
-                await asyncio.sleep(pause)
-            started = time.monotonic()
-            try:
-                response = await self.client.send(http_request)
-            except httpx.HTTPError as error:
-                wait = self.next_wait(request, attempt, error=error)
-                if wait is None:
-                    raise self.transport_error(request, error, attempt) from None
-            else:
-                self._log(request, f"{response.status_code} in {1000 * (time.monotonic() - started):.0f} ms")
-                wait = self.next_wait(request, attempt, response=response)
-                if wait is None:
-                    return self.decode(request, response)
-            await asyncio.sleep(wait)
-            attempt += 1
-
-    async def aclose(self) -> None:
-        if self._owns_client:
-            await self.client.aclose()
 
 
 class AsyncConnection:
@@ -69,45 +33,106 @@ class AsyncConnection:
     ):
         self.settings = settings or Settings()
         self.registry = registry or default_registry()
-        self._sandbox = attach_sandbox(self.settings)
-        self.session = AsyncSession(self.settings, self.registry, http_client)
+        self.driver = AsyncDriver(self.settings, self.registry, http_client)
         self.plans = PlanCache(self.registry)
-        self._sync_session: Session | None = None
         self.closed = False
 
     async def run(self, sql: str, params: t.Mapping[str, t.Any] | None = None) -> Result:
-        if self.closed:
-            raise InterfaceError("the connection is closed")
-        plan = self.plans.get(sql)
-        params = params or {}
-        if not isinstance(plan, CallPlan):
-            return await asyncio.to_thread(plan.run, self._sync(), params)
-        requests = plan.requests(params)
-        if self.settings.dry_run:
-            return Result(DRY_RUN_COLUMNS, [self.session.describe(r) for r in requests], statement=sql)
-        answers = [(r, await self.session.send(r)) for r in requests]
-        return self.session.project(plan, answers)
+        """Run one statement and return its full Result."""
+        self._check_open()
+        return await self.driver.run(self.plans.get(sql), params)
+
+    async def run_plan(self, plan: Plan, params: t.Mapping[str, t.Any]) -> Result:
+        return await self.driver.run(plan, params)
 
     async def execute(self, sql: str, params: t.Mapping[str, t.Any] | None = None) -> list[dict[str, t.Any]]:
         return (await self.run(sql, params)).rows
 
-    def _sync(self) -> Session:
-        if self._sync_session is None:
-            self._sync_session = Session(self.settings, self.registry, pacer=self.session.pacer)
-        return self._sync_session
+    async def executescript(
+        self,
+        text: str,
+        params: t.Mapping[str, t.Any] | None = None,
+        variables: t.Mapping[str, t.Any] | None = None,
+        source: str = "<script>",
+        concurrency: int | None = None,
+    ) -> list[Result]:
+        """As ``Connection.executescript``: one Result per statement, up to ``concurrency`` at once."""
+        self._check_open()
+        prepared = runner.prepare(self, text, source, variables, params=(params or {}).keys())
+        results: list[Result] = []
+        await runner.run_async(
+            self,
+            prepared,
+            params,
+            on_result=lambda _statement, result: results.append(result),
+            concurrency=concurrency or self.settings.concurrency,
+        )
+        return results
+
+    def cursor(self) -> AsyncCursor:
+        self._check_open()
+        return AsyncCursor(self)
+
+    async def commit(self) -> None:
+        """Every statement takes effect when it runs; there is nothing to commit."""
+
+    async def rollback(self) -> None:
+        raise NotSupportedError("API calls take effect at once and cannot be rolled back")
 
     async def aclose(self) -> None:
         if self.closed:
             return
         self.closed = True
-        await self.session.aclose()
-        if self._sync_session is not None:
-            self._sync_session.close()
-        if self._sandbox is not None:
-            self._sandbox.stop()
+        await self.driver.aclose()
+
+    def _check_open(self) -> None:
+        if self.closed:
+            raise InterfaceError("the connection is closed")
 
     async def __aenter__(self) -> AsyncConnection:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
+
+
+class AsyncCursor(ResultCursor):
+    """The PEP 249 cursor shape with coroutine methods: ``await cur.execute(...)``, ``await cur.fetchall()``."""
+
+    def __init__(self, connection: AsyncConnection):
+        super().__init__()
+        self.connection = connection
+
+    async def execute(self, sql: str, params: t.Mapping[str, t.Any] | None = None) -> AsyncCursor:
+        self._check_open()
+        self._load(await self.connection.run(sql, params))
+        return self
+
+    async def executemany(self, sql: str, seq_of_params: t.Iterable[t.Mapping[str, t.Any]]) -> AsyncCursor:
+        self._check_open()
+        self._load_many(sql, [await self.connection.run(sql, params) for params in seq_of_params])
+        return self
+
+    async def fetchone(self) -> Row | None:
+        return self._fetchone()
+
+    async def fetchmany(self, size: int | None = None) -> list[Row]:
+        return self._fetchmany(size)
+
+    async def fetchall(self) -> list[Row]:
+        return self._fetchall()
+
+    def __aiter__(self) -> AsyncCursor:
+        return self
+
+    async def __anext__(self) -> Row:
+        row = self._fetchone()
+        if row is None:
+            raise StopAsyncIteration
+        return row
+
+    async def __aenter__(self) -> AsyncCursor:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.close()

@@ -1,18 +1,94 @@
-"""cfql's exceptions, arranged as PEP 249 asks so DB-API code can catch them.
+"""cfql's exceptions: one tree, arranged as PEP 249 asks so DB-API code can catch them.
 
-Every message is one line a user can act on; the CLI prints ``str(error)``
-and nothing else unless ``--debug`` is given.
+Every message is one line a user can act on; the CLI prints ``str(error)`` and
+nothing else unless ``--debug`` is given. Everything the library raises is one
+of these classes::
+
+    Warning                     (also a builtins.Warning, so warnings.warn can issue it)
+     └── PaginationCapWarning   a SELECT stopped after the page cap; the rows so far came back
+    Error
+     ├── InterfaceError         misuse of the library: a closed connection or cursor
+     └── DatabaseError
+          ├── ProgrammingError  the SQL is wrong
+          │    ├── SQLSyntaxError         with .line and .column
+          │    ├── ResolutionError        no documented method matches
+          │    ├── UnboundParameterError  a :name without a value
+          │    └── TemplateError          a script template did not render
+          ├── DataError         a value the schema (or the API: 400, 422) rejects
+          ├── IntegrityError    a conflict with existing data (the API: 409)
+          ├── OperationalError  the API or the network failed
+          │    ├── CredentialsError   no credentials configured: nothing was sent
+          │    └── Interrupted        the user stopped a run (Ctrl-C)
+          ├── NotSupportedError a statement the resource does not offer
+          └── InternalError     cfql reached a state it never should
+
+    APIError (a DatabaseError) is the base of every error the API answered with
+    a status; each concrete class is also the PEP 249 class of its status:
+
+          status        class                                     is also a
+          409           APIConflictError                          IntegrityError
+          400, 422      APIDataError                              DataError
+          401, 403      APIAuthenticationError (names the credential)  OperationalError
+          anything else APIStatusError                            OperationalError
+
+    All of them carry .status, .api_message (the server's message, secrets
+    scrubbed), .code (the server's error code, if any) and .method.
+
+An error raised while running a script carries where it happened: ``source``
+(the file), ``line``, ``statement`` (an excerpt, secrets masked), and how many
+statements had ``completed`` of the ``total`` — and keeps its own class, so a
+failed script statement is caught exactly as the same statement run alone.
 """
 
 from __future__ import annotations
 
+import builtins
+import typing as t
 
-class Warning(Exception):  # noqa: A001 - the name PEP 249 prescribes
-    """Important warnings (PEP 249)."""
+
+class Warning(builtins.Warning):  # noqa: A001 - the name PEP 249 prescribes
+    """Important warnings (PEP 249); also usable with :func:`warnings.warn`."""
+
+
+class PaginationCapWarning(Warning):
+    """A SELECT stopped after its page cap; the rows read so far were returned."""
 
 
 class Error(Exception):
     """Base class of every cfql error (PEP 249)."""
+
+    source: str | None = None
+    line: int | None = None
+    statement: str | None = None
+    completed: int | None = None
+    total: int | None = None
+    reason: str | None = None  # the message before it was located in a script
+
+    def locate(
+        self,
+        source: str,
+        line: int | str | None,
+        statement: str | None = None,
+        completed: int | None = None,
+        total: int | None = None,
+    ) -> Error:
+        """This error, placed in a script: ``FILE:LINE: message [in: ...]; N of M statements ran before it``."""
+        if self.reason is None:
+            self.reason = str(self)
+        self.source = source
+        if isinstance(line, int):
+            self.line = line
+        self.statement = statement
+        self.completed = completed
+        self.total = total
+        where = f"{source}:{line if line is not None else '?'}: "
+        message = self.reason if self.reason.startswith(f"{source}:") else where + self.reason
+        if statement:
+            message += f" [in: {statement}]"
+        if completed is not None:
+            message += f"; {completed} of {total} statements ran before it"
+        self.args = (message,)
+        return self
 
 
 class InterfaceError(Error):
@@ -24,7 +100,7 @@ class DatabaseError(Error):
 
 
 class DataError(DatabaseError):
-    """A value was rejected by the method's schema before any request was sent."""
+    """A value was rejected: by the method's schema before sending, or by the API (400, 422)."""
 
 
 class OperationalError(DatabaseError):
@@ -32,7 +108,7 @@ class OperationalError(DatabaseError):
 
 
 class IntegrityError(DatabaseError):
-    """The API refused a change because of a conflict with existing data."""
+    """The API refused a change because of a conflict with existing data (409)."""
 
 
 class InternalError(DatabaseError):
@@ -62,29 +138,64 @@ class ResolutionError(ProgrammingError):
     """No documented method matches what the statement supplies."""
 
 
+class UnboundParameterError(ProgrammingError):
+    """A ``:name`` placeholder has no value."""
+
+
+class TemplateError(ProgrammingError):
+    """A script template could not be rendered (undefined variable, bad syntax, a value refused)."""
+
+
 class CredentialsError(OperationalError):
     """No credentials were configured, so no request is attempted."""
-
-
-class APIError(OperationalError):
-    """The API answered with an error status; carries the status and the server's message."""
-
-    def __init__(self, status: int, message: str, code: int | str | None = None, method: str = ""):
-        self.status = status
-        self.api_message = message
-        self.code = code
-        prefix = f"{method}: " if method else ""
-        code_text = f" (code {code})" if code not in (None, "", status) else ""
-        super().__init__(f"{prefix}HTTP {status}{code_text}: {message}")
 
 
 class Interrupted(OperationalError):
     """The user stopped a run (Ctrl-C); what had finished is reported with it."""
 
 
-class UnboundParameterError(ProgrammingError):
-    """A ``:name`` placeholder has no value."""
+class APIError(DatabaseError):
+    """The API answered with an error status; carries the status and the server's message."""
+
+    def __init__(self, status: int, message: str, code: int | str | None = None, method: str = ""):
+        self.status = status
+        self.api_message = message
+        self.code = code
+        self.method = method
+        prefix = f"{method}: " if method else ""
+        code_text = f" (code {code})" if code not in (None, "", status) else ""
+        super().__init__(f"{prefix}HTTP {status}{code_text}: {message}")
 
 
-class TemplateError(ProgrammingError):
-    """A script template could not be rendered (undefined variable, bad syntax)."""
+class APIConflictError(APIError, IntegrityError):
+    """409: the change conflicts with existing data (e.g. a duplicate)."""
+
+
+class APIDataError(APIError, DataError):
+    """400 or 422: the API rejected a value."""
+
+
+class APIAuthenticationError(APIError, OperationalError):
+    """401 or 403: the credential was refused; the message says which one was sent."""
+
+
+class APIStatusError(APIError, OperationalError):
+    """Any other error status (5xx, 404, 429 after retries, ...)."""
+
+
+#: How an error status becomes an exception class (documented in the module docstring).
+STATUS_CLASSES: dict[int, type[APIError]] = {
+    409: APIConflictError,
+    400: APIDataError,
+    422: APIDataError,
+    401: APIAuthenticationError,
+    403: APIAuthenticationError,
+}
+
+
+def api_error(status: int, message: str, code: t.Any = None, method: str = "", credential: str = "") -> APIError:
+    """The exception for an error ``status``; 401/403 also name the ``credential`` that was sent."""
+    cls = STATUS_CLASSES.get(status, APIStatusError)
+    if cls is APIAuthenticationError and credential:
+        message = f"{message} (sent {credential})"
+    return cls(status, message, code=code, method=method)

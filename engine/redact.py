@@ -1,4 +1,9 @@
-"""Hiding secrets (fields the manifest marks secret) in anything cfql shows a person."""
+"""Hiding secrets in anything cfql shows a person.
+
+A value is secret when its schema says so (``x-cfql-secret`` or
+``format: password``) or when its field name is one the provider declares
+secret (``x-cfql-config.secretFields``, passed here as ``names``).
+"""
 
 from __future__ import annotations
 
@@ -8,26 +13,29 @@ from cfql.plan.schema import is_secret
 from cfql.provider.model import Field
 
 MASK = "***"
+Names = t.AbstractSet[str]
+_NONE: frozenset[str] = frozenset()
 
 
-def redact_body(body: t.Mapping[str, t.Any], fields: t.Mapping[str, Field]) -> dict[str, t.Any]:
-    return {
-        name: redact_value(value, fields[name].schema) if name in fields else value
-        for name, value in body.items()
-    }
+def _secret(name: str, schema: t.Mapping[str, t.Any], names: Names) -> bool:
+    return is_secret(schema) or (bool(names) and name.lower() in names)
 
 
-def redact_value(value: t.Any, schema: t.Mapping[str, t.Any]) -> t.Any:
+def redact_body(body: t.Mapping[str, t.Any], fields: t.Mapping[str, Field], names: Names = _NONE) -> dict[str, t.Any]:
+    return {name: _redact(name, value, fields[name].schema if name in fields else {}, names) for name, value in body.items()}
+
+
+def _redact(name: str, value: t.Any, schema: t.Mapping[str, t.Any], names: Names) -> t.Any:
     if value is None:
         return None
-    if is_secret(schema):
+    if _secret(name, schema, names):
         return MASK
     if isinstance(value, dict):
         properties = _merged_properties(schema)
-        return {k: redact_value(v, properties.get(k, {})) for k, v in value.items()}
+        return {k: _redact(k, v, properties.get(k, {}), names) for k, v in value.items()}
     if isinstance(value, list):
         items = schema.get("items") or {}
-        return [redact_value(v, items) for v in value]
+        return [_redact("", v, items, names) for v in value]
     return value
 
 
@@ -41,26 +49,25 @@ def _merged_properties(schema: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
     return merged
 
 
-def secret_strings(body: t.Mapping[str, t.Any] | None, fields: t.Mapping[str, Field]) -> list[str]:
+def secret_strings(body: t.Mapping[str, t.Any] | None, fields: t.Mapping[str, Field], names: Names = _NONE) -> list[str]:
     """The secret values a request carries, so an error echoing them can be cleaned."""
     found: list[str] = []
 
-    def walk(value: t.Any, schema: t.Mapping[str, t.Any]) -> None:
+    def walk(name: str, value: t.Any, schema: t.Mapping[str, t.Any]) -> None:
         if value is None:
             return
-        if is_secret(schema):
+        if _secret(name, schema, names):
             found.append(str(value))
         elif isinstance(value, dict):
             properties = _merged_properties(schema)
             for k, v in value.items():
-                walk(v, properties.get(k, {}))
+                walk(k, v, properties.get(k, {}))
         elif isinstance(value, list):
             for v in value:
-                walk(v, schema.get("items") or {})
+                walk("", v, schema.get("items") or {})
 
     for name, value in (body or {}).items():
-        if name in fields:
-            walk(value, fields[name].schema)
+        walk(name, value, fields[name].schema if name in fields else {})
     return found
 
 
@@ -83,7 +90,7 @@ def scrub(text: str, secrets: t.Iterable[str | None]) -> str:
     return text
 
 
-def secret_paths(schema: t.Mapping[str, t.Any]) -> tuple[tuple[str, ...], ...]:
+def secret_paths(schema: t.Mapping[str, t.Any], names: Names = _NONE) -> tuple[tuple[str, ...], ...]:
     """Every key path under ``schema`` that leads to a secret, computed once per method.
 
     Masking then follows a handful of dict lookups instead of walking whole
@@ -95,7 +102,7 @@ def secret_paths(schema: t.Mapping[str, t.Any]) -> tuple[tuple[str, ...], ...]:
         if depth > 12:
             return
         for name, prop in _merged_properties(node).items():
-            if is_secret(prop):
+            if _secret(name, prop, names):
                 found.append((*path, name))
             else:
                 walk(prop, (*path, name), depth + 1)

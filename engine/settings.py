@@ -16,7 +16,7 @@ class Settings:
     sandbox: bool = False
     timeout: float = 60.0
     retries: int = 2
-    rate_limit: str | None = "1200/300"
+    rate_limit: str | None = None  # "N/SECONDS" or "0" for none; None: each provider's own (x-cfql-config)
     concurrency: int = 1
     dry_run: bool = False
     debug: bool = False

@@ -8,15 +8,16 @@ a resource means adding YAML, not Python.
 
 from __future__ import annotations
 
+import importlib.resources
 import json
 import os
 import typing as t
 import zlib
 from pathlib import Path
 
-from cfql.provider.model import Conventions, Field, Method, Provider, Resource, Service
+from cfql.provider.model import Conventions, Field, Method, PageNumbering, Pagination, Provider, Resource, Service
 
-MANIFESTS_DIR = Path(__file__).resolve().parent.parent / "manifests"
+MANIFESTS_DIR = Path(str(importlib.resources.files("cfql.manifests")))
 
 
 def read_yaml(path: Path) -> t.Any:
@@ -103,7 +104,7 @@ def _conventions(raw: t.Mapping[str, t.Any]) -> Conventions:
         error_message_paths=tuple(errors.get("message") or defaults.error_message_paths),
         error_code_paths=tuple(errors.get("code") or ()),
         secret_names=frozenset(str(n).lower() for n in raw.get("secretFields") or ()),
-        sandbox=raw.get("sandbox"),
+        sandbox=dict(raw.get("sandbox") or {}),
     )
 
 
@@ -112,14 +113,42 @@ def load_resources(service_path: Path, provider: str, service: str) -> dict[str,
     refs = _RefResolver(document)
     base_url = (document.get("servers") or [{}])[0].get("url", "")
     raw_resources = document.get("components", {}).get("x-stackQL-resources", {})
+    pagination = _pagination((document.get("x-stackQL-config") or {}).get("pagination"))
     return {
-        name: _build_resource(name, raw, refs, base_url, f"{provider}.{service}.{name}")
+        name: _build_resource(name, raw, refs, base_url, f"{provider}.{service}.{name}", pagination)
         for name, raw in raw_resources.items()
     }
 
 
+def _pagination(raw: t.Mapping[str, t.Any] | None) -> Pagination | None:
+    """StackQL's ``pagination`` block (service-wide, or a method's own ``config``), or None."""
+    if not raw:
+        return None
+    request = raw.get("requestToken") or {}
+    response = raw.get("responseToken") or {}
+    numbered = response.get("x-cfql-pageNumber")
+    numbering = None
+    if numbered is not None:
+        numbering = PageNumbering(
+            first=int(numbered.get("first", 1)),
+            size_key=numbered.get("sizeKey"),
+            total_items=numbered.get("totalItems"),
+            last_index=numbered.get("lastIndex"),
+            total_pages=numbered.get("totalPages"),
+            current_page=numbered.get("currentPage"),
+        )
+    return Pagination(
+        request_key=str(request.get("key") or ""),
+        request_location=str(request.get("location") or "query"),
+        response_key=str(response.get("key") or ""),
+        response_location=str(response.get("location") or "body"),
+        algorithm=response.get("algorithm"),
+        numbering=numbering,
+    )
+
+
 def _build_resource(
-    name: str, raw: dict, refs: _RefResolver, base_url: str, resource_id: str
+    name: str, raw: dict, refs: _RefResolver, base_url: str, resource_id: str, pagination: Pagination | None
 ) -> Resource:
     sql_verbs: dict[str, tuple[str, ...]] = {}
     verb_of: dict[str, str] = {}
@@ -130,7 +159,7 @@ def _build_resource(
             verb_of.setdefault(method_name, verb)
     methods = {
         method_name: _build_method(
-            method_name, spec, refs, base_url, raw.get("id", resource_id), verb_of.get(method_name, "exec")
+            method_name, spec, refs, base_url, raw.get("id", resource_id), verb_of.get(method_name, "exec"), pagination
         )
         for method_name, spec in (raw.get("methods") or {}).items()
     }
@@ -145,7 +174,7 @@ def _build_resource(
 
 
 def _build_method(
-    name: str, spec: dict, refs: _RefResolver, base_url: str, resource_id: str, verb: str
+    name: str, spec: dict, refs: _RefResolver, base_url: str, resource_id: str, verb: str, pagination: Pagination | None
 ) -> Method:
     pointer = spec["operation"]["$ref"]
     operation = refs.resolve(pointer)
@@ -199,11 +228,10 @@ def _build_method(
         parameters=parameters,
         body_fields=body_fields,
         has_body=body_schema is not None,
-        success_status=status,
         response_schema=response_schema,
         object_key=response.get("objectKey"),
-        summary=operation.get("summary", ""),
         description=operation.get("description", "") or operation.get("summary", ""),
+        pagination=_pagination((spec.get("config") or {}).get("pagination")) or pagination,
     )
 
 

@@ -10,6 +10,8 @@ import typing as t
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from cfql.rows.jsonpath import compile_path
+
 # The order in which SHOW METHODS groups verbs; EXEC is every method not bound to a verb.
 SQL_VERBS = ("select", "insert", "delete", "update", "replace", "exec")
 
@@ -35,6 +37,40 @@ class Field:
 
 
 @dataclass(frozen=True)
+class PageNumbering:
+    """cfql's numbered pages (``x-cfql-pageNumber``): no token comes back, the next page is one more.
+
+    The JSONPaths say, when the response gives them, whether pages remain;
+    otherwise a page shorter than ``sizeKey`` asked for (or an empty one) is the last.
+    """
+
+    first: int = 1
+    size_key: str | None = None
+    total_items: str | None = None  # items across all pages
+    last_index: str | None = None  # 0-based index of this page's last item
+    total_pages: str | None = None
+    current_page: str | None = None
+
+
+@dataclass(frozen=True)
+class Pagination:
+    """How a list method's pages follow one another: StackQL's ``x-stackQL-config.pagination``.
+
+    ``request_location`` is where the next request carries the token (query,
+    body, header), or ``request`` when the token is the next page's whole URL;
+    ``response_key`` is a JSONPath into the body or a header name, and
+    ``algorithm: RFC5988`` reads a ``Link`` header's ``rel="next"``.
+    """
+
+    request_key: str = ""
+    request_location: str = "query"
+    response_key: str = ""
+    response_location: str = "body"
+    algorithm: str | None = None
+    numbering: PageNumbering | None = None
+
+
+@dataclass(frozen=True)
 class Method:
     """A documented API operation reachable from SQL."""
 
@@ -47,11 +83,10 @@ class Method:
     parameters: t.Mapping[str, Field]
     body_fields: t.Mapping[str, Field]
     has_body: bool
-    success_status: str
     response_schema: t.Mapping[str, t.Any]
     object_key: str | None = None
-    summary: str = ""
     description: str = ""
+    pagination: Pagination | None = None
 
     @cached_property
     def fields(self) -> dict[str, Field]:
@@ -68,19 +103,26 @@ class Method:
         return tuple(n for loc in ("path", "query", "body") for n in sorted(by_location[loc]))
 
     @cached_property
-    def optional_names(self) -> tuple[str, ...]:
-        return tuple(sorted(n for n, f in self.fields.items() if not f.required))
-
-    @cached_property
     def row_schema(self) -> t.Mapping[str, t.Any]:
-        """Schema of one result row: the response, or the items under ``object_key``."""
+        """Schema of one result row: the response, or the items under ``object_key`` (a JSONPath)."""
         schema = self.response_schema
         if self.object_key:
-            for key in self.object_key.removeprefix("$.").split("."):
-                schema = schema.get("properties", {}).get(key, {})
+            for step in compile_path(self.object_key):
+                if isinstance(step, str):
+                    schema = (schema.get("properties") or {}).get(step, {})
+                else:  # an index or [*]: the array's items
+                    schema = schema.get("items", {})
             if schema.get("type") == "array":
                 schema = schema.get("items", {})
         return schema
+
+    @property
+    def paged(self) -> bool:
+        """Whether SELECT follows pages: pagination is declared and this method takes its request token."""
+        spec = self.pagination
+        if spec is None:
+            return False
+        return spec.request_location == "request" or spec.request_key in self.parameters
 
 
 @dataclass(frozen=True)
@@ -125,7 +167,7 @@ class Conventions:
     error_message_paths: tuple[str, ...] = ("$.message",)
     error_code_paths: tuple[str, ...] = ()
     secret_names: frozenset[str] = frozenset()  # lower-case field names
-    sandbox: str | None = None  # "module:function" returning a running Sandbox
+    sandbox: t.Mapping[str, str] = field(default_factory=dict)  # start/serve: "module:function"
 
 
 @dataclass

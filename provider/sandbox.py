@@ -1,28 +1,33 @@
-"""The sandbox: cfql's embedded default target, a local emulator on a free loopback port.
+"""Sandboxes: a provider's local emulator, started in-process on a free loopback port.
 
-Like SQLite for a database tool, it lets anyone try every statement with no
-account and no network. The emulator lives with its provider; this module
-only starts it for a connection and stops it when the connection closes.
+Like SQLite for a database tool, a sandbox lets anyone try every statement
+with no account and no network. Which emulator serves which provider is data
+(``x-cfql-config.sandbox`` in provider.yaml names a ``module:function`` that
+starts one); this module only starts it for a connection and stops it when
+the connection closes.
 """
 
 from __future__ import annotations
 
+import importlib
+import typing as t
 from dataclasses import dataclass
 
 
 @dataclass
 class Sandbox:
+    """A running emulator: where it listens, the token it accepts, and how to stop it."""
+
     url: str
     token: str
-    _emulator: object
-
-    def stop(self) -> None:
-        self._emulator.stop()  # type: ignore[attr-defined]
+    stop: t.Callable[[], None]
 
 
-def start_sandbox() -> Sandbox:
-    from cfql.provider.cloudflare.emulator import SANDBOX_TOKEN, Emulator
-
-    emulator = Emulator(host="127.0.0.1", port=0, token=SANDBOX_TOKEN)
-    emulator.start()
-    return Sandbox(url=emulator.url, token=SANDBOX_TOKEN, _emulator=emulator)
+def start_sandbox(entry_point: str) -> Sandbox:
+    """Start the sandbox ``module:function`` names (the function returns a running Sandbox)."""
+    module_name, _, function_name = entry_point.partition(":")
+    factory = getattr(importlib.import_module(module_name), function_name)
+    sandbox = factory()
+    if not isinstance(sandbox, Sandbox):
+        raise TypeError(f"{entry_point} returned {type(sandbox).__name__}, not a Sandbox")
+    return sandbox

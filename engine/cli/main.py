@@ -1,4 +1,4 @@
-"""The ``cfql`` command: ``exec`` runs statements, ``shell`` is the interactive shell, ``emulator`` serves the local RealtimeKit twin.
+"""The ``cfql`` command: ``exec`` runs statements, ``shell`` is the interactive shell, ``emulator`` serves a provider's local twin.
 
 Errors are one line on stderr and a non-zero exit status; a traceback only
 with ``--debug``. Heavy modules are imported only by the subcommand that
@@ -12,16 +12,14 @@ import sys
 import typing as t
 import warnings
 
+from cfql.cli.options import connection_options, positive
 from cfql.rows.output import FORMATS
-
-if t.TYPE_CHECKING:
-    from cfql.settings import Settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cfql", description="SQL for cloud APIs (Cloudflare RealtimeKit).")
+    parser = argparse.ArgumentParser(prog="cfql", description="SQL for cloud APIs.")
     parser.add_argument("--version", action="version", version=f"cfql {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
@@ -29,13 +27,13 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("exec", help="run SQL statements", description="Run ;-separated statements.")
     run.add_argument("sql", nargs="?", help="statements to run, separated by ;")
     run.add_argument("-i", "--infile", metavar="FILE", help="run the statements in FILE (.iql; - for stdin)")
-    _connection_options(run)
+    connection_options(run)
     run.add_argument("-o", "--output", choices=FORMATS, default="table", help="result format (default: table)")
     run.add_argument("-H", "--no-headers", action="store_true", help="omit column headers")
     run.add_argument("--dry-run", action="store_true", help="print each statement and request instead of sending it")
     run.add_argument("--var", action="append", default=[], metavar="NAME=VALUE", help="template variable (repeatable)")
     run.add_argument("--iqldata", metavar="FILE", help="template variables from a JSON or YAML file")
-    run.add_argument("--concurrency", type=_positive, default=1, metavar="N", help="run up to N statements at once")
+    run.add_argument("--concurrency", type=positive, default=1, metavar="N", help="run up to N statements at once")
     run.add_argument("--continue-on-error", action="store_true", help="run the remaining statements after a failure")
 
     shell = commands.add_parser(
@@ -48,42 +46,16 @@ def build_parser() -> argparse.ArgumentParser:
     on_off = argparse.BooleanOptionalAction
     # --sandbox can also come from the config file, so the shell's flag has an "unset" state.
     shell.add_argument("--sandbox", action=on_off, default=None, help="use an in-process emulator (no account needed)")
-    _connection_options(shell, sandbox_flag=False)
+    connection_options(shell, sandbox_flag=False)
     shell.add_argument("-o", "--output", choices=FORMATS, default=None, help="result format (default: table)")
     shell.add_argument("--vi", action=on_off, default=None, help="vi editing mode (default: emacs)")
     shell.add_argument("--pager", action=on_off, default=None, help="page results that do not fit the terminal")
 
-    emulator = commands.add_parser("emulator", help="serve the local RealtimeKit emulator", add_help=False)
+    emulator = commands.add_parser(
+        "emulator", help="serve a provider's local emulator (the one --sandbox uses)", add_help=False
+    )
     emulator.add_argument("args", nargs=argparse.REMAINDER)
     return parser
-
-
-def _connection_options(parser: argparse.ArgumentParser, sandbox_flag: bool = True) -> None:
-    """The flags every command that talks to an API shares (read back by ``connection_settings``)."""
-    if sandbox_flag:
-        parser.add_argument("--sandbox", action="store_true", help="run against an in-process emulator (no account needed)")
-    parser.add_argument("--base-url", help="API base URL (default: $CLOUDFLARE_BASE_URL or the manifest's)")
-    parser.add_argument("--timeout", type=float, default=60.0, help="seconds per request (default 60)")
-    parser.add_argument("--retries", type=_non_negative, default=2, help="retries for failed requests (default 2)")
-    parser.add_argument(
-        "--rate-limit", type=_rate_limit, default="1200/300", metavar="N/SECONDS",
-        help="client-side pacing (default Cloudflare's 1200/300; 0 turns it off)",
-    )
-    parser.add_argument("--debug", action="store_true", help="show tracebacks")
-
-
-def connection_settings(args: argparse.Namespace, **more: t.Any) -> Settings:
-    """Settings from the shared connection flags, plus what only one command sets."""
-    from cfql.settings import Settings
-
-    return Settings(
-        base_url=args.base_url,
-        timeout=args.timeout,
-        retries=args.retries,
-        rate_limit=args.rate_limit,
-        debug=args.debug,
-        **more,
-    )
 
 
 def _version() -> str:
@@ -95,38 +67,14 @@ def _version() -> str:
         return "(source tree)"
 
 
-def _non_negative(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more")
-    return value
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return value
-
-
-def _rate_limit(text: str) -> str:
-    from cfql.http.pacing import parse_rate_limit
-
-    try:
-        parse_rate_limit(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-    return text
-
-
 def main(argv: t.Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["emulator"]:
-        from cfql.provider.cloudflare.emulator.cli import main as emulator_main
-
-        return emulator_main(argv[1:])
+        return _emulator(argv[1:])
     args = build_parser().parse_args(argv)
-    warnings.filterwarnings("ignore", category=UserWarning, module="engine")  # said once, as a note
+    from cfql.errors import Warning as CfqlWarning
+
+    warnings.filterwarnings("ignore", category=CfqlWarning)  # said once, as a note
     try:
         if args.command == "shell":
             from cfql.shell.app import main as shell_main
@@ -146,7 +94,33 @@ def main(argv: t.Sequence[str] | None = None) -> int:
         return EXIT_FAILED
 
 
+def _emulator(argv: list[str]) -> int:
+    """``cfql emulator [--provider NAME] ...``: the provider's ``x-cfql-config.sandbox.serve`` command."""
+    import importlib
+
+    from cfql.provider.registry import default_registry
+
+    registry = default_registry()
+    name = None
+    if argv[:1] == ["--provider"] and len(argv) > 1:
+        name, argv = argv[1], argv[2:]
+    served = {}
+    for provider_name in registry.provider_names:
+        provider = registry.provider(provider_name)
+        if provider is not None and provider.conventions.sandbox.get("serve"):
+            served[provider_name] = provider.conventions.sandbox["serve"]
+    if name is None and len(served) == 1:
+        name = next(iter(served))
+    if name not in served:
+        print(f"cfql emulator: name one of {', '.join(sorted(served)) or '(none)'} with --provider", file=sys.stderr)
+        return EXIT_USAGE
+    module_name, _, function_name = served[name].partition(":")
+    serve = getattr(importlib.import_module(module_name), function_name)
+    return int(serve(argv) or 0)
+
+
 def _exec(args: argparse.Namespace) -> int:
+    from cfql.cli.options import connection_settings
     from cfql.connection import Connection
     from cfql.errors import Error
     from cfql.script import runner as script
@@ -179,7 +153,7 @@ def _exec(args: argparse.Namespace) -> int:
     with Connection(settings) as conn:
         try:
             prepared = script.prepare(conn, text, source, variables)
-        except script.ScriptError as error:
+        except Error as error:
             if args.debug:
                 raise
             print(f"cfql: error: {error}", file=sys.stderr)
@@ -188,7 +162,7 @@ def _exec(args: argparse.Namespace) -> int:
 
 
 def _run_script(conn: t.Any, prepared: t.Any, args: argparse.Namespace) -> int:
-    from cfql.errors import Interrupted
+    from cfql.errors import Error, Interrupted
     from cfql.redact import redact_statement
     from cfql.rows.output import render
     from cfql.script import progress
@@ -196,7 +170,7 @@ def _run_script(conn: t.Any, prepared: t.Any, args: argparse.Namespace) -> int:
 
     bar = progress.ProgressBar(len(prepared.statements)) if progress.wanted(len(prepared.statements)) else None
     if bar is not None:
-        conn.session.pacer.on_wait = bar.waiting
+        conn.driver.on_pacing_wait = bar.waiting
 
     def show(statement: script.Statement, result: t.Any) -> None:
         if bar is not None:
@@ -218,13 +192,13 @@ def _run_script(conn: t.Any, prepared: t.Any, args: argparse.Namespace) -> int:
             on_progress=bar.update if bar is not None else None,
             concurrency=args.concurrency,
         )
-    except script.ScriptError as error:
+    except Error as error:
         if args.debug:
             raise
         if bar is not None:
             bar.close()
         print(f"cfql: error: {error}", file=sys.stderr)
-        return EXIT_INTERRUPTED if isinstance(error.cause, Interrupted) else EXIT_FAILED
+        return EXIT_INTERRUPTED if isinstance(error, Interrupted) else EXIT_FAILED
     if bar is not None:
         bar.close()
     if not summary.ok:

@@ -1,8 +1,9 @@
 """Client-side pacing: a token bucket so bulk work runs at the API's limit instead of tripping it.
 
-Cloudflare allows 1,200 requests per 5 minutes and then blocks the client for
-5 minutes; waiting a little before each request past the budget is far
-cheaper than that block. The bucket starts full (a burst of N) and refills at
+APIs such as Cloudflare's allow N requests per period and then block the
+client for a while; waiting a little before each request past the budget is
+far cheaper than that block. The default budget is the provider's
+(``x-cfql-config.rateLimit``). The bucket starts full (a burst of N) and refills at
 N / period per second.
 """
 
@@ -11,9 +12,6 @@ from __future__ import annotations
 import threading
 import time
 import typing as t
-
-DEFAULT_RATE_LIMIT = "1200/300"
-
 
 def parse_rate_limit(text: str | None) -> tuple[int, float] | None:
     """``"N/SECONDS"`` → (N, SECONDS); ``"0"``, ``"off"`` or None → no pacing."""
@@ -64,8 +62,3 @@ class Pacer:
         if wait > 0 and self.on_wait is not None:
             self.on_wait(wait)
         return wait
-
-    def wait(self) -> None:
-        wait = self.delay()
-        if wait > 0:
-            time.sleep(wait)

@@ -1,9 +1,13 @@
-"""Resolved statements: reusable plans that bind parameters into API requests.
+"""Resolved statements: reusable plans that bind parameters into API requests (sans-IO).
 
 A plan is built once per statement text (parsing, method resolution and the
 checks of literal values all happen then) and cached; executing it only
 checks the bound values and fills in the request. That is what makes a
 repeated or parametrised statement cheap.
+
+Plans never send anything. ``plan.exchange(params)`` is a generator that
+yields the requests it needs and receives their answers (see
+``cfql.http.messages``); a driver does the sending.
 """
 
 from __future__ import annotations
@@ -13,32 +17,12 @@ from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from cfql.errors import DataError, UnboundParameterError
+from cfql.http.messages import ApiRequest, ApiResponse, Exchange, no_requests
 from cfql.plan.schema import check
 from cfql.provider.model import Field, Method
-from cfql.rows.projection import Projection
-from cfql.sql.values import Bind
-
-if t.TYPE_CHECKING:
-    from cfql.http.session import Session
-    from cfql.result import Result
-
-
-@dataclass(frozen=True)
-class ApiRequest:
-    """One HTTP call, fully determined: what a dry run prints and what the session sends."""
-
-    method: Method
-    http_method: str
-    path: str
-    query: t.Mapping[str, t.Any]
-    body: t.Mapping[str, t.Any] | None
-
-
-class Deferred(str):
-    """A value only known once an earlier statement has run (dry runs show it as ``:name``)."""
-
-    def __new__(cls, name: str) -> Deferred:
-        return super().__new__(cls, ":" + name)
+from cfql.result import DESPATCHED, Result
+from cfql.rows.projection import Projection, row_objects
+from cfql.sql.values import Bind, Deferred
 
 
 @dataclass(frozen=True)
@@ -97,25 +81,44 @@ class CallPlan:
             body=body,
         )
 
-    def run(self, session: Session, params: t.Mapping[str, t.Any] | None = None) -> Result:
-        return session.run_call(self, params or {})
+    def exchange(self, params: t.Mapping[str, t.Any] | None = None) -> Exchange:
+        """Send one request per row, in order; rows from the answers by RETURNING."""
+        requests = self.requests(params)
+        responses = yield requests
+        return self.project(responses)
+
+    def project(self, responses: t.Sequence[ApiResponse]) -> Result:
+        """Rows from the answers, by the plan's RETURNING; without one, only the despatch message."""
+        projection = self.projection
+        if projection is None:
+            return Result([], [], message=DESPATCHED, statement=self.sql)
+        rows: list[dict[str, t.Any]] = []
+        columns: list[str] = list(projection.names)
+        for response in responses:
+            for obj in row_objects(response.payload, self.method.object_key):
+                if projection.star and not columns:
+                    columns = projection.columns_for(obj)
+                rows.append(projection.row(obj))
+        return Result(columns, rows, statement=self.sql)
 
 
 @dataclass(frozen=True)
 class StaticPlan:
-    """A statement answered from the manifests alone (SHOW, DESCRIBE)."""
+    """A statement answered from the manifests alone (SHOW, DESCRIBE): its exchange sends nothing."""
 
     sql: str
     produce: t.Callable[[], Result]
     bind_names: frozenset[str] = field(default=frozenset())
     provides: frozenset[str] = field(default=frozenset())
 
-    def run(self, session: Session, params: t.Mapping[str, t.Any] | None = None) -> Result:
-        return self.produce()
+    def exchange(self, params: t.Mapping[str, t.Any] | None = None) -> Exchange:
+        result = self.produce()
+        result.statement = self.sql
+        return no_requests(result)
 
 
 class Plan(t.Protocol):
-    """What every resolved statement offers: its binds, what it provides to later statements, and run()."""
+    """What every resolved statement offers: its binds, what it provides to later statements, and its exchange."""
 
     sql: str
 
@@ -125,7 +128,7 @@ class Plan(t.Protocol):
     @property
     def provides(self) -> frozenset[str]: ...
 
-    def run(self, session: Session, params: t.Mapping[str, t.Any] | None = None) -> Result: ...
+    def exchange(self, params: t.Mapping[str, t.Any] | None = None) -> Exchange: ...
 
 
 # The characters RFC 3986 allows in a path segment, which the official SDK leaves as they are.

@@ -9,14 +9,14 @@ on the rows under the method's ``objectKey``, compiled once into Python
 callables when the plan is built (so an unknown column or an unsupported
 construct fails before any request is sent).
 
-List methods are paged (``page_no`` 1-based, ``per_page``); pages are fetched
-lazily, one after another, until the API says there are no more (its
-``paging`` block), LIMIT is satisfied (when nothing needs every row first),
-or ``MAX_PAGES`` pages have been read — then the rows read so far are returned
-with ``Result.message`` saying so, and a ``PaginationCapWarning`` is issued.
-A ``page_no`` in WHERE means "that page only".
+List methods follow pages as their document declares (``cfql.plan.pages``):
+one page after another until the API says there are no more, LIMIT is
+satisfied (when nothing needs every row first), or ``MAX_PAGES`` pages have
+been read — then the rows read so far are returned with ``Result.message``
+saying so, and a ``PaginationCapWarning`` is issued. Giving the pagination's
+own parameter in WHERE (a page number or token) means "that page only".
 
-Expressions are compiled by ``engine.rowexpr``. Local semantics, in short:
+Expressions are compiled by ``cfql.rows.rowexpr``. Local semantics, in short:
 comparisons are typed (``'5' = 5`` is false, and an ordering comparison of
 different types is unknown), NULL follows SQL's three-valued logic, LIKE is
 case-insensitive (as in StackQL's SQLite backend), and NULLs sort as the
@@ -27,7 +27,6 @@ syntax cfql speaks).
 from __future__ import annotations
 
 import functools
-import itertools
 import json
 import typing as t
 import warnings
@@ -38,16 +37,18 @@ from sqlglot import exp
 from cfql.errors import (
     DataError,
     NotSupportedError,
+    PaginationCapWarning,
     ProgrammingError,
     ResolutionError,
     UnboundParameterError,
 )
-from cfql.http.session import DRY_RUN_COLUMNS, row_objects
-from cfql.plan.plans import ApiRequest, CallPlan, check_constants
+from cfql.http.messages import ApiRequest, Exchange
+from cfql.plan.pages import Pager
+from cfql.plan.plans import CallPlan, check_constants
 from cfql.plan.resolver import SELECT_NOT_SUPPORTED, choose_method, find_resource
 from cfql.provider.model import Method, Resource
 from cfql.result import Result
-from cfql.rows.projection import Projection, compile_projection
+from cfql.rows.projection import Projection, compile_projection, row_objects
 from cfql.rows.rowexpr import (
     VALUE_NODES,
     Aggregate,
@@ -60,18 +61,13 @@ from cfql.rows.rowexpr import (
     has_aggregate,
     short_sql,
 )
-from cfql.sql.values import Bind, sql_value
+from cfql.sql.values import Bind, Deferred, sql_value
 
 if t.TYPE_CHECKING:
-    from cfql.http.session import Session
     from cfql.provider.registry import Registry
 
 #: Most pages one SELECT reads before it stops and says so (module-wide, not a setting).
 MAX_PAGES = 100
-
-
-class PaginationCapWarning(UserWarning):
-    """A SELECT stopped after ``MAX_PAGES`` pages; the rows read so far were returned."""
 
 
 def cap_message(pages: int, rows: int) -> str:
@@ -112,7 +108,7 @@ class SelectPlan:
     order: tuple[_Sort, ...]
     limit: t.Any  # int, Bind or None
     offset: t.Any  # int, Bind or None
-    paged: bool  # the method takes page_no
+    paged: bool  # the method follows pages (its document declares pagination it takes part in)
     bind_names: frozenset[str] = field(default=frozenset())
 
     @property
@@ -128,82 +124,73 @@ class SelectPlan:
         """The first request (later pages depend on the answers)."""
         return self.call.requests(params)
 
-    def run(self, session: Session, params: Params | None = None) -> Result:
+    def exchange(self, params: Params | None = None) -> Exchange:
+        """Read pages while the rows are wanted, then run the local stages over what came back."""
         params = params or {}
-        (first,) = self.call.requests(params)
-        if session.settings.dry_run:
-            return Result(list(DRY_RUN_COLUMNS), [session.describe(first)], statement=self.sql)
+        (request,) = self.call.requests(params)
         missing = sorted(n for n in self.bind_names if n not in params)
         if missing:
             raise UnboundParameterError(f"parameter :{missing[0]} has no value")
         limit = _count(self.limit, params, "LIMIT")
         offset = _count(self.offset, params, "OFFSET") or 0
-        pages = _Pages(session, first, self.method.object_key, self.paged and "page_no" not in first.query)
-        records: t.Iterable[t.Any] = iter(pages)
-        where = self.where
-        if where is not None:
-            records = (r for r in records if where(r, params) is True)
+        spec = self.method.pagination
+        pager = Pager(spec) if spec is not None and self.paged and spec.request_key not in request.query else None
+        # Without ORDER BY or aggregates, rows stream: stop reading once LIMIT/OFFSET are met.
+        wanted = offset + limit if limit is not None and self.grouping is None and not self.order else None
+        where, output = self.where, self.output
+        records: list[t.Any] = []
+        pairs: list[tuple[t.Any, dict[str, t.Any]]] = []
+        seen: set[str] | None = set() if self.distinct and self.grouping is None else None
+        pages = items = 0
+        capped = False
+        while wanted != 0:
+            (response,) = yield [request]
+            pages += 1
+            page = row_objects(response.payload, self.method.object_key)
+            items += len(page)
+            for record in page:
+                if where is not None and where(record, params) is not True:
+                    continue
+                if self.grouping is not None:
+                    records.append(record)
+                    continue
+                row = output(record, params)
+                if seen is not None and not _first_time(seen, row):
+                    continue
+                pairs.append((record, row))
+            if wanted is not None and len(pairs) >= wanted:
+                break
+            following = pager.next(request, response, len(page)) if pager is not None else None
+            if following is None:
+                break
+            if pages >= MAX_PAGES:
+                capped = True
+                break
+            request = following
         if self.grouping is not None:
-            records = _group(records, self.grouping, params)
-        output = self.output
-        pairs: t.Iterable[tuple[t.Any, dict[str, t.Any]]] = ((r, output(r, params)) for r in records)
-        if self.distinct:
-            pairs = _distinct(pairs)
+            grouped = _group(records, self.grouping, params)
+            pairs = [(group, output(group, params)) for group in grouped]
+            if self.distinct:
+                pairs = list(_distinct(pairs))
         if self.order:
-            pairs = _sorted(list(pairs), self.order, params)
+            pairs = _sorted(pairs, self.order, params)
         if offset or limit is not None:
-            pairs = itertools.islice(pairs, offset, None if limit is None else offset + limit)
+            pairs = pairs[offset : None if limit is None else offset + limit]
         rows = [row for _, row in pairs]
         columns = list(self.columns) if self.columns is not None else _star_columns(rows, self.star_columns)
         message = None
-        if pages.capped:
-            message = cap_message(pages.pages, pages.items)
+        if capped:
+            message = cap_message(pages, items)
             warnings.warn(message, PaginationCapWarning, stacklevel=2)
         return Result(columns, rows, message=message, statement=self.sql)
 
 
-class _Pages:
-    """The method's rows, page after page, fetched only when the consumer wants more."""
-
-    def __init__(self, session: Session, first: ApiRequest, object_key: str | None, follow: bool):
-        self.session = session
-        self.first = first
-        self.object_key = object_key
-        self.follow = follow
-        self.pages = 0
-        self.items = 0
-        self.capped = False
-
-    def __iter__(self) -> t.Iterator[t.Any]:
-        request = self.first
-        per_page = request.query.get("per_page")
-        page_no = 1
-        while True:
-            payload = self.session.send(request)
-            self.pages += 1
-            items = row_objects(payload, self.object_key)
-            self.items += len(items)
-            yield from items
-            if not self.follow or not _has_more(payload, items, per_page):
-                return
-            if self.pages >= MAX_PAGES:
-                self.capped = True
-                return
-            page_no += 1
-            request = replace(request, query={**request.query, "page_no": page_no})
-
-
-def _has_more(payload: t.Any, items: list[t.Any], per_page: t.Any) -> bool:
-    if not items:
+def _first_time(seen: set[str], row: dict[str, t.Any]) -> bool:
+    key = json.dumps(list(row.items()), sort_keys=True, default=str)
+    if key in seen:
         return False
-    paging = payload.get("paging") if isinstance(payload, dict) else None
-    if isinstance(paging, dict):
-        total, end = paging.get("total_count"), paging.get("end_offset")
-        if _is_number(total) and _is_number(end):
-            return end + 1 < total
-    if _is_number(per_page) and per_page > 0:
-        return len(items) >= per_page
-    return True  # nothing says: ask for the next page, an empty one ends it
+    seen.add(key)
+    return True
 
 
 def _is_number(value: t.Any) -> bool:
@@ -213,7 +200,7 @@ def _is_number(value: t.Any) -> bool:
 def _count(value: t.Any, params: Params, clause: str) -> int | None:
     if isinstance(value, Bind):
         value = params[value.name]
-    if value is None:
+    if value is None or isinstance(value, Deferred):  # a dry run does not know it yet
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise DataError(f"{clause} must be a whole number >= 0, got {value!r}")
@@ -416,7 +403,7 @@ def plan_select(node: exp.Select, sql: str, registry: Registry) -> SelectPlan:
         order=order,
         limit=limit,
         offset=offset,
-        paged=_is_query_param(method, "page_no"),
+        paged=method.paged,
         bind_names=frozenset(binds),
     )
 
@@ -501,11 +488,6 @@ def _resolve(
     params = {n: candidates[n][1] for n in chosen}
     local = [c for c in conjuncts if not any(c is candidates[n][0] for n in chosen)]
     return method, params, local
-
-
-def _is_query_param(method: Method, name: str) -> bool:
-    param = method.parameters.get(name)
-    return param is not None and param.location == "query"
 
 
 def _limit_value(node: exp.Expression | None, clause: str) -> t.Any:

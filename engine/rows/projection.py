@@ -14,6 +14,7 @@ from sqlglot import exp
 
 from cfql.errors import ProgrammingError
 from cfql.plan.schema import did_you_mean
+from cfql.rows.jsonpath import find_all, has_wildcard
 
 Getter = t.Callable[[t.Mapping[str, t.Any]], t.Any]
 
@@ -111,3 +112,15 @@ def walk_json(value: t.Any, steps: tuple[str | int, ...]) -> t.Any:
         if value is None:
             return None
     return value
+
+
+def row_objects(payload: t.Any, object_key: str | None) -> list[t.Mapping[str, t.Any]]:
+    """The objects a response holds under ``object_key`` (a JSONPath): a list, one object, or nothing."""
+    if object_key:
+        found = find_all(payload, object_key)
+        payload = found if has_wildcard(object_key) else (found[0] if found else None)
+    if payload is None:
+        return []
+    if isinstance(payload, list):
+        return [item for item in payload if isinstance(item, dict)]
+    return [payload] if isinstance(payload, dict) else [{"value": payload}]

@@ -5,6 +5,11 @@ before the first request, so a typo on line 90 fails before line 1 changes
 anything; a ``:param`` that no earlier statement sets fails then too. While it
 runs, each statement's ``RETURNING`` columns (one row) become bind parameters
 of the statements after it, and each result is handed over as soon as it exists.
+
+The bookkeeping — which statement may start, what a finished one provides,
+in which order results are shown, what a failure stops — is ``Schedule``,
+which does no I/O. ``run`` drives it from a thread pool over a sync
+connection, ``run_async`` from asyncio tasks over an async one.
 """
 
 from __future__ import annotations
@@ -16,20 +21,26 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from cfql.errors import Error, Interrupted, ProgrammingError
-from cfql.plan.plans import Deferred, Plan
+from cfql.plan.cache import PlanCache
+from cfql.plan.plans import Plan
 from cfql.redact import plan_secrets, redact_statement
 from cfql.result import Result
 from cfql.script.templates import has_template, render
+from cfql.settings import Settings
 from cfql.sql.dialect import iter_statements
-
-if t.TYPE_CHECKING:
-    from cfql.connection import Connection
-
+from cfql.sql.values import Deferred
 
 # Plans kept from preparation for the run. Past this many statements a script's
 # plans are re-made as they run (parsing twice), so memory stays flat however
 # long the script is.
 KEEP_PLANS = 1000
+
+
+class Target(t.Protocol):
+    """What a script runs on: a connection's plans and settings (its driver is used by ``run``/``run_async``)."""
+
+    plans: PlanCache
+    settings: Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,31 +75,13 @@ class Script:
     statements: list[Statement]
 
 
-class ScriptError(Error):
-    """A script could not be prepared, or a statement of it failed; says where and what had run."""
-
-    def __init__(self, source: str, line: int | str, cause: Error, statement: Statement | None = None, completed: int | None = None, total: int = 0):
-        self.source = source
-        self.line = line
-        self.cause = cause
-        self.statement = statement
-        self.completed = completed
-        self.total = total
-        where = f" [in: {statement.excerpt()}]" if statement else ""
-        ran = f"; {completed} of {total} statements ran before it" if completed is not None else ""
-        message = str(cause)
-        if not message.startswith(f"{source}:"):
-            message = f"{source}:{line}: {message}"
-        super().__init__(f"{message}{where}{ran}")
-
-
 @dataclass
 class Summary:
-    """What a run did: counts, and the failures with their locations."""
+    """What a run did: counts, and the failures (each located in the script)."""
 
     total: int
     succeeded: int = 0
-    failures: list[ScriptError] = field(default_factory=list)
+    failures: list[Error] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -99,7 +92,7 @@ class Summary:
 
 
 def prepare(
-    conn: Connection,
+    target: Target,
     text: str,
     source: str = "<input>",
     variables: t.Mapping[str, t.Any] | None = None,
@@ -110,7 +103,7 @@ def prepare(
         try:
             text = render(text, variables or {}, source)
         except Error as error:
-            raise ScriptError(source, "?", error) from None
+            raise error.locate(source, "?") from None
     statements: list[Statement] = []
     available = set(params)
     shared: dict[frozenset[str], frozenset[str]] = {}
@@ -118,7 +111,7 @@ def prepare(
     try:
         for piece in iter_statements(text):
             line = piece.line
-            plan = conn.plans.get(piece.sql, line_offset=line - 1, piece=piece)
+            plan = target.plans.get(piece.sql, line_offset=line - 1, piece=piece)
             missing = sorted(plan.bind_names - available)
             if missing:
                 raise ProgrammingError(
@@ -133,111 +126,213 @@ def prepare(
             end = piece.start + len(piece.sql)
             statements.append(Statement(text, piece.start, end, line, needs, provides, kept))
     except Error as error:
-        raise ScriptError(source, getattr(error, "line", None) or line, error) from None
+        raise error.locate(source, getattr(error, "line", None) or line) from None
     return Script(source, statements)
 
 
-def run(
-    conn: Connection,
-    script: Script,
-    params: t.Mapping[str, t.Any] | None = None,
-    on_result: t.Callable[[Statement, Result], None] | None = None,
-    continue_on_error: bool = False,
-    on_progress: t.Callable[[int, int], None] | None = None,
-    concurrency: int = 1,
-) -> Summary:
-    """Run the statements, up to ``concurrency`` at a time over the connection's pooled client.
+OnResult = t.Callable[[Statement, Result], None]
+OnProgress = t.Callable[[int, int], None]
+
+
+class Schedule:
+    """Which statement may start, what finished ones provide, and the order results are shown in.
 
     A statement that uses ``:name`` starts only after the statement that sets
-    it has finished; results are handed to ``on_result`` in script order
-    whatever order they finish in. The first failure stops new statements from
-    starting (those already in flight finish) unless ``continue_on_error``; a
-    statement whose parameters come from a failed one is reported as failed
-    rather than sent with a missing value.
+    it has finished; results reach ``on_result`` in script order whatever
+    order they finish in. The first failure stops new statements from
+    starting (those already in flight finish) unless ``continue_on_error``;
+    a statement whose parameters come from a failed one is reported as
+    failed rather than sent with a missing value.
     """
-    statements = script.statements
-    summary = Summary(total=len(statements))
-    values = dict(params or {})
-    waiting_on, unblocks = _dependencies(statements)
-    remaining = {index: len(deps) for index, deps in enumerate(waiting_on) if deps}
-    ready = [index for index in range(len(statements)) if index not in remaining]  # a heap: lowest line first
-    outcomes: dict[int, Result | ScriptError] = {}
-    failed: set[int] = set()
-    finished: queue.SimpleQueue[tuple[int, Result | Exception]] = queue.SimpleQueue()
-    emitted = done = running = 0
-    stopping = False
+
+    def __init__(
+        self,
+        target: Target,
+        script: Script,
+        params: t.Mapping[str, t.Any] | None,
+        on_result: OnResult | None,
+        continue_on_error: bool,
+        on_progress: OnProgress | None,
+    ):
+        self.target = target
+        self.script = script
+        self.on_result = on_result
+        self.on_progress = on_progress
+        self.continue_on_error = continue_on_error
+        statements = script.statements
+        self.summary = Summary(total=len(statements))
+        self.values = dict(params or {})
+        self.waiting_on, self.unblocks = _dependencies(statements)
+        self.remaining = {index: len(deps) for index, deps in enumerate(self.waiting_on) if deps}
+        self.ready = [index for index in range(len(statements)) if index not in self.remaining]  # a heap
+        self.outcomes: dict[int, Result | Error] = {}
+        self.failed: set[int] = set()
+        self.emitted = self.done = self.running = 0
+        self.stopping = False
+
+    def start(self, slots: int) -> list[tuple[int, Plan, dict[str, t.Any]]]:
+        """Up to ``slots`` statements to start now, each with its plan and parameter values."""
+        started = []
+        while self.ready and len(started) < slots and not self.stopping:
+            index = heapq.heappop(self.ready)
+            statement = self.script.statements[index]
+            blocked = self.waiting_on[index] & self.failed
+            try:
+                if blocked:
+                    origin = self.script.statements[min(blocked)]
+                    raise ProgrammingError(f"skipped: it needs a value from the failed statement at line {origin.line}")
+                plan = statement.plan or self.target.plans.get(statement.sql, line_offset=statement.line - 1)
+            except Error as error:
+                self._fail(index, error)
+                self.done += 1
+                self._release(index)
+                continue
+            started.append((index, plan, dict(self.values)))
+        self.running += len(started)
+        return started
+
+    @property
+    def busy(self) -> bool:
+        """Whether anything is running or could still start."""
+        return self.running > 0 or (bool(self.ready) and not self.stopping)
+
+    def finish(self, index: int, outcome: Result | BaseException) -> None:
+        """Record a statement's outcome; a non-cfql exception is a bug and propagates."""
+        self.running -= 1
+        self.done += 1
+        if isinstance(outcome, BaseException) and not isinstance(outcome, Error):
+            raise outcome
+        statement = self.script.statements[index]
+        try:
+            if isinstance(outcome, Error):
+                raise outcome
+            dependents = [self.script.statements[d] for d in self.unblocks.get(index, ())]
+            _collect(statement, outcome, self.values, dependents, self.target.settings.dry_run)
+            self.outcomes[index] = outcome
+            self.summary.succeeded += 1
+        except Error as error:
+            self._fail(index, error)
+            self.stopping = self.stopping or not self.continue_on_error
+        self._release(index)
+        while self.emitted in self.outcomes:
+            self._emit(self.emitted, self.outcomes.pop(self.emitted))
+            self.emitted += 1
+        if self.on_progress is not None:
+            self.on_progress(self.done, len(self.failed))
+
+    def interrupted(self) -> Error:
+        """The error for Ctrl-C: where the run was and what had finished."""
+        statements = self.script.statements
+        line = statements[self.emitted].line if self.emitted < len(statements) else "?"
+        return Interrupted("interrupted").locate(self.script.source, line, None, self.summary.succeeded, self.summary.total)
+
+    def close(self) -> Summary:
+        """Hand over what finished after a failure stopped the run; raise the first failure unless continuing."""
+        for index in sorted(self.outcomes):
+            self._emit(index, self.outcomes[index])
+        self.outcomes.clear()
+        summary = self.summary
+        if summary.failures and not self.continue_on_error:
+            first = summary.failures[0]
+            raise first.locate(first.source or self.script.source, first.line, first.statement, summary.succeeded, summary.total)
+        return summary
+
+    def _fail(self, index: int, error: Error) -> None:
+        statement = self.script.statements[index]
+        self.outcomes[index] = error.locate(
+            self.script.source, statement.line, statement.excerpt(), self.summary.succeeded, self.summary.total
+        )
+        self.failed.add(index)
+
+    def _emit(self, index: int, outcome: Result | Error) -> None:
+        if isinstance(outcome, Error):
+            self.summary.failures.append(outcome)
+        elif self.on_result is not None:
+            self.on_result(self.script.statements[index], outcome)
+
+    def _release(self, index: int) -> None:
+        """Make the statements waiting only for ``index`` runnable."""
+        for dependent in self.unblocks.get(index, ()):
+            self.remaining[dependent] -= 1
+            if self.remaining[dependent] == 0:
+                del self.remaining[dependent]
+                heapq.heappush(self.ready, dependent)
+
+
+class SyncTarget(Target, t.Protocol):
+    def run_plan(self, plan: Plan, params: t.Mapping[str, t.Any]) -> Result: ...
+
+
+class AsyncTarget(Target, t.Protocol):
+    async def run_plan(self, plan: Plan, params: t.Mapping[str, t.Any]) -> Result: ...
+
+
+def run(
+    target: SyncTarget,
+    script: Script,
+    params: t.Mapping[str, t.Any] | None = None,
+    on_result: OnResult | None = None,
+    continue_on_error: bool = False,
+    on_progress: OnProgress | None = None,
+    concurrency: int = 1,
+) -> Summary:
+    """Run the statements, up to ``concurrency`` at a time over the target's pooled client."""
+    schedule = Schedule(target, script, params, on_result, continue_on_error, on_progress)
+    finished: queue.SimpleQueue[tuple[int, Result | BaseException]] = queue.SimpleQueue()
     workers = max(1, concurrency)
 
     def execute(index: int, plan: Plan, bound: dict[str, t.Any]) -> None:
         try:
-            finished.put((index, plan.run(conn.session, bound)))
+            finished.put((index, target.run_plan(plan, bound)))
         except Exception as error:  # handed to the main thread, which must never wait forever
             finished.put((index, error))
 
-    def fail(index: int, error: Error) -> None:
-        outcomes[index] = ScriptError(script.source, statements[index].line, error, statements[index], summary.succeeded, summary.total)
-        failed.add(index)
-
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cfql")
     try:
-        while ready or running:
-            while ready and running < workers and not stopping:
-                index = heapq.heappop(ready)
-                statement = statements[index]
-                blocked = waiting_on[index] & failed
-                try:
-                    if blocked:
-                        origin = statements[min(blocked)]
-                        raise ProgrammingError(f"skipped: it needs a value from the failed statement at line {origin.line}")
-                    plan = statement.plan or conn.plans.get(statement.sql, line_offset=statement.line - 1)
-                except Error as error:
-                    fail(index, error)
-                    done += 1
-                    _release(index, unblocks, remaining, ready)
-                    continue
-                pool.submit(execute, index, plan, dict(values))
-                running += 1
-            if not running:
+        while schedule.busy:
+            for job in schedule.start(workers - schedule.running):
+                pool.submit(execute, *job)
+            if not schedule.running:
                 break
-            index, outcome = finished.get()
-            running -= 1
-            done += 1
-            if isinstance(outcome, Exception) and not isinstance(outcome, Error):
-                raise outcome  # a bug, not a failed statement: let it surface as one
-            try:
-                if isinstance(outcome, Error):
-                    raise outcome
-                _collect(statements[index], outcome, values, [statements[d] for d in unblocks.get(index, ())], conn.settings.dry_run)
-                outcomes[index] = outcome
-                summary.succeeded += 1
-            except Error as error:
-                fail(index, error)
-                stopping = stopping or not continue_on_error
-            _release(index, unblocks, remaining, ready)
-            while emitted in outcomes:
-                _emit(summary, statements[emitted], outcomes.pop(emitted), on_result)
-                emitted += 1
-            if on_progress is not None:
-                on_progress(done, len(failed))
+            schedule.finish(*finished.get())
     except KeyboardInterrupt:
         pool.shutdown(wait=False, cancel_futures=True)
-        line = statements[emitted].line if emitted < len(statements) else "?"
-        raise ScriptError(script.source, line, Interrupted("interrupted"), None, summary.succeeded, summary.total) from None
+        raise schedule.interrupted() from None
     finally:
         pool.shutdown(wait=True)
-    for index in sorted(outcomes):  # finished after an earlier statement failed and stopped the run
-        _emit(summary, statements[index], outcomes[index], on_result)
-    if summary.failures and not continue_on_error:
-        first = summary.failures[0]
-        raise ScriptError(first.source, first.line, first.cause, first.statement, summary.succeeded, summary.total)
-    return summary
+    return schedule.close()
 
 
-def _emit(summary: Summary, statement: Statement, outcome: Result | ScriptError, on_result: t.Callable[[Statement, Result], None] | None) -> None:
-    if isinstance(outcome, ScriptError):
-        summary.failures.append(outcome)
-    elif on_result is not None:
-        on_result(statement, outcome)
+async def run_async(
+    target: AsyncTarget,
+    script: Script,
+    params: t.Mapping[str, t.Any] | None = None,
+    on_result: OnResult | None = None,
+    continue_on_error: bool = False,
+    on_progress: OnProgress | None = None,
+    concurrency: int = 1,
+) -> Summary:
+    """``run`` for an async target: up to ``concurrency`` statements as asyncio tasks."""
+    import asyncio  # here, not at the top: ``cfql exec`` never needs it and starts faster without
+
+    schedule = Schedule(target, script, params, on_result, continue_on_error, on_progress)
+    workers = max(1, concurrency)
+    tasks: dict[asyncio.Future[Result], int] = {}
+    try:
+        while schedule.busy:
+            for index, plan, bound in schedule.start(workers - schedule.running):
+                tasks[asyncio.ensure_future(target.run_plan(plan, bound))] = index
+            if not tasks:
+                break
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in sorted(done, key=tasks.__getitem__):
+                index = tasks.pop(task)
+                error = task.exception()
+                schedule.finish(index, error if error is not None else task.result())
+    finally:
+        for task in tasks:
+            task.cancel()
+    return schedule.close()
 
 
 _NO_DEPENDENCIES: frozenset[int] = frozenset()
@@ -256,15 +351,6 @@ def _dependencies(statements: t.Sequence[Statement]) -> tuple[list[frozenset[int
         for name in statement.provides:
             setter[name] = index
     return waiting_on, unblocks
-
-
-def _release(index: int, unblocks: dict[int, list[int]], remaining: dict[int, int], ready: list[int]) -> None:
-    """Make the statements waiting only for ``index`` runnable."""
-    for dependent in unblocks.get(index, ()):
-        remaining[dependent] -= 1
-        if remaining[dependent] == 0:
-            del remaining[dependent]
-            heapq.heappush(ready, dependent)
 
 
 def _collect(

@@ -111,7 +111,7 @@ class Shell:
             return
         self.close()
         self._conn, self.settings = conn, settings
-        self.info(f"Now on the sandbox at {settings.base_url}: an in-process emulator, nothing leaves this machine.")
+        self.info("Now on the sandbox: each provider's in-process emulator, started on first use; nothing leaves this machine.")
 
     def close(self) -> None:
         if self._conn is not None:
@@ -330,7 +330,7 @@ def _is_delete(sql: str) -> bool:
 
 def main(args: argparse.Namespace) -> int:
     """``cfql shell``: the config file's defaults, overridden by the flags given."""
-    from cfql.cli.main import connection_settings
+    from cfql.cli.options import connection_settings
 
     config, warnings = load_config(config_path())
     for warning in warnings:

@@ -23,6 +23,13 @@ class Bind:
     name: str
 
 
+class Deferred(str):
+    """A value not known yet (an earlier statement's RETURNING, in a dry run): shown as ``:name``."""
+
+    def __new__(cls, name: str) -> Deferred:
+        return super().__new__(cls, ":" + name)
+
+
 def sql_value(node: exp.Expression, where: str) -> t.Any:
     if isinstance(node, exp.Literal):
         return node.this if node.is_string else sql_number(node.this, where)

@@ -53,7 +53,7 @@ def recorder() -> Recorder:
 @pytest.fixture
 def conn(recorder: Recorder) -> t.Iterator[Connection]:
     with connect(token="test-token", http_client=httpx.Client(transport=httpx.MockTransport(recorder))) as connection:
-        connection.session.sleep = recorder.sleep
+        connection.driver.sleep = recorder.sleep
         yield connection
 
 

@@ -171,7 +171,7 @@ def test_concurrent_first_requests_share_one_client(monkeypatch: pytest.MonkeyPa
     import threading
     import time as time_module
 
-    from cfql.http import session as session_module
+    from cfql.http import sync_driver as driver_module
 
     created = []
     real_client = httpx.Client
@@ -182,10 +182,10 @@ def test_concurrent_first_requests_share_one_client(monkeypatch: pytest.MonkeyPa
         created.append(client)
         return client
 
-    monkeypatch.setattr(session_module.httpx, "Client", slow_client)
+    monkeypatch.setattr(driver_module.httpx, "Client", slow_client)
     with connect(token="t") as conn:
         seen = []
-        threads = [threading.Thread(target=lambda: seen.append(conn.session.client)) for _ in range(8)]
+        threads = [threading.Thread(target=lambda: seen.append(conn.driver.client)) for _ in range(8)]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -195,7 +195,7 @@ def test_concurrent_first_requests_share_one_client(monkeypatch: pytest.MonkeyPa
 
 def test_ctrl_c_during_a_script_says_what_ran(conn: Connection) -> None:
     from cfql.errors import Interrupted
-    from cfql.script.runner import ScriptError, prepare, run
+    from cfql.script.runner import prepare, run
 
     prepared = prepare(conn, f"{CREATE.replace(':title', chr(39) + 'a' + chr(39))}; SHOW PROVIDERS; SHOW PROVIDERS")
     seen = []
@@ -204,9 +204,9 @@ def test_ctrl_c_during_a_script_says_what_ran(conn: Connection) -> None:
         seen.append(result)
         raise KeyboardInterrupt
 
-    with pytest.raises(ScriptError) as info:
+    with pytest.raises(Interrupted) as info:
         run(conn, prepared, on_result=interrupt_after_first)
-    assert isinstance(info.value.cause, Interrupted)
+    assert (info.value.completed, info.value.total) == (1, 3)
     assert str(info.value).endswith("interrupted; 1 of 3 statements ran before it") and len(seen) == 1
 
 

@@ -38,7 +38,7 @@ def flaky(*failures: Exception | httpx.Response) -> tuple[Recorder, httpx.Client
 def run(sql: str, *failures: Exception | httpx.Response, retries: int = 2) -> Recorder:
     recorder, client = flaky(*failures)
     with connect(token="t", http_client=client, retries=retries) as conn:
-        conn.session.sleep = recorder.sleep
+        conn.driver.sleep = recorder.sleep
         conn.execute(sql)
     return recorder
 
@@ -65,7 +65,7 @@ def test_post_is_not_retried_after_a_500() -> None:
 def test_post_is_not_retried_when_it_may_have_arrived(error: Exception) -> None:
     recorder, client = flaky(error)
     with connect(token="t", http_client=client) as conn, pytest.raises(OperationalError):
-        conn.session.sleep = recorder.sleep
+        conn.driver.sleep = recorder.sleep
         conn.execute(CREATE)
     assert len(recorder.requests) == 1
 
@@ -113,9 +113,8 @@ def test_token_bucket_allows_a_burst_then_paces() -> None:
 
 
 def test_pacing_waits_are_taken_before_requests(recorder: Recorder) -> None:
-    with connect(token="t", http_client=httpx.Client(transport=httpx.MockTransport(recorder))) as conn:
-        conn.session.sleep = recorder.sleep
-        conn.session.pacer.bucket = TokenBucket(2, 10.0)
+    with connect(token="t", rate_limit="2/10", http_client=httpx.Client(transport=httpx.MockTransport(recorder))) as conn:
+        conn.driver.sleep = recorder.sleep
         for _ in range(4):
             conn.execute(CREATE)
     assert len(recorder.requests) == 4

@@ -65,12 +65,12 @@ def test_reused_plans_send_what_a_fresh_parse_sends(template: str, a: str, b: st
 
 
 def test_the_second_statement_of_a_shape_is_not_parsed(conn: Connection, recorder: Recorder, monkeypatch: pytest.MonkeyPatch) -> None:
-    from cfql import connection as connection_module
+    from cfql.plan import cache as cache_module
 
     conn.execute(fill(TEMPLATES[1], "m1", "acc", "first", 60))
     parsed = []
-    real = connection_module.plan_sql
-    monkeypatch.setattr(connection_module, "plan_sql", lambda *args: parsed.append(args) or real(*args))
+    real = cache_module.plan_sql
+    monkeypatch.setattr(cache_module, "plan_sql", lambda *args: parsed.append(args) or real(*args))
     conn.execute(fill(TEMPLATES[1], "m2", "acc", "second", 90))
     assert parsed == []
     assert recorder.last.url.path.endswith("/meetings/m2") and json.loads(recorder.last.content) == {

@@ -108,6 +108,6 @@ def test_async_connection_raises_real_errors(emulator: Emulator) -> None:
 
 def test_tls_verification_is_on_for_the_default_client() -> None:
     with connect(token="t") as conn:
-        pool = conn.session.client._transport._pool  # type: ignore[attr-defined]
+        pool = conn.driver.client._transport._pool  # type: ignore[attr-defined]
         assert pool._ssl_context.verify_mode == ssl.CERT_REQUIRED
         assert pool._ssl_context.check_hostname is True

@@ -12,7 +12,7 @@ import pytest
 from cfql import connect
 from cfql.cli.main import main
 from cfql.provider.cloudflare.emulator import SANDBOX_TOKEN, Emulator
-from cfql.script.runner import ScriptError
+from cfql import DataError
 
 README_EXAMPLE = textwrap.dedent(
     """\
@@ -120,7 +120,7 @@ def test_statement_depending_on_a_failed_one_is_not_sent(emulator: Emulator, ids
         prepared = script.prepare(conn, "SHOW PROVIDERS;\n" + README_EXAMPLE, variables=ids)
         summary = script.run(conn, prepared, continue_on_error=True)
         assert summary.ok
-        with pytest.raises(ScriptError, match="30 is below the minimum 60"):
+        with pytest.raises(DataError, match="30 is below the minimum 60"):
             conn.executescript(failing, variables=ids)
 
 

@@ -9,7 +9,7 @@ service; see README.md beside this file for the behaviour it commits to.
         client = httpx.Client(base_url=emu.url, headers={"Authorization": f"Bearer {SANDBOX_TOKEN}"})
 """
 
-from .emulator import SANDBOX_ACCOUNT_ID, SANDBOX_APP_ID, SANDBOX_TOKEN, Emulator
+from .emulator import SANDBOX_ACCOUNT_ID, SANDBOX_APP_ID, SANDBOX_TOKEN, Emulator, start_sandbox
 from .faults import Faults
 
-__all__ = ["SANDBOX_ACCOUNT_ID", "SANDBOX_APP_ID", "SANDBOX_TOKEN", "Emulator", "Faults"]
+__all__ = ["SANDBOX_ACCOUNT_ID", "SANDBOX_APP_ID", "SANDBOX_TOKEN", "Emulator", "Faults", "start_sandbox"]

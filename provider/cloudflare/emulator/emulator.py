@@ -6,6 +6,8 @@ import os
 import threading
 from types import TracebackType
 
+from cfql.provider.sandbox import Sandbox
+
 from .api import BASE_PATH, Api
 from .faults import FaultInjector, Faults
 from .server import EmulatorHTTPServer
@@ -121,3 +123,9 @@ class Emulator:
         self._running()
         assert self._store is not None
         return self._store
+
+
+def start_sandbox() -> Sandbox:
+    """The ``--sandbox`` entry point named in manifests/cloudflare/provider.yaml: an in-memory emulator."""
+    emulator = Emulator(host="127.0.0.1", port=0, token=SANDBOX_TOKEN).start()
+    return Sandbox(url=emulator.url, token=SANDBOX_TOKEN, stop=emulator.stop)

@@ -1,0 +1,76 @@
+"""The async driver: the sync driver's loop, awaiting ``httpx.AsyncClient`` instead of blocking.
+
+Everything that decides (URLs, credentials, retries, decoding, dry runs) is the
+shared ``DriverCore``; only the waiting differs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import typing as t
+
+import httpx
+
+from cfql.http.core import DriverCore, pool_limits
+from cfql.http.messages import ApiRequest, ApiResponse
+from cfql.sql.values import Deferred
+from cfql.provider.registry import Registry
+from cfql.result import Result
+from cfql.settings import Settings
+
+if t.TYPE_CHECKING:
+    from cfql.plan.plans import Plan
+
+
+class AsyncDriver(DriverCore):
+    def __init__(self, settings: Settings, registry: Registry, http_client: httpx.AsyncClient | None = None):
+        super().__init__(settings, registry)
+        self._owns_client = http_client is None
+        self.client = http_client or httpx.AsyncClient(
+            timeout=settings.timeout, follow_redirects=False, limits=pool_limits(settings)
+        )
+        self.sleep: t.Callable[[float], t.Awaitable[None]] = asyncio.sleep
+
+    async def run(self, plan: Plan, params: t.Mapping[str, t.Any] | None = None) -> Result:
+        """Drive ``plan``'s exchange to its result."""
+        if self.settings.dry_run:  # what is not known yet shows as :name
+            params = {**{name: Deferred(name) for name in plan.bind_names}, **(params or {})}
+        exchange = plan.exchange(params or {})
+        try:
+            batch = next(exchange)
+            if self.settings.dry_run:
+                exchange.close()
+                return self.dry_run(plan.sql, batch)
+            while True:
+                batch = exchange.send([await self.send(request) for request in batch])
+        except StopIteration as done:
+            return t.cast(Result, done.value)
+
+    async def send(self, request: ApiRequest) -> ApiResponse:
+        """The same retry rules as the sync driver's ``send``."""
+        http_request = self.build(self.client, request)
+        attempt = 0
+        while True:
+            pause = self.pause(request)
+            if pause:
+                await self.sleep(pause)
+            started = time.monotonic()
+            try:
+                response = await self.client.send(http_request)
+            except httpx.HTTPError as error:
+                wait = self.next_wait(request, attempt, error=error)
+                if wait is None:
+                    raise self.transport_error(request, error, attempt) from None
+            else:
+                self.log(request, f"{response.status_code} in {1000 * (time.monotonic() - started):.0f} ms")
+                wait = self.next_wait(request, attempt, response=response)
+                if wait is None:
+                    return self.decode(request, response)
+            await self.sleep(wait)
+            attempt += 1
+
+    async def aclose(self) -> None:
+        if self._owns_client:
+            await self.client.aclose()
+        self.close_endpoints()

@@ -1,0 +1,252 @@
+"""What the sync and async drivers share, free of I/O: where a request goes, what it carries,
+whether to retry, and what an answer means.
+
+One ``DriverCore`` per connection. Per provider it keeps an *endpoint* — base
+URL, credentials and pacer — built on first use from the provider's documents
+(``config.auth``, ``x-cfql-config``) and the connection's settings; under
+``--sandbox`` the endpoint is the provider's own emulator, started then.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import typing as t
+from dataclasses import dataclass
+
+import httpx
+
+from cfql.errors import APIError, CredentialsError, NotSupportedError, OperationalError, api_error
+from cfql.http.messages import ApiRequest, ApiResponse
+from cfql.http.pacing import Pacer, parse_rate_limit
+from cfql.http.retry import retry_after_error, retry_after_response
+from cfql.provider.auth import Credentials, Given, MissingCredentials, credentials
+from cfql.provider.model import Method, Provider
+from cfql.provider.registry import Registry
+from cfql.provider.sandbox import Sandbox, start_sandbox
+from cfql.redact import mask_paths, redact_body, scrub, secret_paths, secret_strings
+from cfql.result import Result
+from cfql.rows.jsonpath import find_all, find_first
+from cfql.settings import Settings
+
+USER_AGENT = "cfql/0.1.0"
+DRY_RUN_COLUMNS = ["method", "url", "headers", "body"]
+
+
+@dataclass
+class Endpoint:
+    """Everything needed to reach one provider: resolved once, then shared by every request."""
+
+    provider: Provider
+    base_url: str
+    credentials: Credentials | None  # None: credentials are missing (raised when a request needs them)
+    missing: str  # why they are missing
+    pacer: Pacer
+    sandbox: Sandbox | None = None
+
+
+class DriverCore:
+    """URLs, credentials, retry decisions, decoding and dry-run descriptions, for both drivers."""
+
+    def __init__(self, settings: Settings, registry: Registry):
+        self.settings = settings
+        self.registry = registry
+        self.on_pacing_wait: t.Callable[[float], None] | None = None  # e.g. a progress bar's note
+        self._endpoints: dict[str, Endpoint] = {}
+        self._lock = threading.Lock()
+        self._response_secrets: dict[tuple[str, str], tuple[tuple[str, ...], ...]] = {}
+
+    # -- endpoints -------------------------------------------------------------------------
+
+    def endpoint(self, method: Method) -> Endpoint:
+        name = method.resource_id.split(".", 1)[0]
+        found = self._endpoints.get(name)
+        if found is None:
+            with self._lock:  # concurrent statements must not start two sandboxes
+                found = self._endpoints.get(name)
+                if found is None:
+                    found = self._endpoints[name] = self._open(name, method.base_url)
+        return found
+
+    def _open(self, name: str, document_url: str) -> Endpoint:
+        provider = self.registry.provider(name)
+        if provider is None:  # the planner found it, so this cannot happen
+            raise NotSupportedError(f"unknown provider {name!r}")
+        conventions = provider.conventions
+        settings = self.settings
+        if settings.sandbox:
+            entry = conventions.sandbox.get("start")
+            if not entry:
+                raise NotSupportedError(f"--sandbox: provider {name} has no sandbox (x-cfql-config.sandbox in its provider.yaml)")
+            sandbox = start_sandbox(entry)
+            given = Given(token=sandbox.token)
+            creds, missing = self._credentials(provider, given)
+            return Endpoint(provider, sandbox.url.rstrip("/"), creds, missing, self._pacer(None), sandbox)
+        env_var = conventions.base_url_env_var
+        base_url = settings.base_url or (os.environ.get(env_var) if env_var else None) or document_url
+        given = Given(token=settings.token, api_key=settings.api_key, email=settings.email)
+        creds, missing = self._credentials(provider, given)
+        limit = settings.rate_limit if settings.rate_limit is not None else conventions.rate_limit
+        return Endpoint(provider, base_url.rstrip("/"), creds, missing, self._pacer(limit))
+
+    @staticmethod
+    def _credentials(provider: Provider, given: Given) -> tuple[Credentials | None, str]:
+        try:
+            return credentials(provider.auth, given), ""
+        except MissingCredentials as error:
+            return None, str(error)
+
+    def _pacer(self, limit: str | None) -> Pacer:
+        pacer = Pacer(parse_rate_limit(limit))
+        pacer.on_wait = lambda seconds: self.on_pacing_wait(seconds) if self.on_pacing_wait else None
+        return pacer
+
+    def close_endpoints(self) -> None:
+        for endpoint in self._endpoints.values():
+            if endpoint.sandbox is not None:
+                endpoint.sandbox.stop()
+        self._endpoints.clear()
+
+    # -- requests --------------------------------------------------------------------------
+
+    def url(self, request: ApiRequest) -> str:
+        if request.url is not None:
+            return request.url
+        return self.endpoint(request.method).base_url + request.path
+
+    def headers(self, request: ApiRequest) -> dict[str, str]:
+        endpoint = self.endpoint(request.method)
+        if endpoint.credentials is None:
+            raise CredentialsError(f"{endpoint.missing}, or use --sandbox")
+        return {"User-Agent": USER_AGENT, "Accept": "application/json", **request.headers, **endpoint.credentials.headers}
+
+    def build(self, client: httpx.Client | httpx.AsyncClient, request: ApiRequest) -> httpx.Request:
+        url = self.url(request)
+        if request.url is not None:
+            self._same_origin(request)
+        return client.build_request(
+            request.http_method,
+            url,
+            params=request.query or None,
+            json=request.body,
+            headers=self.headers(request),
+        )
+
+    def _same_origin(self, request: ApiRequest) -> None:
+        """A next-page URL from a response must stay on the provider's host: credentials go with it."""
+        base = httpx.URL(self.endpoint(request.method).base_url)
+        target = httpx.URL(request.url or "")
+        if (target.scheme, target.host, target.port) != (base.scheme, base.host, base.port):
+            raise OperationalError(
+                f"{request.method.name}: the API's next-page link points to {target.scheme}://{target.host}, "
+                f"not to {base.host}; not following it"
+            )
+
+    def pause(self, request: ApiRequest) -> float:
+        """Seconds the provider's pacer asks to wait before this attempt."""
+        return self.endpoint(request.method).pacer.delay()
+
+    def next_wait(
+        self, request: ApiRequest, attempt: int, response: httpx.Response | None = None, error: Exception | None = None
+    ) -> float | None:
+        """Seconds to wait before another attempt, or None when this outcome is final."""
+        if attempt >= self.settings.retries:
+            return None
+        if error is not None:
+            wait = retry_after_error(error, request.http_method, attempt)
+            if wait is not None:
+                self.log(request, f"{type(error).__name__}, retrying in {wait:.2f}s")
+            return wait
+        assert response is not None
+        if response.is_success:
+            return None
+        return retry_after_response(response, request.http_method, attempt)
+
+    # -- answers ---------------------------------------------------------------------------
+
+    def decode(self, request: ApiRequest, response: httpx.Response) -> ApiResponse:
+        """The answer as JSON with secret fields masked, or the error its status maps to."""
+        method = request.method
+        try:
+            payload = response.json() if response.content else None
+        except (ValueError, UnicodeDecodeError):
+            payload = None
+            if response.is_success:
+                raise OperationalError(f"{method.name}: HTTP {response.status_code} with a body that is not JSON") from None
+        if not response.is_success:
+            raise self._api_error(request, response, payload)
+        key = (method.resource_id, method.name)
+        paths = self._response_secrets.get(key)
+        if paths is None:
+            names = self.endpoint(method).provider.conventions.secret_names
+            paths = self._response_secrets[key] = secret_paths(method.response_schema, names)
+        if paths:
+            payload = mask_paths(payload, paths)
+        return ApiResponse(response.status_code, response.headers, payload)
+
+    def _api_error(self, request: ApiRequest, response: httpx.Response, payload: t.Any) -> APIError:
+        endpoint = self.endpoint(request.method)
+        conventions = endpoint.provider.conventions
+        messages = [
+            str(found)
+            for path in conventions.error_message_paths
+            for found in find_all(payload, path)
+            if isinstance(found, (str, int, float)) and not isinstance(found, bool) and str(found)
+        ]
+        codes = [find_first(payload, path) for path in conventions.error_code_paths]
+        code = next((c for c in codes if c is not None), None)
+        if messages:
+            message = "; ".join(dict.fromkeys(messages))
+        elif isinstance(payload, dict) and payload:
+            message = json.dumps(payload)[:200]
+        else:
+            message = response.reason_phrase or "error"
+        source = endpoint.credentials.source if endpoint.credentials else ""
+        return api_error(response.status_code, self.scrub(request, message), code, request.method.name, source)
+
+    def transport_error(self, request: ApiRequest, error: Exception, attempt: int) -> OperationalError:
+        tries = f" after {attempt + 1} attempts" if attempt else ""
+        if isinstance(error, httpx.TimeoutException):
+            return OperationalError(f"{request.method.name}: timed out after {self.settings.timeout:g} s{tries}")
+        detail = self.scrub(request, str(error))
+        return OperationalError(f"{request.method.name}: cannot reach the API{tries} ({type(error).__name__}: {detail})")
+
+    def scrub(self, request: ApiRequest, text: str) -> str:
+        """``text`` without any credential or secret value this request carries."""
+        endpoint = self._endpoints.get(request.method.resource_id.split(".", 1)[0])
+        names = endpoint.provider.conventions.secret_names if endpoint else frozenset()
+        secrets = [self.settings.token, self.settings.api_key, *secret_strings(request.body, request.method.body_fields, names)]
+        if endpoint is not None and endpoint.credentials is not None:
+            secrets += endpoint.credentials.secrets
+        return scrub(text, secrets)
+
+    def log(self, request: ApiRequest, outcome: str) -> None:
+        if self.settings.debug:
+            print(f"cfql: {request.http_method} {self.url(request)} -> {outcome}", file=sys.stderr)
+
+    # -- dry runs --------------------------------------------------------------------------
+
+    def describe(self, request: ApiRequest) -> dict[str, t.Any]:
+        """A request as a dry run shows it: credentials and secret body fields masked."""
+        endpoint = self.endpoint(request.method)
+        headers = {"User-Agent": USER_AGENT, "Accept": "application/json", **request.headers}
+        if endpoint.credentials is not None:
+            headers.update(endpoint.credentials.shown)
+        if request.body is not None:
+            headers["Content-Type"] = "application/json"
+        url = str(httpx.URL(self.url(request), params=request.query or None))
+        names = endpoint.provider.conventions.secret_names
+        body = redact_body(request.body, request.method.body_fields, names) if request.body is not None else None
+        return {"method": request.http_method, "url": url, "headers": headers, "body": body}
+
+    def dry_run(self, sql: str, requests: t.Sequence[ApiRequest]) -> Result:
+        """What a dry run returns for a statement: the first batch of requests it would send."""
+        return Result(list(DRY_RUN_COLUMNS), [self.describe(r) for r in requests], statement=sql)
+
+
+def pool_limits(settings: Settings) -> httpx.Limits:
+    """Enough kept-alive connections for every concurrent statement to reuse its own."""
+    keep = max(20, settings.concurrency)
+    return httpx.Limits(max_connections=max(100, keep), max_keepalive_connections=keep)

@@ -1,0 +1,54 @@
+"""What plans and drivers exchange: requests to send and the answers they got (sans-IO).
+
+A plan never performs I/O. Its ``exchange(params)`` is a generator that yields
+a batch of ``ApiRequest`` (sent in order; the first failure ends the batch),
+receives the ``ApiResponse`` of each, and finally returns the statement's
+``Result``. A driver — ``cfql.http.sync_driver`` or ``cfql.http.async_driver``
+— is the only code that sends anything, retries, paces or dry-runs.
+"""
+
+from __future__ import annotations
+
+import typing as t
+from dataclasses import dataclass, field
+
+from cfql.provider.model import Method
+
+if t.TYPE_CHECKING:
+    from cfql.result import Result
+
+
+@dataclass(frozen=True)
+class ApiRequest:
+    """One HTTP call, fully determined: what a dry run prints and what a driver sends.
+
+    ``url`` is set only for a page whose address the previous response gave
+    (a next-link); otherwise the driver joins the provider's base URL and ``path``.
+    """
+
+    method: Method
+    http_method: str
+    path: str
+    query: t.Mapping[str, t.Any]
+    body: t.Mapping[str, t.Any] | None
+    url: str | None = None
+    headers: t.Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ApiResponse:
+    """A successful answer: its status, headers and decoded JSON (secret fields already masked)."""
+
+    status: int
+    headers: t.Mapping[str, str]
+    payload: t.Any
+
+
+#: The protocol between a plan and a driver.
+Exchange = t.Generator[list[ApiRequest], list[ApiResponse], "Result"]
+
+
+def no_requests(result: Result) -> Exchange:
+    """An exchange that sends nothing (SHOW, DESCRIBE): the result is known already."""
+    return result
+    yield  # pragma: no cover - makes this function a generator

@@ -1,0 +1,94 @@
+"""The sync driver: runs a plan's exchange over one pooled ``httpx.Client``, with retries and pacing.
+
+With the async driver, it is the only code that sends anything. A plan yields
+batches of requests (see ``cfql.http.messages``); each request of a batch is
+sent in turn, and the answers go back to the plan. A dry run describes the
+first batch instead and sends nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import typing as t
+
+import httpx
+
+from cfql.http.core import DriverCore, pool_limits
+from cfql.http.messages import ApiRequest, ApiResponse
+from cfql.sql.values import Deferred
+from cfql.provider.registry import Registry
+from cfql.result import Result
+from cfql.settings import Settings
+
+if t.TYPE_CHECKING:
+    from cfql.plan.plans import Plan
+
+
+class SyncDriver(DriverCore):
+    """Sends requests over one pooled httpx.Client, safe to share between a script's threads."""
+
+    def __init__(self, settings: Settings, registry: Registry, http_client: httpx.Client | None = None):
+        super().__init__(settings, registry)
+        self._client = http_client
+        self._client_lock = threading.Lock()
+        self._owns_client = http_client is None
+        self.sleep: t.Callable[[float], None] = time.sleep
+
+    @property
+    def client(self) -> httpx.Client:
+        """Created on first use: building the TLS context costs more than a dry run does in all.
+
+        Concurrent statements reach this at once; the lock makes sure they share
+        one client (a discarded one would close its sockets under another thread).
+        """
+        if self._client is None:
+            with self._client_lock:
+                if self._client is None:
+                    self._client = httpx.Client(
+                        timeout=self.settings.timeout, follow_redirects=False, limits=pool_limits(self.settings)
+                    )
+        return self._client
+
+    def run(self, plan: Plan, params: t.Mapping[str, t.Any] | None = None) -> Result:
+        """Drive ``plan``'s exchange to its result."""
+        if self.settings.dry_run:  # what is not known yet shows as :name
+            params = {**{name: Deferred(name) for name in plan.bind_names}, **(params or {})}
+        exchange = plan.exchange(params or {})
+        try:
+            batch = next(exchange)
+            if self.settings.dry_run:
+                exchange.close()
+                return self.dry_run(plan.sql, batch)
+            while True:
+                batch = exchange.send([self.send(request) for request in batch])
+        except StopIteration as done:
+            return t.cast(Result, done.value)
+
+    def send(self, request: ApiRequest) -> ApiResponse:
+        """Send one request (retrying where safe) and return its answer, or raise a cfql error."""
+        http_request = self.build(self.client, request)
+        attempt = 0
+        while True:
+            pause = self.pause(request)
+            if pause:
+                self.sleep(pause)
+            started = time.monotonic()
+            try:
+                response = self.client.send(http_request)
+            except httpx.HTTPError as error:
+                wait = self.next_wait(request, attempt, error=error)
+                if wait is None:
+                    raise self.transport_error(request, error, attempt) from None
+            else:
+                self.log(request, f"{response.status_code} in {1000 * (time.monotonic() - started):.0f} ms")
+                wait = self.next_wait(request, attempt, response=response)
+                if wait is None:
+                    return self.decode(request, response)
+            self.sleep(wait)
+            attempt += 1
+
+    def close(self) -> None:
+        if self._owns_client and self._client is not None:
+            self._client.close()
+        self.close_endpoints()

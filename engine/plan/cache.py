@@ -1,0 +1,41 @@
+"""Plans by statement text and by shape, so a repeated statement is parsed and resolved once."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from cfql.plan.planner import plan_sql
+from cfql.plan.plans import CallPlan, Plan
+from cfql.plan.shapes import ShapeCache
+from cfql.provider.registry import Registry
+from cfql.sql.dialect import Piece, tokenize
+
+_PLAN_CACHE_SIZE = 512
+
+
+class PlanCache:
+    """Statement text → plan, plus plans by shape (see cfql/plan/shapes.py); LRU-bounded, one per connection."""
+
+    def __init__(self, registry: Registry, size: int = _PLAN_CACHE_SIZE):
+        self._registry = registry
+        self._size = size
+        self._plans: OrderedDict[str, Plan] = OrderedDict()
+        self._shapes = ShapeCache()
+
+    def get(self, sql: str, line_offset: int = 0, piece: Piece | None = None) -> Plan:
+        """The plan for ``sql``; ``piece`` (from ``iter_statements``) carries its tokens already."""
+        plan = self._plans.get(sql)
+        if plan is not None:
+            self._plans.move_to_end(sql)
+            return plan
+        if piece is None:
+            piece = Piece(sql, line_offset + 1, 0, sql, line_offset + 1, tokenize(sql))
+        plan = self._shapes.lookup(sql, piece.tokens)
+        if plan is None:
+            plan = plan_sql(sql, self._registry, piece)
+            if isinstance(plan, CallPlan):
+                self._shapes.remember(plan, piece.tokens)
+        self._plans[sql] = plan
+        if len(self._plans) > self._size:
+            self._plans.popitem(last=False)
+        return plan

@@ -1,0 +1,71 @@
+"""The small JSONPath subset provider documents use: ``$.a.b``, ``$.a[0]``, ``$.a[*].b``, ``$['a-b']``.
+
+Manifests name places in responses this way (the rows under ``objectKey``,
+a pagination token, an error message), so the engine reads them without
+knowing any provider's envelope. Paths are compiled once and then walked.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import typing as t
+
+Step = t.Union[str, int, None]  # a key, an index, or None for "every item"
+_STEP = re.compile(r"\.(?P<key>[A-Za-z_$][\w$-]*)|\.\*|\[(?P<index>-?\d+)\]|\[\*\]|\['(?P<quoted>[^']*)'\]")
+
+
+@functools.lru_cache(maxsize=512)
+def compile_path(path: str) -> tuple[Step, ...]:
+    """``$.a[*].b`` → ("a", None, "b"); a bare ``a.b`` is read as ``$.a.b``. Raises ValueError when malformed."""
+    text = path.strip()
+    if not text.startswith("$"):
+        text = "$." + text
+    steps: list[Step] = []
+    position = 1
+    while position < len(text):
+        match = _STEP.match(text, position)
+        if match is None:
+            raise ValueError(f"unsupported JSONPath {path!r} at {text[position:]!r}")
+        if match.group("key") is not None:
+            steps.append(match.group("key"))
+        elif match.group("index") is not None:
+            steps.append(int(match.group("index")))
+        elif match.group("quoted") is not None:
+            steps.append(match.group("quoted"))
+        else:
+            steps.append(None)
+        position = match.end()
+    return tuple(steps)
+
+
+def find_all(value: t.Any, path: str) -> list[t.Any]:
+    """Every value ``path`` reaches in ``value`` (a wildcard may reach several); missing parts reach nothing."""
+    found = [value]
+    for step in compile_path(path):
+        following: list[t.Any] = []
+        for node in found:
+            if step is None:
+                if isinstance(node, list):
+                    following.extend(node)
+                elif isinstance(node, dict):
+                    following.extend(node.values())
+            elif isinstance(step, int):
+                if isinstance(node, list) and -len(node) <= step < len(node):
+                    following.append(node[step])
+            elif isinstance(node, dict) and step in node:
+                following.append(node[step])
+        found = following
+    return found
+
+
+def find_first(value: t.Any, path: str) -> t.Any:
+    """The first non-null value ``path`` reaches, or None."""
+    for found in find_all(value, path):
+        if found is not None:
+            return found
+    return None
+
+
+def has_wildcard(path: str) -> bool:
+    return None in compile_path(path)
