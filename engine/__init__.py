@@ -2,7 +2,7 @@
 
     from cfql import connect
     with connect(sandbox=True) as conn:
-        rows = conn.execute("SHOW METHODS IN cloudflare.realtime_kit.meetings")
+        rows = conn.execute("SHOW PROVIDERS")
 
 The public surface is what ``__all__`` lists; everything else is internal.
 """

@@ -16,7 +16,7 @@ from cfql.settings import Settings
 def connection_options(parser: argparse.ArgumentParser, sandbox_flag: bool = True) -> None:
     if sandbox_flag:
         parser.add_argument("--sandbox", action="store_true", help="run against an in-process emulator (no account needed)")
-    parser.add_argument("--base-url", help="API base URL (default: the provider's variable, e.g. $CLOUDFLARE_BASE_URL, or its document's)")
+    parser.add_argument("--base-url", help="API base URL (default: the variable the provider names, else its document's server)")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per request (default 60)")
     parser.add_argument("--retries", type=non_negative, default=2, help="retries for failed requests (default 2)")
     parser.add_argument(

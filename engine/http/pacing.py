@@ -1,6 +1,6 @@
 """Client-side pacing: a token bucket so bulk work runs at the API's limit instead of tripping it.
 
-APIs such as Cloudflare's allow N requests per period and then block the
+Many APIs allow N requests per period and then block the
 client for a while; waiting a little before each request past the budget is
 far cheaper than that block. The default budget is the provider's
 (``x-cfql-config.rateLimit``). The bucket starts full (a burst of N) and refills at

@@ -43,7 +43,7 @@ def find_resource(registry: Registry, parts: t.Sequence[str]) -> Resource:
     """Look up ``provider.service.resource``, with did-you-mean at whichever level fails."""
     if len(parts) != 3:
         raise ProgrammingError(
-            f"{'.'.join(parts)}: name a resource as provider.service.resource, e.g. cloudflare.realtime_kit.meetings"
+            f"{'.'.join(parts)}: name a resource as provider.service.resource (SHOW PROVIDERS lists the providers)"
         )
     service = find_service(registry, parts[0], parts[1])
     resource = service.resources.get(parts[2])

@@ -61,10 +61,10 @@ def _table(result: Result, out: t.TextIO, headers: bool) -> None:
     out.write(format_table(result, headers))
 
 
-def format_table(result: Result, headers: bool = True, max_width: int | None = None) -> str:
-    """A psql-style grid; cells longer than ``max_width`` are cut with an ellipsis."""
+def format_table(result: Result, headers: bool = True) -> str:
+    """A psql-style grid (line breaks inside a cell shown as spaces)."""
     columns = result.columns
-    body = [[_fit(cell(row.get(c)), max_width) for c in columns] for row in result.rows]
+    body = [[cell(row.get(c)).replace("\n", " ") for c in columns] for row in result.rows]
     widths = [len(c) if headers else 0 for c in columns]
     for row in body:
         widths = [max(w, len(v)) for w, v in zip(widths, row)]
@@ -77,13 +77,6 @@ def format_table(result: Result, headers: bool = True, max_width: int | None = N
         lines.append("|" + "|".join(f" {v:<{w}} " for v, w in zip(row, widths)) + "|")
     lines.append(rule)
     return "\n".join(lines) + "\n"
-
-
-def _fit(text: str, max_width: int | None) -> str:
-    text = text.replace("\n", " ")
-    if max_width is not None and len(text) > max_width:
-        return text[: max_width - 1] + "…"
-    return text
 
 
 _WRITERS: dict[str, t.Callable[[Result, t.TextIO, bool], None]] = {

@@ -4,7 +4,7 @@ A SELECT runs most of its SQL locally, on the objects the API returns (see
 ``engine/select.py``), and it compiles each expression once, when the plan is
 built, so that an unknown column or an unsupported construct fails before any
 request is sent and the rows are then only evaluated. This module is that
-compiler, apart from the planning, paging and row pipeline that use it:
+compiler, apart from the planning, page reading and row pipeline that use it:
 
 - scopes say what a name means: ``RowScope`` for columns of one API object
   (WHERE, ORDER BY, arguments of aggregates), ``GroupScope`` for GROUP BY keys

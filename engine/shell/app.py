@@ -285,7 +285,7 @@ class Shell:
     # -- the prompt --------------------------------------------------------------------------
 
     def target(self) -> str:
-        """What the prompt says it talks to: the sandbox, a custom API host, or nothing for Cloudflare."""
+        """What the prompt says it talks to: the sandbox, a custom API host, or nothing for the providers' own."""
         if self.settings.sandbox:
             return "sandbox"
         if self.settings.base_url:

@@ -25,7 +25,7 @@ DEFAULT_PAGER = "less -SRXF"
 
 
 def emit(result: Result, fmt: str, out: t.TextIO, pager: bool) -> None:
-    """Render ``result`` in ``fmt`` to ``out``, paging it if wanted and needed."""
+    """Render ``result`` in ``fmt`` to ``out``, through the pager if wanted and needed."""
     buffer = io.StringIO()
     render(result, fmt, buffer)
     text = buffer.getvalue()

@@ -13,8 +13,23 @@ from dataclasses import dataclass
 
 from cfql.rows.output import FORMATS
 
-if t.TYPE_CHECKING:
-    from cfql.shell.app import Shell
+
+class Shell(t.Protocol):
+    """What the commands use of the shell (``cfql.shell.app.Shell``), so this module need not import it."""
+
+    output_format: str
+    timing: bool
+    last_statement: str
+
+    def info(self, message: str) -> None: ...
+
+    def error(self, error: BaseException | str) -> None: ...
+
+    def edit(self, text: str) -> None: ...
+
+    def run_script(self, path: str, assignments: t.Sequence[str]) -> None: ...
+
+    def use_sandbox(self) -> None: ...
 
 
 @dataclass(frozen=True)
