@@ -5,7 +5,7 @@ single ``httpx.Client``, prints the rate as one line and writes a JSON record
 to ``benchmarks/results/emulator_rps-<timestamp>.json``.
 
 By default the emulator runs as a subprocess (``python -m
-provider.cloudflare.emulator``) so client and server do not share a GIL;
+cfql.provider.cloudflare.emulator``) so client and server do not share a GIL;
 ``--in-process`` measures the embedded ``Emulator`` that tests use.
 
     python benchmarks/emulator_rps.py [-n 2000] [--in-process]
@@ -39,7 +39,7 @@ WARMUP = 50
 def subprocess_emulator() -> Iterator[str]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "provider.cloudflare.emulator", "--port", "0", "--token", TOKEN],
+        [sys.executable, "-m", "cfql.provider.cloudflare.emulator", "--port", "0", "--token", TOKEN],
         cwd=REPO,
         env=env,
         stdout=subprocess.PIPE,

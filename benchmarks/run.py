@@ -162,11 +162,11 @@ def child_env(**extra: str) -> dict[str, str]:
 
 @contextlib.contextmanager
 def emulator_subprocess(latency: float = 0.0) -> t.Iterator[str]:
-    """``python -m provider.cloudflare.emulator`` on a free loopback port; yields its base URL."""
+    """``python -m cfql.provider.cloudflare.emulator`` on a free loopback port; yields its base URL."""
     argv = [
         sys.executable,
         "-m",
-        "provider.cloudflare.emulator",
+        "cfql.provider.cloudflare.emulator",
         "--host",
         "127.0.0.1",
         "--port",

@@ -16,6 +16,7 @@ class Result:
     rows: list[dict[str, t.Any]] = field(default_factory=list)
     message: str | None = None
     statement: str = ""
+    dry_run: bool = False  # the rows describe requests that were not sent
 
     @property
     def rowcount(self) -> int:

@@ -243,7 +243,7 @@ class DriverCore:
 
     def dry_run(self, sql: str, requests: t.Sequence[ApiRequest]) -> Result:
         """What a dry run returns for a statement: the first batch of requests it would send."""
-        return Result(list(DRY_RUN_COLUMNS), [self.describe(r) for r in requests], statement=sql)
+        return Result(list(DRY_RUN_COLUMNS), [self.describe(r) for r in requests], statement=sql, dry_run=True)
 
 
 def pool_limits(settings: Settings) -> httpx.Limits:

@@ -26,7 +26,6 @@ from cfql.plan.plans import Plan
 from cfql.redact import plan_secrets, redact_statement
 from cfql.result import Result
 from cfql.script.templates import has_template, render
-from cfql.settings import Settings
 from cfql.sql.dialect import iter_statements
 from cfql.sql.values import Deferred
 
@@ -37,10 +36,9 @@ KEEP_PLANS = 1000
 
 
 class Target(t.Protocol):
-    """What a script runs on: a connection's plans and settings (its driver is used by ``run``/``run_async``)."""
+    """What a script runs on: a connection's plans (``run``/``run_async`` also use its ``run_plan``)."""
 
     plans: PlanCache
-    settings: Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,7 +205,7 @@ class Schedule:
             if isinstance(outcome, Error):
                 raise outcome
             dependents = [self.script.statements[d] for d in self.unblocks.get(index, ())]
-            _collect(statement, outcome, self.values, dependents, self.target.settings.dry_run)
+            _collect(statement, outcome, self.values, dependents)
             self.outcomes[index] = outcome
             self.summary.succeeded += 1
         except Error as error:
@@ -353,14 +351,12 @@ def _dependencies(statements: t.Sequence[Statement]) -> tuple[list[frozenset[int
     return waiting_on, unblocks
 
 
-def _collect(
-    statement: Statement, result: Result, values: dict[str, t.Any], dependents: t.Sequence[Statement], dry_run: bool
-) -> None:
+def _collect(statement: Statement, result: Result, values: dict[str, t.Any], dependents: t.Sequence[Statement]) -> None:
     """Make RETURNING columns available as ``:name``; a statement that uses one needs exactly one row."""
     provided = statement.provides
     if not provided:
         return
-    if dry_run:  # nothing came back: later requests show the name instead
+    if result.dry_run:  # nothing came back: later requests show the name instead
         values.update({name: Deferred(name) for name in provided})
         return
     if len(result.rows) == 1:

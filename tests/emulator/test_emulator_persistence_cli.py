@@ -23,10 +23,10 @@ MEETINGS = "/accounts/acct/realtime/kit/app/meetings"
 
 
 def spawn(*flags: str) -> tuple[subprocess.Popen[str], str]:
-    """Run ``python -m provider.cloudflare.emulator`` and return it with its announced base URL."""
+    """Run ``python -m cfql.provider.cloudflare.emulator`` and return it with its announced base URL."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "provider.cloudflare.emulator", "--port", "0", *flags],
+        [sys.executable, "-m", "cfql.provider.cloudflare.emulator", "--port", "0", *flags],
         cwd=REPO,
         env=env,
         stdout=subprocess.PIPE,

@@ -1,4 +1,4 @@
-"""``python -m provider.cloudflare.emulator``: same as ``cfql emulator``."""
+"""``python -m cfql.provider.cloudflare.emulator``: same as ``cfql emulator``."""
 
 from .cli import main
 

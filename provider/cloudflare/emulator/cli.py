@@ -1,4 +1,4 @@
-"""Command line of the emulator (``cfql emulator ...`` / ``python -m provider.cloudflare.emulator``).
+"""Command line of the emulator (``cfql emulator ...`` / ``python -m cfql.provider.cloudflare.emulator``).
 
 Serves in the foreground until SIGINT or SIGTERM and then exits 0 without a
 traceback, so it can run under a supervisor, in CI or in a terminal alike.
