@@ -7,17 +7,16 @@ shared ``DriverCore``; only the waiting differs.
 from __future__ import annotations
 
 import asyncio
-import time
 import typing as t
 
 import httpx
 
 from cfql.http.core import DriverCore, pool_limits
 from cfql.http.messages import ApiRequest, ApiResponse
-from cfql.sql.values import Deferred
 from cfql.provider.registry import Registry
 from cfql.result import Result
 from cfql.settings import Settings
+from cfql.sql.values import Deferred
 
 if t.TYPE_CHECKING:
     from cfql.plan.plans import Plan
@@ -48,27 +47,22 @@ class AsyncDriver(DriverCore):
             return t.cast(Result, done.value)
 
     async def send(self, request: ApiRequest) -> ApiResponse:
-        """The same retry rules as the sync driver's ``send``."""
-        http_request = self.build(self.client, request)
-        attempt = 0
+        """The sync driver's ``send``, awaiting: the same attempts, pauses and retries."""
+        steps = self.attempts(request, self.build(self.client, request))
+        outcome: httpx.Response | httpx.HTTPError | None = None
         while True:
-            pause = self.pause(request)
-            if pause:
-                await self.sleep(pause)
-            started = time.monotonic()
             try:
-                response = await self.client.send(http_request)
-            except httpx.HTTPError as error:
-                wait = self.next_wait(request, attempt, error=error)
-                if wait is None:
-                    raise self.transport_error(request, error, attempt) from None
+                step = steps.send(outcome)
+            except StopIteration as done:
+                return t.cast(ApiResponse, done.value)
+            if isinstance(step, httpx.Request):
+                try:
+                    outcome = await self.client.send(step)
+                except httpx.HTTPError as error:
+                    outcome = error
             else:
-                self.log(request, f"{response.status_code} in {1000 * (time.monotonic() - started):.0f} ms")
-                wait = self.next_wait(request, attempt, response=response)
-                if wait is None:
-                    return self.decode(request, response)
-            await self.sleep(wait)
-            attempt += 1
+                await self.sleep(step)
+                outcome = None
 
     async def aclose(self) -> None:
         if self._owns_client:

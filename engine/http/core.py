@@ -13,6 +13,7 @@ import json
 import os
 import sys
 import threading
+import time
 import typing as t
 from dataclasses import dataclass
 
@@ -33,6 +34,9 @@ from cfql.settings import Settings
 
 USER_AGENT = "cfql/0.1.0"
 DRY_RUN_COLUMNS = ["method", "url", "headers", "body"]
+
+#: What ``DriverCore.attempts`` yields (a pause or a request), receives (a response or an error), returns.
+Attempts = t.Generator[t.Union[float, httpx.Request], t.Union[httpx.Response, httpx.HTTPError, None], ApiResponse]
 
 
 @dataclass
@@ -144,9 +148,33 @@ class DriverCore:
                 f"not to {base.host}; not following it"
             )
 
-    def pause(self, request: ApiRequest) -> float:
-        """Seconds the provider's pacer asks to wait before this attempt."""
-        return self.endpoint(request.method).pacer.delay()
+    def attempts(self, request: ApiRequest, http_request: httpx.Request) -> Attempts:
+        """One request's attempts, sans-IO: yields a pause (seconds) or the request to send.
+
+        The driver sleeps for a pause and sends a request, handing back the
+        ``httpx.Response`` or the ``httpx.HTTPError`` it got; the generator
+        returns the decoded answer, or raises the error the outcome means.
+        Pacing comes before each attempt, retries only where they are safe.
+        """
+        pacer = self.endpoint(request.method).pacer
+        attempt = 0
+        while True:
+            pause = pacer.delay()
+            if pause:
+                yield pause
+            started = time.monotonic()
+            outcome = yield http_request
+            if isinstance(outcome, httpx.HTTPError):
+                wait = self.next_wait(request, attempt, error=outcome)
+                if wait is None:
+                    raise self.transport_error(request, outcome, attempt) from None
+            else:
+                self.log(request, f"{outcome.status_code} in {1000 * (time.monotonic() - started):.0f} ms")
+                wait = self.next_wait(request, attempt, response=outcome)
+                if wait is None:
+                    return self.decode(request, outcome)
+            yield wait
+            attempt += 1
 
     def next_wait(
         self, request: ApiRequest, attempt: int, response: httpx.Response | None = None, error: Exception | None = None

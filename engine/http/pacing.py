@@ -13,6 +13,7 @@ import threading
 import time
 import typing as t
 
+
 def parse_rate_limit(text: str | None) -> tuple[int, float] | None:
     """``"N/SECONDS"`` → (N, SECONDS); ``"0"``, ``"off"`` or None → no pacing."""
     if text is None or text.strip().lower() in ("0", "off", "none", ""):

@@ -16,10 +16,10 @@ import httpx
 
 from cfql.http.core import DriverCore, pool_limits
 from cfql.http.messages import ApiRequest, ApiResponse
-from cfql.sql.values import Deferred
 from cfql.provider.registry import Registry
 from cfql.result import Result
 from cfql.settings import Settings
+from cfql.sql.values import Deferred
 
 if t.TYPE_CHECKING:
     from cfql.plan.plans import Plan
@@ -66,27 +66,22 @@ class SyncDriver(DriverCore):
             return t.cast(Result, done.value)
 
     def send(self, request: ApiRequest) -> ApiResponse:
-        """Send one request (retrying where safe) and return its answer, or raise a cfql error."""
-        http_request = self.build(self.client, request)
-        attempt = 0
+        """Send one request (paced, retrying where safe) and return its answer, or raise a cfql error."""
+        steps = self.attempts(request, self.build(self.client, request))
+        outcome: httpx.Response | httpx.HTTPError | None = None
         while True:
-            pause = self.pause(request)
-            if pause:
-                self.sleep(pause)
-            started = time.monotonic()
             try:
-                response = self.client.send(http_request)
-            except httpx.HTTPError as error:
-                wait = self.next_wait(request, attempt, error=error)
-                if wait is None:
-                    raise self.transport_error(request, error, attempt) from None
+                step = steps.send(outcome)
+            except StopIteration as done:
+                return t.cast(ApiResponse, done.value)
+            if isinstance(step, httpx.Request):
+                try:
+                    outcome = self.client.send(step)
+                except httpx.HTTPError as error:
+                    outcome = error
             else:
-                self.log(request, f"{response.status_code} in {1000 * (time.monotonic() - started):.0f} ms")
-                wait = self.next_wait(request, attempt, response=response)
-                if wait is None:
-                    return self.decode(request, response)
-            self.sleep(wait)
-            attempt += 1
+                self.sleep(step)
+                outcome = None
 
     def close(self) -> None:
         if self._owns_client and self._client is not None:

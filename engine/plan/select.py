@@ -30,7 +30,7 @@ import functools
 import json
 import typing as t
 import warnings
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from sqlglot import exp
 
