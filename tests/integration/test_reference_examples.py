@@ -1,7 +1,9 @@
 """Every SQL example of the reference page, placeholders filled in, against the emulator over loopback.
 
-The examples are read from ``meetings-resource.md`` itself, so if the page
-changes these tests follow it. Each runs through the library and through the
+The statements are copied verbatim from StackQL's page for
+``cloudflare.realtime_kit.meetings`` into ``tests/data/meetings-reference-examples.sql``
+(see tests/data/README.md for how to refresh them), so the suite needs nothing
+outside the repository. Each runs through the library and through the
 ``cfql exec`` command, and the emulator's state is checked afterwards.
 """
 
@@ -21,9 +23,9 @@ import pytest
 from cfql import connect
 from cfql.provider.cloudflare.emulator import SANDBOX_TOKEN, Emulator
 
-REFERENCE = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "meetings-resource.md"
+EXAMPLES_FILE = Path(__file__).resolve().parents[1] / "data" / "meetings-reference-examples.sql"
 REPO = Path(__file__).resolve().parents[2]
-STATEMENT_START = re.compile(r"^(INSERT INTO|UPDATE|REPLACE|DELETE FROM) cloudflare\.", re.M)
+METHOD_LINE = re.compile(r"^-- method: (\w+)$")
 
 AI_CONFIG = {
     "summarization": {"summary_type": "daily_standup", "text_format": "markdown", "word_limit": 300},
@@ -39,14 +41,26 @@ RECORDING_CONFIG = {
 
 
 def reference_examples() -> dict[str, str]:
-    """The page's statements keyed by the method their heading documents."""
-    assert REFERENCE.is_file(), f"reference page missing: {REFERENCE}"
-    text = REFERENCE.read_text()
-    starts = [m.start() for m in STATEMENT_START.finditer(text)]
-    statements = [text[s : text.index(";", s) + 1] for s in starts]
+    """The page's statements keyed by the method their heading documents.
+
+    Each statement of the data file follows a ``-- method: <name>`` line; the
+    comment lines before the first such line are the file's header.
+    """
+    blocks: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in EXAMPLES_FILE.read_text(encoding="utf-8").splitlines():
+        marker = METHOD_LINE.match(line)
+        if marker:
+            current = blocks.setdefault(marker.group(1), [])
+        elif current is not None:
+            current.append(line)
+    statements = {name: "\n".join(lines).strip("\n") for name, lines in blocks.items()}
     names = ["refresh_participant_token", "add_participant", "create", "edit_participant", "update_meeting_by_id", "replace_meeting_by_id", "delete_meeting_participant"]
-    assert len(statements) == len(names), statements
-    return dict(zip(names, statements))
+    assert list(statements) == names, list(statements)
+    for name, sql in statements.items():
+        assert sql.startswith(("INSERT INTO", "UPDATE", "REPLACE", "DELETE FROM")) and sql.endswith(";"), name
+        assert sql.count(";") == 1, f"{name}: one statement per method"
+    return statements
 
 
 def fill(template: str, values: dict[str, t.Any]) -> str:
