@@ -148,3 +148,15 @@ def test_engine_code_names_no_provider() -> None:
         if PROVIDER_WORDS.search(line) or ENVELOPE_KEYS.search(line)
     ]
     assert found == []
+
+
+def test_a_next_page_link_to_another_host_is_not_followed(conn: Connection, acme: Acme) -> None:
+    """Credentials go with every request: a response must not be able to send them elsewhere."""
+    from cfql import OperationalError
+    from cfql.http.messages import ApiRequest
+
+    method = conn.registry.resource("acme", "widgets", "widgets").methods["list_widgets"]
+    elsewhere = ApiRequest(method, "GET", "/shops/s1/widgets", {}, None, url="https://collector.example/steal?page=2")
+    with pytest.raises(OperationalError, match="points to https://collector.example, not to api.acme.test"):
+        conn.driver.send(elsewhere)
+    assert acme.requests == []
