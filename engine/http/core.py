@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from cfql.errors import APIError, CredentialsError, NotSupportedError, OperationalError, api_error
+from cfql.errors import APIError, CredentialsError, InternalError, NotSupportedError, OperationalError, api_error
 from cfql.http.messages import ApiRequest, ApiResponse
 from cfql.http.pacing import Pacer, parse_rate_limit
 from cfql.http.retry import retry_after_error, retry_after_response
@@ -77,7 +77,7 @@ class DriverCore:
     def _open(self, name: str, document_url: str) -> Endpoint:
         provider = self.registry.provider(name)
         if provider is None:  # the planner found it, so this cannot happen
-            raise NotSupportedError(f"unknown provider {name!r}")
+            raise InternalError(f"a plan names provider {name!r}, which the registry does not have")
         conventions = provider.conventions
         settings = self.settings
         if settings.sandbox:
