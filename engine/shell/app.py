@@ -73,7 +73,7 @@ class Shell:
         # Ask before DELETE only when someone is there to answer.
         self.interactive = sys.stdin.isatty() if interactive is None else interactive
         if history is None:
-            history, warning = open_history(history_path())
+            history, warning = open_history(history_path(), self.registry)
             if warning:
                 self.warn(warning)
         self.history = history

@@ -1,8 +1,9 @@
 """Reading a statement while it is being typed: what it targets, supplies, and where the cursor is.
 
 The engine's parser wants finished SQL, but a shell sees
-``INSERT INTO cloudflare.realtime_kit.meetings (acc`` on every keystroke. This
-module tokenizes leniently (unterminated strings, half-typed dotted names) and
+``INSERT INTO provider.service.resource (acc`` on every keystroke. This
+module reads the engine's own scanner (``cfql.sql.scanner``, so a string or
+comment ends here exactly where it will end when the statement runs) and
 tracks just enough state — verb, target resource, clause, the names supplied so
 far and the literal given for each — for completion, the toolbar and history
 redaction. It never raises and imports nothing heavy, so it is safe to call on
@@ -15,23 +16,11 @@ import re
 import typing as t
 from dataclasses import dataclass, field
 
+from cfql.sql import scanner
+
 if t.TYPE_CHECKING:
     from cfql.provider.model import Method, Resource
     from cfql.provider.registry import Registry
-
-_TOKEN_RE = re.compile(
-    r"""
-    (?P<space>\s+)
-  | (?P<comment>--[^\n]*|/\*.*?(?:\*/|\Z))
-  | (?P<string>'(?:[^']|'')*(?:'|\Z))
-  | (?P<quoted>"(?:[^"]|"")*(?:"|\Z))
-  | (?P<param>@@?[\w$]*)
-  | (?P<name>[A-Za-z_][\w$]*(?:\.[\w$]*)*)
-  | (?P<number>\d+(?:\.\d*)?(?:[eE][+-]?\d+)?)
-  | (?P<op><>|!=|<=|>=|::|.)
-    """,
-    re.VERBOSE | re.DOTALL,
-)
 
 # First word of a statement → the SQL verb the resolver knows it by.
 VERBS = {
@@ -53,40 +42,66 @@ _CLAUSES = frozenset({"SET", "WHERE", "RETURNING", "ORDER", "GROUP", "HAVING", "
 
 @dataclass(frozen=True)
 class Token:
+    """A token as the shell reads it: dotted names are one ``name`` (``provider.service.reso``)."""
+
     kind: str  # string, quoted, param, name, number, op
     text: str
     start: int
     end: int
+    closed: bool = True  # False for a string or quoted name still being typed
+    delimiter: str = ""  # a string's opening delimiter: ', E', $tag$ ...
 
     @property
     def upper(self) -> str:
         return self.text.upper() if self.kind == "name" else self.text
 
     @property
-    def closed(self) -> bool:
-        """False for a string still being typed (no closing quote yet)."""
-        if self.kind != "string":
-            return True
-        rest = self.text[1:]
-        return (len(rest) - len(rest.rstrip("'"))) % 2 == 1
-
-    @property
     def value(self) -> str:
-        """A string literal's content, quotes removed and ``''`` undoubled."""
-        body = self.text[1:-1] if self.closed else self.text[1:]
+        """A string literal's content: delimiters removed, ``''`` undoubled and (in ``E'...'``) escapes undone."""
+        delimiter = self.delimiter or "'"
+        closer = delimiter if delimiter.startswith("$") else "'"
+        body = self.text[len(delimiter) : len(self.text) - len(closer) if self.closed else len(self.text)]
+        if delimiter.startswith("$"):
+            return body
+        if delimiter[0] in "Ee":
+            body = _BACKSLASH_ESCAPE.sub(lambda m: _ESCAPED.get(m.group(1), m.group(1)), body)
         return body.replace("''", "'")
 
     def is_op(self, text: str) -> bool:
         return self.kind == "op" and self.text == text
 
 
+_BACKSLASH_ESCAPE = re.compile(r"\\([\s\S])")
+_ESCAPED = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f"}
+_KINDS = {scanner.WORD: "name", scanner.NUMBER: "number", scanner.STRING: "string", scanner.QUOTED: "quoted"}
+
+
 def tokenize(text: str) -> list[Token]:
     """Significant tokens (no whitespace or comments); never fails, whatever the text."""
-    tokens = []
-    for match in _TOKEN_RE.finditer(text):
-        kind = match.lastgroup or "op"
-        if kind not in ("space", "comment"):
-            tokens.append(Token(kind, match.group(), match.start(), match.end()))
+    tokens: list[Token] = []
+    for token in scanner.iter_tokens(text):
+        kind = token.kind
+        if kind == scanner.COMMENT:
+            continue
+        piece = text[token.start : token.end]
+        last = tokens[-1] if tokens else None
+        if (
+            last is not None
+            and last.kind == "name"
+            and last.end == token.start
+            and (piece == "." or (last.text.endswith(".") and kind in (scanner.WORD, scanner.NUMBER)))
+        ):
+            tokens[-1] = Token("name", last.text + piece, last.start, token.end)
+        elif kind == scanner.PARAM and token.delimiter == ":":
+            # ``:name`` reads as ":" and a name, as it always has here (a bind, not a column).
+            tokens.append(Token("op", ":", token.start, token.start + 1))
+            tokens.append(Token("name", piece[1:], token.start + 1, token.end))
+        elif kind == scanner.PARAM or piece in ("@", "@@"):  # a bare "@" is a parameter being typed
+            tokens.append(Token("param", piece, token.start, token.end))
+        elif kind in _KINDS:
+            tokens.append(Token(_KINDS[kind], piece, token.start, token.end, token.closed, token.delimiter))
+        else:  # operators, ";", and the odd "$"
+            tokens.append(Token("op", piece, token.start, token.end))
     return tokens
 
 

@@ -2,56 +2,70 @@
 
 The file (``$XDG_STATE_HOME/cfql/history``) is created with mode 0600 in a
 0700 directory, since statements name accounts and meetings. Values of secret
-fields — storage credentials, passwords, tokens — are masked before a
-statement is written, so recalling a statement never recalls its secret; the
-current session's in-memory history keeps the text as typed, so Up-arrow
-still helps fix a typo in it.
+fields — storage credentials, passwords, keys — are masked before a statement
+is written, so recalling a statement never recalls its secret; the current
+session's in-memory history keeps the text as typed, so Up-arrow still helps
+fix a typo in it.
+
+Which names are secret is the providers' data, not a list kept here: the field
+names each provider declares (``x-cfql-config.secretFields`` in provider.yaml),
+and every field or nested property the statement's target resource marks
+secret in its schema. A name matches exactly (case aside), never as part of a
+longer name.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import typing as t
+import weakref
 from pathlib import Path
 
 from prompt_toolkit.history import FileHistory, History, InMemoryHistory
 
 from cfql.shell import context
 
+if t.TYPE_CHECKING:
+    from cfql.provider.model import Resource
+    from cfql.provider.registry import Registry
+
 MASK = "***"
-# A statement mentioning none of these is stored as typed (the fast path).
-_MENTION = re.compile(r"storage_config|passw(?:or)?d|secret|private_key|access_key|api_key|token|credential", re.I)
-# Names (columns, @params, JSON keys) whose values are secret.
-_SECRET_NAME = re.compile(r"passw(?:or)?d|secret|private_key|access_key|api_key|token|credential", re.I)
-# ``"key": value`` in text that is not valid JSON (e.g. a literal with a typo).
-_KEY_VALUE = re.compile(r'("(?P<key>(?:[^"\\]|\\.)*)"\s*:\s*)(?P<value>"(?:[^"\\]|\\.)*"?|[^\s,}\]{\[]+)')
+_MASKED = f"'{MASK}'"
 
 
-def redact_for_history(sql: str) -> str:
+def redact_for_history(sql: str, registry: Registry | None = None) -> str:
     """``sql`` with the literals that hold secrets replaced by ``'***'``.
 
-    Two rules, both lexical so they work on statements that do not parse:
-    a literal given for a secret-named column or ``@param`` (by ``=``, or by
-    position in INSERT ... SELECT/VALUES) is masked whole; in a JSON literal
-    (e.g. ``recording_config`` with a ``storage_config``) the values under
-    secret-named keys are masked and the rest is kept.
+    The rules are lexical, so they work on statements that do not parse: a
+    literal given for a secret column or ``@param`` (by ``=``, or by position in
+    INSERT ... SELECT/VALUES) is masked whole; in a JSON literal (e.g.
+    ``recording_config`` with a ``storage_config``) the values under secret keys
+    are masked and the rest is kept; a literal that looks like JSON but does not
+    parse is masked whole if it mentions a secret name. A statement that
+    mentions no secret name at all is kept as typed, without being tokenized.
     """
-    if not _MENTION.search(sql):
+    if registry is None:
+        from cfql.provider.registry import default_registry
+
+        registry = default_registry()
+    names = _Names.of(registry)
+    lowered = sql.lower()
+    if not any(name in lowered for name in names.anywhere):
         return sql
     tokens = context.tokenize(sql)
     replacements: dict[int, tuple[context.Token, str]] = {}
     for statement in context.split(tokens):
-        for name, token in context.scan(statement).assignments:
-            if token.kind in ("string", "number") and _SECRET_NAME.search(name):
-                replacements[token.start] = (token, f"'{MASK}'")
-    for token in tokens:
-        if token.kind == "string" and token.start not in replacements and _MENTION.search(token.value):
-            masked = _mask_json_text(token.value)
-            if masked != token.value:
-                closing = "'" if token.closed else ""
-                replacements[token.start] = (token, "'" + masked.replace("'", "''") + closing)
+        shape = context.scan(statement)
+        secret = names.for_target(shape.target)
+        for name, token in shape.assignments:
+            if token.kind in ("string", "number") and name.lower() in secret:
+                replacements[token.start] = (token, _MASKED)
+        for token in statement:
+            if token.kind == "string" and token.start not in replacements:
+                masked = _mask_literal(token, secret)
+                if masked is not None:
+                    replacements[token.start] = (token, masked)
     out, position = [], 0
     for start in sorted(replacements):
         token, text = replacements[start]
@@ -61,47 +75,106 @@ def redact_for_history(sql: str) -> str:
     return "".join(out)
 
 
-def _mask_json_text(text: str) -> str:
+def _mask_literal(token: context.Token, secret: frozenset[str]) -> str | None:
+    """The literal with its JSON secrets masked, or None when it holds none."""
+    value = token.value
+    if not value.lstrip().startswith(("{", "[")):
+        return None
     try:
-        data = json.loads(text)
+        data = json.loads(value)
     except ValueError:
-        return _KEY_VALUE.sub(_mask_match, text)
-    if not isinstance(data, (dict, list)):
-        return text
-    masked = _mask(data)
-    return text if masked == data else json.dumps(masked, ensure_ascii=False)
+        lowered = value.lower()
+        return _MASKED if any(name in lowered for name in secret) else None
+    masked = _mask(data, secret)
+    if masked == data:
+        return None
+    closing = "'" if token.closed else ""
+    return "'" + json.dumps(masked, ensure_ascii=False).replace("'", "''") + closing
 
 
-def _mask(value: t.Any) -> t.Any:
+def _mask(value: t.Any, secret: frozenset[str]) -> t.Any:
     if isinstance(value, dict):
-        return {k: MASK if _SECRET_NAME.search(k) and v is not None else _mask(v) for k, v in value.items()}
+        return {k: MASK if k.lower() in secret and v is not None else _mask(v, secret) for k, v in value.items()}
     if isinstance(value, list):
-        return [_mask(v) for v in value]
+        return [_mask(v, secret) for v in value]
     return value
 
 
-def _mask_match(match: re.Match[str]) -> str:
-    if _SECRET_NAME.search(match.group("key")):
-        return match.group(1) + f'"{MASK}"'
-    return match.group(0)
+class _Names:
+    """The secret names a registry knows, worked out once per registry.
+
+    ``anywhere`` (every name any provider declares or any schema marks secret)
+    decides the fast path; ``for_target`` narrows it to what applies to one
+    statement's resource.
+    """
+
+    _cache: weakref.WeakKeyDictionary[Registry, _Names] = weakref.WeakKeyDictionary()
+
+    def __init__(self, registry: Registry):
+        self.registry = registry
+        self._by_resource: dict[str, frozenset[str]] = {}
+        anywhere = set(registry.secret_names(None))
+        for provider_name in registry.provider_names:
+            provider = registry.provider(provider_name)
+            for service in provider.services.values() if provider is not None else ():
+                try:
+                    resources = service.resources
+                except Exception:  # a service document that does not load cannot run statements either
+                    continue
+                for resource in resources.values():
+                    anywhere |= self._schema_names(resource)
+        self.anywhere = frozenset(anywhere)
+
+    @classmethod
+    def of(cls, registry: Registry) -> _Names:
+        names = cls._cache.get(registry)
+        if names is None:
+            names = cls._cache[registry] = cls(registry)
+        return names
+
+    def for_target(self, target: t.Sequence[str]) -> frozenset[str]:
+        """The provider's declared names and the resource's schema secrets; every provider's if it is unknown."""
+        registry = self.registry
+        if len(target) != 3 or registry.provider(target[0]) is None:
+            return registry.secret_names(None)
+        resource = registry.resource(*target)
+        declared = registry.secret_names(target[0])
+        return declared | self._schema_names(resource) if resource is not None else declared
+
+    def _schema_names(self, resource: Resource) -> frozenset[str]:
+        found = self._by_resource.get(resource.id)
+        if found is None:
+            from cfql.plan.schema import is_secret
+            from cfql.redact import secret_paths
+
+            names: set[str] = set()
+            for method in resource.methods.values():
+                for name, field in method.fields.items():
+                    if is_secret(field.schema):
+                        names.add(name.lower())
+                    names.update(path[-1].lower() for path in secret_paths(field.schema))
+            found = self._by_resource[resource.id] = frozenset(names)
+        return found
 
 
 class RedactingFileHistory(FileHistory):
     """A FileHistory whose file is private (0600) and never receives a secret value."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, registry: t.Callable[[], Registry] | None = None):
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
         os.chmod(path, 0o600)  # an older file may have been created wider
+        self._registry = registry
         super().__init__(str(path))
 
     def store_string(self, string: str) -> None:
-        super().store_string(redact_for_history(string))
+        registry = self._registry() if self._registry is not None else None
+        super().store_string(redact_for_history(string, registry))
 
 
-def open_history(path: Path) -> tuple[History, str | None]:
+def open_history(path: Path, registry: t.Callable[[], Registry] | None = None) -> tuple[History, str | None]:
     """The history file, or — if it cannot be created — memory only, with a warning saying why."""
     try:
-        return RedactingFileHistory(path), None
+        return RedactingFileHistory(path, registry), None
     except OSError as error:
         return InMemoryHistory(), f"history is not saved: cannot create {path}: {error.strerror}"

@@ -9,6 +9,7 @@ so that positions, comments and error messages stay sqlglot's.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import typing as t
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import Token, TokenType
 
 from cfql.errors import SQLSyntaxError
+from cfql.sql import scanner
 
 
 class Replace(exp.Update):
@@ -149,13 +151,15 @@ def tokenize(sql: str) -> list[Token]:
 
 def _token_error(sql: str, error: TokenError) -> SQLSyntaxError:
     """sqlglot does not say where tokenizing failed; an unclosed quote or comment usually is why."""
-    opened = _unclosed(sql)
+    opened = scanner.first_unclosed(sql)
     if opened is None:
         return SQLSyntaxError(str(error).splitlines()[0])
-    line = sql.count("\n", 0, opened) + 1
-    column = opened - (sql.rfind("\n", 0, opened) + 1) + 1
-    what = {"'": "string", '"': "quoted name", "/": "comment", "$": "dollar-quoted string"}[sql[opened]]
+    line, column = scanner.line_and_column(sql, opened.start)
+    what = "dollar-quoted string" if opened.dollar_quoted else _UNCLOSED.get(opened.kind, opened.kind)
     return SQLSyntaxError(f"unterminated {what}", line=line, column=column)
+
+
+_UNCLOSED = {scanner.STRING: "string", scanner.QUOTED: "quoted name", scanner.COMMENT: "comment"}
 
 
 def parse_statement(sql: str, line_offset: int = 0, tokens: list[Token] | None = None) -> exp.Expression:
@@ -203,13 +207,15 @@ class Piece:
 def iter_statements(text: str) -> t.Iterator[Piece]:
     """Cut a script into statements at top-level semicolons, one statement at a time.
 
-    A light scanner finds the semicolons outside strings, quoted names and
-    comments; only then is each statement tokenized, so a long script is
-    never held as one token list. Statements that are only comments are dropped.
+    The scanner finds the semicolons outside strings, quoted names and
+    comments (reading them as sqlglot will); only then is each statement
+    tokenized, so a long script is never held as one token list. Statements
+    that are only comments are dropped.
     """
     line = 1
-    offset = 0
-    for chunk in _chunks(text):
+    start = 0
+    for end in itertools.chain(scanner.semicolons(text), (len(text),)):
+        chunk = text[start:end]
         try:
             tokens = tokenize(chunk)
         except SQLSyntaxError as error:  # its line counts from the chunk; make it the script's
@@ -219,85 +225,12 @@ def iter_statements(text: str) -> t.Iterator[Piece]:
         if tokens:
             first = tokens[0]
             sql = chunk[first.start :].rstrip()
-            yield Piece(sql, line + first.line - 1, offset + first.start, chunk, line, tokens)
+            yield Piece(sql, line + first.line - 1, start + first.start, chunk, line, tokens)
         line += chunk.count("\n")
-        offset += len(chunk) + 1  # and its semicolon
+        start = end + 1  # past its semicolon
 
 
 def split_statements(text: str) -> t.Iterator[tuple[str, int]]:
     """``(statement_text, first_line)`` for each statement of a script."""
     for piece in iter_statements(text):
         yield piece.sql, piece.line
-
-
-def _chunks(text: str) -> t.Iterator[str]:
-    """The script between top-level semicolons (each chunk keeps its leading whitespace and comments)."""
-    start = 0
-    for i, _opened in _scan(text):
-        yield text[start:i]
-        start = i + 1
-    yield text[start:]
-
-
-def _unclosed(text: str) -> int | None:
-    """Where a string, quoted name or comment opens that never closes, if one does."""
-    for i, opened in _scan(text):
-        if opened is not None:
-            return opened
-    return None
-
-
-def _scan(text: str) -> t.Iterator[tuple[int, int | None]]:
-    """Top-level semicolons as ``(offset, None)``; at the end, ``(len, start)`` of an unclosed quote or comment."""
-    i = 0
-    n = len(text)
-    while i < n:
-        ch = text[i]
-        start = i
-        if ch == ";":
-            yield i, None
-        elif ch == "'":
-            backslashes = i > 0 and text[i - 1] in "eE" and (i < 2 or not (text[i - 2].isalnum() or text[i - 2] == "_"))
-            i = _string_end(text, i + 1, "'", backslashes)
-        elif ch == '"':
-            i = _string_end(text, i + 1, '"', False)
-        elif text.startswith("--", i):
-            newline = text.find("\n", i)
-            i = n if newline < 0 else newline
-            continue
-        elif text.startswith("/*", i):
-            close = text.find("*/", i + 2)
-            i = -1 if close < 0 else close + 2
-        elif ch == "$":
-            tag_end = text.find("$", i + 1)
-            tag = text[i : tag_end + 1] if tag_end > 0 else ""
-            if tag and (tag == "$$" or tag[1:-1].isidentifier()):
-                close = text.find(tag, tag_end + 1)
-                i = -1 if close < 0 else close + len(tag)
-            else:
-                i += 1
-        else:
-            i += 1
-            continue
-        if i < 0:  # unclosed to the end of the text
-            yield n, start
-            return
-        if ch == ";":
-            i += 1
-
-
-def _string_end(text: str, i: int, quote: str, backslashes: bool) -> int:
-    """Index just past the closing quote (a doubled quote, or a backslash in E'...', escapes it); -1 if none."""
-    n = len(text)
-    while i < n:
-        ch = text[i]
-        if backslashes and ch == "\\":
-            i += 2
-            continue
-        if ch == quote:
-            if i + 1 < n and text[i + 1] == quote:
-                i += 2
-                continue
-            return i + 1
-        i += 1
-    return -1

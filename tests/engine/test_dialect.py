@@ -135,3 +135,27 @@ def test_unterminated_quotes_and_comments_say_where_they_open(script: str, messa
     with pytest.raises(SQLSyntaxError) as info:
         list(iter_statements(script))
     assert str(info.value) == message
+
+
+@pytest.mark.parametrize(
+    "script, message",
+    [
+        ("SELECT 1;\nSELECT E'it\\'s", "syntax error at line 2, column 8: unterminated string"),
+        ("SELECT $$ never", "syntax error at line 1, column 8: unterminated dollar-quoted string"),
+        ("SELECT 1 /* a /* b */ c", "syntax error at line 1, column 10: unterminated comment"),
+    ],
+)
+def test_unterminated_tokens_are_found_by_the_scanner(script: str, message: str) -> None:
+    with pytest.raises(SQLSyntaxError) as info:
+        list(iter_statements(script))
+    assert str(info.value) == message
+
+
+def test_splitting_reads_strings_as_sqlglot_does() -> None:
+    """A backslash escapes a quote in E'...' only; comments nest; $$ and {# #} hide semicolons."""
+    script = "SELECT E'a\\';b' FROM a.b.c; SELECT 'a\\';\n/* x /* ; */ ; */ SELECT $$;$$ {# ; #} FROM a.b.c"
+    assert [sql for sql, _line in split_statements(script)] == [
+        "SELECT E'a\\';b' FROM a.b.c",
+        "SELECT 'a\\'",
+        "SELECT $$;$$ {# ; #} FROM a.b.c",
+    ]

@@ -164,7 +164,7 @@ def test_edit_puts_the_edited_statement_back_at_the_prompt(
 
 def test_sandbox_switches_the_connection(run_shell: Runner, api: Settings) -> None:
     session = run_shell("\\sandbox\r" + create_meeting("sandbox-app", "Local") + "\r" + CTRL_D)
-    assert re.search(r"Now on the sandbox at http://127\.0\.0\.1:\d+", session.out)
+    assert "Now on the sandbox" in session.out
     assert "| Local | true    |" in session.out
     assert session.shell.settings.sandbox and session.shell.target() == "sandbox"
     assert session.shell._conn is None  # closed (and its emulator stopped) on the way out

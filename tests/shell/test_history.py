@@ -57,17 +57,24 @@ def test_secrets_inside_a_json_literal_are_masked_and_the_rest_kept() -> None:
     assert redacted.endswith("WHERE account_id = 'acct' AND app_id = 'app' AND meeting_id = 'm1';")
 
 
-def test_broken_json_is_masked_too() -> None:
+def test_broken_json_mentioning_a_secret_is_masked_whole() -> None:
+    """JSON that does not parse cannot be masked key by key: the whole literal goes."""
     sql = """INSERT INTO r (recording_config) SELECT '{"storage_config": {"password": "pw1", "private_key": "-----BEGIN", "host": "h"'"""
     redacted = redact_for_history(sql)
-    assert "pw1" not in redacted and "BEGIN" not in redacted and '"host": "h"' in redacted
+    assert "pw1" not in redacted and "BEGIN" not in redacted
+    assert redacted == "INSERT INTO r (recording_config) SELECT '***'"
+    unrelated = """INSERT INTO r (recording_config) SELECT '{"host": "h"', 'password'"""
+    assert redact_for_history(unrelated) == unrelated  # broken JSON without a secret name, and a mere word
 
 
 @pytest.mark.parametrize(
     "sql, secret",
     [
         ("UPDATE r SET password = 'hunter2' WHERE id = 'x';", "hunter2"),
-        ("EXEC p.s.r.login @api_token = 'tok-123', @user = 'bob';", "tok-123"),
+        ("EXEC p.s.r.login @api_key = 'tok-123', @user = 'bob';", "tok-123"),
+        ("EXEC p.s.r.login @API_KEY = 'tok-123', @user = 'bob';", "tok-123"),
+        ("UPDATE r SET title = E'it\\'s', password = E'pw\\'1' WHERE id = 'x';", "pw\\'1"),
+        ("UPDATE r SET password = $$hunter2$$ WHERE id = 'x';", "hunter2"),
         ("INSERT INTO r (user, access_key, region) SELECT 'bob', 'AKIA1', 'eu';", "AKIA1"),
         ("INSERT INTO r (user, secret) VALUES ('bob', 'v1'), ('amy', 'v2');", "v1"),
         ("""EXEC p.s.r.m @@json = '{"password": "pw", "n": 1}';""", "pw"),
@@ -78,6 +85,105 @@ def test_values_given_for_secret_names_are_masked(sql: str, secret: str) -> None
     redacted = redact_for_history(sql)
     assert secret not in redacted and "***" in redacted
     assert "bob" in redacted or "bob" not in sql  # other values stay
+
+
+def test_names_match_exactly_not_as_part_of_a_longer_name() -> None:
+    """``password_hint`` and ``api_token`` are not declared secret; only the declared names are."""
+    for sql in (
+        "UPDATE r SET password_hint = 'my dog' WHERE id = 'x';",
+        "EXEC p.s.r.login @api_token = 'tok-123', @user = 'bob';",
+        """UPDATE r SET config = '{"secret_santa": "bob"}' WHERE id = 'x';""",
+    ):
+        assert redact_for_history(sql) == sql
+
+
+def test_a_statement_mentioning_no_secret_name_is_not_even_tokenized(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cfql.shell import context
+
+    def refuse(text: str) -> list[context.Token]:
+        raise AssertionError("tokenized")
+
+    monkeypatch.setattr(context, "tokenize", refuse)
+    sql = f"UPDATE {MEETINGS} SET title = 'x' WHERE account_id = 'a' AND app_id = 'b' AND meeting_id = 'm';"
+    assert redact_for_history(sql) is sql
+
+
+def test_the_names_come_from_the_provider_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Declared ``secretFields`` and schema-marked fields (top level or nested) of the target resource."""
+    from cfql.provider.registry import Registry
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    registry = Registry(_demo_manifests(tmp_path))
+    things = "demo.things.things"
+    insert = f"INSERT INTO {things} (name, token, pin) SELECT 'n', 'tok-1', '1234';"
+    assert redact_for_history(insert, registry) == f"INSERT INTO {things} (name, token, pin) SELECT 'n', '***', '***';"
+    nested = f"""INSERT INTO {things} (name, settings) SELECT 'n', '{{"api_secret": "s1", "colour": "red"}}';"""
+    redacted = redact_for_history(nested, registry)
+    literal = redacted.split("SELECT 'n', '")[1].removesuffix("';")
+    assert json.loads(literal) == {"api_secret": "***", "colour": "red"}
+    # ``token`` is secret in this resource's schema only: elsewhere it is an ordinary name ...
+    other = "UPDATE r SET token = 'x' WHERE id = 'y';"
+    assert redact_for_history(other, registry) == other
+    # ... while a declared name applies wherever the provider is unknown.
+    assert redact_for_history("UPDATE r SET pin = '1234';", registry) == "UPDATE r SET pin = '***';"
+
+
+def _demo_manifests(root: Path) -> Path:
+    manifests = root / "manifests"
+    (manifests / "demo" / "services").mkdir(parents=True)
+    (manifests / "demo" / "provider.yaml").write_text(
+        "id: demo\nname: demo\nversion: v1\ntitle: Demo\ndescription: For the history tests.\n"
+        "providerServices:\n  things:\n    id: things:v1\n    name: things\n    title: Things\n"
+        "    description: Things.\n    version: v1\n    preferred: true\n    service:\n      $ref: services/things.yaml\n"
+        "config:\n  auth:\n    type: bearer\n    credentialsenvvar: DEMO_TOKEN\n"
+        "x-cfql-config:\n  secretFields: [pin]\n"
+    )
+    (manifests / "demo" / "services" / "things.yaml").write_text(
+        """openapi: 3.0.3
+info: {title: Things, version: v1}
+servers: [{url: 'https://demo.test'}]
+paths:
+  /things:
+    post:
+      operationId: create_thing
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              properties:
+                name: {type: string}
+                pin: {type: string}
+                token: {type: string, format: password}
+                settings:
+                  type: object
+                  properties:
+                    api_secret: {type: string, x-cfql-secret: true}
+                    colour: {type: string}
+      responses:
+        '201': {description: Made., content: {application/json: {schema: {type: object}}}}
+components:
+  x-stackQL-resources:
+    things:
+      id: demo.things.things
+      name: things
+      title: Things
+      methods:
+        create_thing:
+          operation: {$ref: '#/paths/~1things/post'}
+          request: {mediaType: application/json}
+          response: {mediaType: application/json, openAPIDocKey: '201'}
+      sqlVerbs:
+        select: []
+        insert:
+          - {$ref: '#/components/x-stackQL-resources/things/methods/create_thing'}
+        update: []
+        delete: []
+        replace: []
+"""
+    )
+    return manifests
 
 
 def test_values_by_position_in_multi_row_values() -> None:
