@@ -40,8 +40,8 @@ Params = t.Mapping[str, t.Any]
 # a group's record in aggregate queries) and the statement's parameters.
 Getter = t.Callable[[t.Any, Params], t.Any]
 
-#: Nodes that are one value: a literal, NULL, a negative number or a :param.
-VALUE_NODES = (exp.Literal, exp.Boolean, exp.Null, exp.Neg, exp.Placeholder)
+#: Nodes that are one value: a literal (E'...' included), NULL, a negative number or a :param.
+VALUE_NODES = (exp.Literal, exp.ByteString, exp.Boolean, exp.Null, exp.Neg, exp.Placeholder)
 
 
 @dataclass(frozen=True)

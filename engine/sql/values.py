@@ -33,6 +33,8 @@ class Deferred(str):
 def sql_value(node: exp.Expression, where: str) -> t.Any:
     if isinstance(node, exp.Literal):
         return node.this if node.is_string else sql_number(node.this, where)
+    if isinstance(node, exp.ByteString):  # E'...': sqlglot has already applied its backslash escapes
+        return node.this
     if isinstance(node, exp.Boolean):
         return bool(node.this)
     if isinstance(node, exp.Null):

@@ -134,3 +134,8 @@ def test_bind_parameters_are_typed_and_checked_per_call(conn: Connection, record
 def test_question_mark_placeholders_are_refused(conn: Connection) -> None:
     with pytest.raises(ProgrammingError, match="only literals and :parameters"):
         conn.execute(f"UPDATE {MEETINGS} SET title = ? {WHERE}")
+
+
+def test_an_escape_string_is_sent_as_the_text_it_means(conn: Connection, recorder: Recorder) -> None:
+    conn.execute(f"UPDATE {MEETINGS} SET title = E'it\\'s a \\\\ test' {WHERE}")
+    assert recorder.last_body == {"title": "it's a \\ test"}
