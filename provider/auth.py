@@ -27,7 +27,7 @@ class MissingCredentials(Exception):
     """Raised with a sentence naming what to set; the engine maps it to its own error."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Credentials:
     headers: t.Mapping[str, str] = field(default_factory=dict)
     shown: t.Mapping[str, str] = field(default_factory=dict)  # the same headers, secrets masked

@@ -8,7 +8,6 @@ a resource means adding YAML, not Python.
 
 from __future__ import annotations
 
-import importlib.resources
 import json
 import os
 import typing as t
@@ -17,7 +16,9 @@ from pathlib import Path
 
 from cfql.provider.model import Conventions, Field, Method, PageNumbering, Pagination, Provider, Resource, Service
 
-MANIFESTS_DIR = Path(str(importlib.resources.files("cfql.manifests")))
+# cfql.manifests sits beside cfql.provider's parent once installed (cfql/manifests), and in the
+# source tree too (manifests/ beside provider/), so one path serves wheels and editable installs.
+MANIFESTS_DIR = Path(__file__).resolve().parent.parent / "manifests"
 
 
 def read_yaml(path: Path) -> t.Any:

@@ -70,7 +70,7 @@ class Pagination:
     numbering: PageNumbering | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # one object per documented thing: identity is equality
 class Method:
     """A documented API operation reachable from SQL."""
 
@@ -125,7 +125,7 @@ class Method:
         return spec.request_location == "request" or spec.request_key in self.parameters
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # one object per documented thing: identity is equality
 class Resource:
     """A table-like group of methods, with the SQL verbs each method answers to."""
 
@@ -139,7 +139,7 @@ class Resource:
         return [self.methods[name] for name in self.sql_verbs.get(verb, ())]
 
 
-@dataclass
+@dataclass(eq=False)
 class Service:
     """A group of resources sharing one OpenAPI document, loaded on first use."""
 
@@ -170,7 +170,7 @@ class Conventions:
     sandbox: t.Mapping[str, str] = field(default_factory=dict)  # start/serve: "module:function"
 
 
-@dataclass
+@dataclass(eq=False)
 class Provider:
     name: str
     title: str

@@ -14,7 +14,7 @@ import typing as t
 from dataclasses import dataclass
 
 
-@dataclass
+@dataclass(eq=False)
 class Sandbox:
     """A running emulator: where it listens, the token it accepts, and how to stop it."""
 
@@ -23,11 +23,15 @@ class Sandbox:
     stop: t.Callable[[], None]
 
 
-def start_sandbox(entry_point: str) -> Sandbox:
+def entry_point(spec: str) -> t.Callable[..., t.Any]:
+    """The function a provider document names as ``module:function``."""
+    module_name, _, function_name = spec.partition(":")
+    return t.cast(t.Callable[..., t.Any], getattr(importlib.import_module(module_name), function_name))
+
+
+def start_sandbox(spec: str) -> Sandbox:
     """Start the sandbox ``module:function`` names (the function returns a running Sandbox)."""
-    module_name, _, function_name = entry_point.partition(":")
-    factory = getattr(importlib.import_module(module_name), function_name)
-    sandbox = factory()
+    sandbox = entry_point(spec)()
     if not isinstance(sandbox, Sandbox):
-        raise TypeError(f"{entry_point} returned {type(sandbox).__name__}, not a Sandbox")
+        raise TypeError(f"{spec} returned {type(sandbox).__name__}, not a Sandbox")
     return sandbox

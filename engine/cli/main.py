@@ -20,7 +20,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cfql", description="SQL for cloud APIs.")
-    parser.add_argument("--version", action="version", version=f"cfql {_version()}")
+    parser.add_argument("--version", action=_Version, nargs=0, help="show the version and exit")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
 
@@ -58,13 +58,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _version() -> str:
-    from importlib import metadata
+class _Version(argparse.Action):
+    """``--version``, looked up only when asked for: reading the package metadata costs a cold start 3 ms."""
 
-    try:
-        return metadata.version("cfql")
-    except metadata.PackageNotFoundError:
-        return "(source tree)"
+    def __call__(self, parser: argparse.ArgumentParser, *args: t.Any) -> t.NoReturn:
+        from importlib import metadata
+
+        try:
+            version = metadata.version("cfql")
+        except metadata.PackageNotFoundError:
+            version = "(source tree)"
+        print(f"cfql {version}")  # to stdout, as argparse's own version action does
+        parser.exit()
 
 
 def main(argv: t.Sequence[str] | None = None) -> int:
@@ -96,9 +101,8 @@ def main(argv: t.Sequence[str] | None = None) -> int:
 
 def _emulator(argv: list[str]) -> int:
     """``cfql emulator [--provider NAME] ...``: the provider's ``x-cfql-config.sandbox.serve`` command."""
-    import importlib
-
     from cfql.provider.registry import default_registry
+    from cfql.provider.sandbox import entry_point
 
     registry = default_registry()
     name = None
@@ -114,9 +118,7 @@ def _emulator(argv: list[str]) -> int:
     if name not in served:
         print(f"cfql emulator: name one of {', '.join(sorted(served)) or '(none)'} with --provider", file=sys.stderr)
         return EXIT_USAGE
-    module_name, _, function_name = served[name].partition(":")
-    serve = getattr(importlib.import_module(module_name), function_name)
-    return int(serve(argv) or 0)
+    return int(entry_point(served[name])(argv) or 0)
 
 
 def _exec(args: argparse.Namespace) -> int:
@@ -124,7 +126,7 @@ def _exec(args: argparse.Namespace) -> int:
     from cfql.connection import Connection
     from cfql.errors import Error
     from cfql.script import runner as script
-    from cfql.script.templates import load_variables
+    from cfql.script.variables import load_variables
 
     if (args.sql is None) == (args.infile is None):
         print("cfql exec: give either SQL or -i FILE", file=sys.stderr)

@@ -26,11 +26,13 @@ from cfql.http.retry import retry_after_error, retry_after_response
 from cfql.provider.auth import Credentials, Given, MissingCredentials, credentials
 from cfql.provider.model import Method, Provider
 from cfql.provider.registry import Registry
-from cfql.provider.sandbox import Sandbox, start_sandbox
 from cfql.redact import mask_paths, redact_body, scrub, secret_paths, secret_strings
 from cfql.result import Result
 from cfql.rows.jsonpath import find_all, find_first
 from cfql.settings import Settings
+
+if t.TYPE_CHECKING:
+    from cfql.provider.sandbox import Sandbox
 
 USER_AGENT = "cfql/0.1.0"
 DRY_RUN_COLUMNS = ["method", "url", "headers", "body"]
@@ -39,7 +41,7 @@ DRY_RUN_COLUMNS = ["method", "url", "headers", "body"]
 Attempts = t.Generator[t.Union[float, httpx.Request], t.Union[httpx.Response, httpx.HTTPError, None], ApiResponse]
 
 
-@dataclass
+@dataclass(eq=False)
 class Endpoint:
     """Everything needed to reach one provider: resolved once, then shared by every request."""
 
@@ -48,7 +50,7 @@ class Endpoint:
     credentials: Credentials | None  # None: credentials are missing (raised when a request needs them)
     missing: str  # why they are missing
     pacer: Pacer
-    sandbox: Sandbox | None = None
+    sandbox: Sandbox | None = None  # the provider's emulator, when --sandbox started one
 
 
 class DriverCore:
@@ -81,6 +83,8 @@ class DriverCore:
         conventions = provider.conventions
         settings = self.settings
         if settings.sandbox:
+            from cfql.provider.sandbox import start_sandbox
+
             entry = conventions.sandbox.get("start")
             if not entry:
                 raise NotSupportedError(f"--sandbox: provider {name} has no sandbox (x-cfql-config.sandbox in its provider.yaml)")

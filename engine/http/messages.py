@@ -18,7 +18,7 @@ if t.TYPE_CHECKING:
     from cfql.result import Result
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ApiRequest:
     """One HTTP call, fully determined: what a dry run prints and what a driver sends.
 
@@ -35,7 +35,7 @@ class ApiRequest:
     headers: t.Mapping[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ApiResponse:
     """A successful answer: its status, headers and decoded JSON (secret fields already masked)."""
 

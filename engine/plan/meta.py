@@ -17,12 +17,20 @@ from cfql.provider.model import SQL_VERBS, Resource
 from cfql.provider.registry import Registry
 from cfql.result import Result
 from cfql.rows.rowexpr import like_regex
-from cfql.sql.dialect import Show
+from cfql.sql.dialect import Show, table_parts
 
 Producer = t.Callable[[], Result]
 
 
-def show_producer(node: Show, registry: Registry) -> Producer:
+def producer(node: Show | exp.Describe, registry: Registry) -> Producer:
+    """What a SHOW or DESCRIBE returns, worked out now, at plan time."""
+    if isinstance(node, Show):
+        return _show_producer(node, registry)
+    resource = find_resource(registry, table_parts(node.this))
+    return _describe_producer(resource, extended=bool(node.args.get("style")))
+
+
+def _show_producer(node: Show, registry: Registry) -> Producer:
     """Answer SHOW now, at plan time, so a wrong target fails before any statement runs."""
     kind = node.this.name.upper()
     target = [p.name for p in node.args["target"].parts] if node.args.get("target") else []
@@ -93,7 +101,7 @@ _SHOW: dict[str, t.Callable[[Registry, list[str], bool], Result]] = {
 }
 
 
-def describe_producer(resource: Resource, extended: bool) -> Producer:
+def _describe_producer(resource: Resource, extended: bool) -> Producer:
     """Columns a SELECT returns, from the select methods' row schemas."""
     methods = resource.methods_for("select")
     if not methods:

@@ -7,16 +7,14 @@ import typing as t
 
 from sqlglot import exp
 
-from cfql.errors import NotSupportedError, ProgrammingError, SQLSyntaxError
-from cfql.plan import meta
+from cfql.errors import NotSupportedError, ProgrammingError
 from cfql.plan.plans import BoundRow, CallPlan, Plan, StaticPlan, check_constants
 from cfql.plan.resolver import check_exec, choose_method, find_resource
 from cfql.plan.schema import did_you_mean
-from cfql.plan.select import plan_select
 from cfql.provider.model import Field, Method, Resource
 from cfql.provider.registry import Registry
 from cfql.rows.projection import Projection, compile_projection
-from cfql.sql.dialect import Exec, Piece, Replace, Show, parse_statement
+from cfql.sql.dialect import Exec, Piece, Replace, Show, parse_statement, table_parts
 from cfql.sql.values import Bind, literal_source, sql_value
 
 
@@ -39,16 +37,17 @@ def plan_statement(node: exp.Expression, sql: str, registry: Registry) -> Plan:
     if isinstance(node, exp.Delete):
         return _plan_delete(node, sql, registry)
     if isinstance(node, exp.Select):
-        return plan_select(node, sql, registry)  # one read method, pages, local SQL: engine/select.py
+        from cfql.plan.select import plan_select  # SELECT's local SQL is loaded only for a SELECT
+
+        return plan_select(node, sql, registry)  # one read method, pages, local SQL
     if isinstance(node, exp.SetOperation):
         raise NotSupportedError(f"{node.key.upper()} is not supported; run the SELECTs separately")
     if isinstance(node, Exec):
         return _plan_exec(node, sql, registry)
-    if isinstance(node, Show):
-        return StaticPlan(sql, meta.show_producer(node, registry))
-    if isinstance(node, exp.Describe):
-        resource = find_resource(registry, _table_parts(node.this))
-        return StaticPlan(sql, meta.describe_producer(resource, extended=bool(node.args.get("style"))))
+    if isinstance(node, (Show, exp.Describe)):
+        from cfql.plan import meta  # loaded only for SHOW and DESCRIBE
+
+        return StaticPlan(sql, meta.producer(node, registry))
     raise NotSupportedError(f"unsupported statement: {sql.strip().split(None, 1)[0].upper()}")
 
 
@@ -56,7 +55,7 @@ def _plan_insert(node: exp.Insert, sql: str, registry: Registry) -> CallPlan:
     target = node.this
     if not isinstance(target, exp.Schema):
         raise ProgrammingError("INSERT needs a column list: INSERT INTO resource (col, ...) SELECT ...")
-    resource = find_resource(registry, _table_parts(target.this))
+    resource = find_resource(registry, table_parts(target.this))
     columns = [c.name for c in target.expressions]
     _no_duplicates(columns)
     value_rows = _insert_rows(node.expression, len(columns))
@@ -79,7 +78,7 @@ def _insert_rows(source: exp.Expression | None, width: int) -> list[list[exp.Exp
 
 
 def _plan_set(node: exp.Update, sql: str, registry: Registry, verb: str) -> CallPlan:
-    resource = find_resource(registry, _table_parts(node.this))
+    resource = find_resource(registry, table_parts(node.this))
     assignments: dict[str, exp.Expression] = {}
     for assignment in node.expressions:
         if not isinstance(assignment, exp.EQ) or not isinstance(assignment.this, exp.Column):
@@ -94,7 +93,7 @@ def _plan_set(node: exp.Update, sql: str, registry: Registry, verb: str) -> Call
 
 
 def _plan_delete(node: exp.Delete, sql: str, registry: Registry) -> CallPlan:
-    resource = find_resource(registry, _table_parts(node.this))
+    resource = find_resource(registry, table_parts(node.this))
     where = _where_params(node.args.get("where"))
     method = choose_method(resource, "delete", params=list(where), body=())
     row = _row(where, method.fields)
@@ -102,7 +101,7 @@ def _plan_delete(node: exp.Delete, sql: str, registry: Registry) -> CallPlan:
 
 
 def _plan_exec(node: Exec, sql: str, registry: Registry) -> CallPlan:
-    resource = find_resource(registry, _table_parts(node.this))
+    resource = find_resource(registry, table_parts(node.this))
     method = _exec_method(resource, node.args["method"].name)
     body: dict[str, t.Any] = {}
     nodes: dict[str, exp.Expression] = {}
@@ -180,13 +179,6 @@ def _where_params(where: exp.Where | None) -> dict[str, exp.Expression]:
         _no_duplicates([*params, name])
         params[name] = conjunct.expression
     return params
-
-
-def _table_parts(table: t.Any) -> list[str]:
-    if not isinstance(table, exp.Table):
-        got = f"a {table.key.upper()} expression" if isinstance(table, exp.Expression) else "nothing"
-        raise SQLSyntaxError(f"expected provider.service.resource, got {got}")
-    return [part.name for part in table.parts]
 
 
 def _no_duplicates(names: t.Sequence[str]) -> None:

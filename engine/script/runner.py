@@ -25,8 +25,8 @@ from cfql.plan.cache import PlanCache
 from cfql.plan.plans import Plan
 from cfql.redact import plan_secrets, redact_statement
 from cfql.result import Result
-from cfql.script.templates import has_template, render
 from cfql.sql.dialect import iter_statements
+from cfql.sql.scanner import has_template
 from cfql.sql.values import Deferred
 
 # Plans kept from preparation for the run. Past this many statements a script's
@@ -98,6 +98,8 @@ def prepare(
 ) -> Script:
     """Render, parse and resolve every statement; check every ``:param`` has an earlier source."""
     if has_template(text):
+        from cfql.script.templates import render  # only now: a plain script never pays for it
+
         try:
             text = render(text, variables or {}, source)
         except Error as error:

@@ -207,7 +207,7 @@ class Shell:
     def run_script(self, path: str, assignments: t.Sequence[str]) -> None:
         """``\\i FILE``: prepare the whole script (templates, resolution), then run it, showing each result."""
         from cfql.script import runner as script
-        from cfql.script.templates import load_variables
+        from cfql.script.variables import load_variables
 
         try:
             text = Path(path).expanduser().read_text(encoding="utf-8")

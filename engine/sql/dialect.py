@@ -162,6 +162,14 @@ def _token_error(sql: str, error: TokenError) -> SQLSyntaxError:
 _UNCLOSED = {scanner.STRING: "string", scanner.QUOTED: "quoted name", scanner.COMMENT: "comment"}
 
 
+def table_parts(table: t.Any) -> list[str]:
+    """``provider.service.resource`` of a parsed table reference, as names."""
+    if not isinstance(table, exp.Table):
+        got = f"a {table.key.upper()} expression" if isinstance(table, exp.Expression) else "nothing"
+        raise SQLSyntaxError(f"expected provider.service.resource, got {got}")
+    return [part.name for part in table.parts]
+
+
 def parse_statement(sql: str, line_offset: int = 0, tokens: list[Token] | None = None) -> exp.Expression:
     """Parse exactly one statement; a syntax error carries its line and column.
 

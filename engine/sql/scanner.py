@@ -32,6 +32,7 @@ regular expression cannot (nesting comments, dollar tags, Jinja brackets).
 
 from __future__ import annotations
 
+import functools
 import re
 import typing as t
 
@@ -129,6 +130,7 @@ _NUMBER = (
 _PARAM = rf"(?:@@?|:(?!:))(?=[^\W\d])(?!{_STRING_PREFIX}|[Ee]'|{_USER_DEFINED}){_WORD}"
 
 
+@functools.lru_cache(maxsize=None)  # compiled on first use: a plain statement never needs the template one
 def _pattern(template: bool) -> re.Pattern[str]:
     """The expression behind ``iter_tokens``: one alternative per token kind, tried in sqlglot's order.
 
@@ -165,8 +167,6 @@ def _pattern(template: bool) -> re.Pattern[str]:
     )
 
 
-_PLAIN = _pattern(template=False)
-_TEMPLATE = _pattern(template=True)
 _SIMPLE = {"word": WORD, "number": NUMBER, "param": PARAM, "op": OP, "semicolon": SEMICOLON}
 _DELIMITED = {
     "str": STRING, "str_end": STRING, "estr": STRING, "estr_end": STRING,
@@ -184,6 +184,11 @@ _BODIES = {
 # Where a Jinja expression may change depth or end: quotes, brackets, "%}".
 _JINJA_STEP = re.compile(r"""['"(\[{)\]}]|%\}""")
 _JINJA_STRING = {"'": re.compile(r"'(?:[^'\\]|\\[\s\S])*'"), '"': re.compile(r'"(?:[^"\\]|\\[\s\S])*"')}
+
+
+def has_template(text: str) -> bool:
+    """Whether ``text`` holds a Jinja placeholder or block (and so must be rendered before it is SQL)."""
+    return "{{" in text or "{%" in text
 
 
 def tokenize(text: str, template: bool = False) -> list[Token]:
@@ -214,6 +219,8 @@ def semicolons(text: str) -> t.Iterator[int]:
     ``iter_tokens`` without building a token per word, so that splitting a long
     script costs little next to parsing it.
     """
+    if ";" not in text:  # no semicolon at all, so none at the top level: nothing to scan
+        return
     for item in _scan(text, False, semicolons_only=True):
         if not isinstance(item, Token):
             yield item.start("semicolon")
@@ -227,7 +234,7 @@ def _scan(text: str, template: bool, semicolons_only: bool = False) -> t.Iterato
     not even for a match it does not want). The expression resumes after each
     hand-scanned token that ran past its match.
     """
-    pattern = _TEMPLATE if template else _PLAIN
+    pattern = _pattern(template)
     n = len(text)
     pos = 0
     after_parameter = False  # sqlglot's number takes no "." right after a "@" or "$" parameter token

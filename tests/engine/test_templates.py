@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cfql.errors import TemplateError
-from cfql.script.templates import load_variables, render
+from cfql.script.templates import render
+from cfql.script.variables import load_variables
 from cfql.sql.dialect import parse_statement
 
 

@@ -167,3 +167,10 @@ def test_usage_errors_exit_2() -> None:
     assert done.returncode == 2 and "give either SQL or -i FILE" in done.stderr
     assert cfql("exec", "--concurrency", "0", "SHOW PROVIDERS").returncode == 2
     assert "rate limit" in cfql("exec", "--rate-limit", "fast", "SHOW PROVIDERS").stderr
+
+
+def test_cfql_emulator_runs_the_emulator_its_provider_document_names(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["emulator", "--port", "70000"]) == 2  # the Cloudflare emulator's own usage check
+    assert "--port must be between 0 and 65535" in capsys.readouterr().err
+    assert main(["emulator", "--provider", "nope"]) == 2
+    assert capsys.readouterr().err == "cfql emulator: name one of cloudflare with --provider\n"
