@@ -109,16 +109,44 @@ def _conventions(raw: t.Mapping[str, t.Any]) -> Conventions:
     )
 
 
-def load_resources(service_path: Path, provider: str, service: str) -> dict[str, Resource]:
+def load_resources(service_path: Path, provider: str, service: str) -> Resources:
     document = read_yaml(service_path)
     refs = _RefResolver(document)
     base_url = (document.get("servers") or [{}])[0].get("url", "")
     raw_resources = document.get("components", {}).get("x-stackQL-resources", {})
     pagination = _pagination((document.get("x-stackQL-config") or {}).get("pagination"))
-    return {
-        name: _build_resource(name, raw, refs, base_url, f"{provider}.{service}.{name}", pagination)
-        for name, raw in raw_resources.items()
-    }
+
+    def build(name: str) -> Resource:
+        return _build_resource(name, raw_resources[name], refs, base_url, f"{provider}.{service}.{name}", pagination)
+
+    return Resources(list(raw_resources), build)
+
+
+class Resources(t.Mapping[str, Resource]):
+    """A service's resources by name, each built from its document the first time it is looked up.
+
+    A statement names one resource, so it pays for that one only; listing
+    them all (SHOW RESOURCES, completion) builds them all, once.
+    """
+
+    def __init__(self, names: t.Sequence[str], build: t.Callable[[str], Resource]):
+        self._names = dict.fromkeys(names)  # ordered, and O(1) to test
+        self._build = build
+        self._built: dict[str, Resource] = {}
+
+    def __getitem__(self, name: str) -> Resource:
+        found = self._built.get(name)
+        if found is None:
+            if name not in self._names:
+                raise KeyError(name)
+            found = self._built[name] = self._build(name)
+        return found
+
+    def __iter__(self) -> t.Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
 
 
 def _pagination(raw: t.Mapping[str, t.Any] | None) -> Pagination | None:

@@ -146,10 +146,11 @@ class Service:
     name: str
     title: str
     description: str
-    _load: t.Callable[[], dict[str, Resource]] = field(repr=False)
+    _load: t.Callable[[], t.Mapping[str, Resource]] = field(repr=False)
 
     @cached_property
-    def resources(self) -> dict[str, Resource]:
+    def resources(self) -> t.Mapping[str, Resource]:
+        """Resources by name; the document is read on first use, each resource built when first looked up."""
         return self._load()
 
 

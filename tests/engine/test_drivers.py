@@ -64,27 +64,32 @@ class Recording:
         return answer(request)
 
 
-def run_sync(statements: list[str], script: str, **settings: t.Any) -> tuple[list[t.Any], list[t.Any]]:
-    recording = Recording()
-    client = httpx.Client(transport=httpx.MockTransport(recording))
-    with Connection(Settings(token="t", **settings), http_client=client) as conn:
+def run_sync(transport: httpx.MockTransport, statements: list[str], script: str, **settings: t.Any) -> list[t.Any]:
+    with Connection(Settings(token="t", **settings), http_client=httpx.Client(transport=transport)) as conn:
         results = [conn.run(sql) for sql in statements]
         results += conn.executescript(script)
-    return recording.requests, [(r.columns, r.rows, r.message) for r in results]
+    return [(r.columns, r.rows, r.message) for r in results]
 
 
-def run_async(statements: list[str], script: str, **settings: t.Any) -> tuple[list[t.Any], list[t.Any]]:
-    recording = Recording()
-
+def run_async(transport: httpx.MockTransport, statements: list[str], script: str, **settings: t.Any) -> list[t.Any]:
     async def main() -> list[t.Any]:
-        client = httpx.AsyncClient(transport=httpx.MockTransport(recording))
+        client = httpx.AsyncClient(transport=transport)
         async with AsyncConnection(Settings(token="t", **settings), http_client=client) as conn:
             results = [await conn.run(sql) for sql in statements]
             results += await conn.executescript(script)
         return results
 
-    results = asyncio.run(main())
-    return recording.requests, [(r.columns, r.rows, r.message) for r in results]
+    return [(r.columns, r.rows, r.message) for r in asyncio.run(main())]
+
+
+def both(statements: list[str], script: str, **settings: t.Any) -> tuple[list[t.Any], list[t.Any], list[t.Any], list[t.Any]]:
+    """Requests and results of the sync, then the async driver, over one MockTransport."""
+    recording = Recording()
+    transport = httpx.MockTransport(recording)
+    sync_results = run_sync(transport, statements, script, **settings)
+    sync_requests, recording.requests = recording.requests, []
+    async_results = run_async(transport, statements, script, **settings)
+    return sync_requests, sync_results, recording.requests, async_results
 
 
 def test_the_async_cursor_fetches_what_the_statement_returned() -> None:
@@ -103,8 +108,7 @@ def test_the_async_cursor_fetches_what_the_statement_returned() -> None:
 
 
 def test_every_kind_of_statement_sends_the_same_requests_through_both_drivers() -> None:
-    sync_requests, sync_results = run_sync(STATEMENTS, SCRIPT)
-    async_requests, async_results = run_async(STATEMENTS, SCRIPT)
+    sync_requests, sync_results, async_requests, async_results = both(STATEMENTS, SCRIPT)
     assert sync_requests == async_requests
     assert sync_results == async_results
     methods = [method for method, _url, _body in sync_requests]
@@ -120,8 +124,7 @@ def test_every_kind_of_statement_sends_the_same_requests_through_both_drivers() 
 
 
 def test_both_drivers_dry_run_alike_and_send_nothing() -> None:
-    sync_requests, sync_results = run_sync(STATEMENTS[:7], SCRIPT, dry_run=True)
-    async_requests, async_results = run_async(STATEMENTS[:7], SCRIPT, dry_run=True)
+    sync_requests, sync_results, async_requests, async_results = both(STATEMENTS[:7], SCRIPT, dry_run=True)
     assert sync_requests == async_requests == []
     assert sync_results == async_results
     assert sync_results[8][1][0]["url"].endswith("/meetings/:meeting_id")  # the script's deferred value
