@@ -42,17 +42,15 @@ def redact_for_history(sql: str, registry: Registry | None = None) -> str:
     INSERT ... SELECT/VALUES) is masked whole; in a JSON literal (e.g.
     ``recording_config`` with a ``storage_config``) the values under secret keys
     are masked and the rest is kept; a literal that looks like JSON but does not
-    parse is masked whole if it mentions a secret name. A statement that
-    mentions no secret name at all is kept as typed, without being tokenized.
+    parse is masked whole if it mentions a secret name. Only the statement's own
+    resource (and its provider) is consulted: a statement is stored once, when
+    it is run, so reading it costs nothing anyone waits for.
     """
     if registry is None:
         from cfql.provider.registry import default_registry
 
         registry = default_registry()
     names = _Names.of(registry)
-    lowered = sql.lower()
-    if not any(name in lowered for name in names.anywhere):
-        return sql
     tokens = context.tokenize(sql)
     replacements: dict[int, tuple[context.Token, str]] = {}
     for statement in context.split(tokens):
@@ -101,29 +99,13 @@ def _mask(value: t.Any, secret: frozenset[str]) -> t.Any:
 
 
 class _Names:
-    """The secret names a registry knows, worked out once per registry.
-
-    ``anywhere`` (every name any provider declares or any schema marks secret)
-    decides the fast path; ``for_target`` narrows it to what applies to one
-    statement's resource.
-    """
+    """The secret names that apply to a statement's resource, worked out once per resource and registry."""
 
     _cache: weakref.WeakKeyDictionary[Registry, _Names] = weakref.WeakKeyDictionary()
 
     def __init__(self, registry: Registry):
         self.registry = registry
         self._by_resource: dict[str, frozenset[str]] = {}
-        anywhere = set(registry.secret_names(None))
-        for provider_name in registry.provider_names:
-            provider = registry.provider(provider_name)
-            for service in provider.services.values() if provider is not None else ():
-                try:
-                    resources = service.resources
-                except Exception:  # a service document that does not load cannot run statements either
-                    continue
-                for resource in resources.values():
-                    anywhere |= self._schema_names(resource)
-        self.anywhere = frozenset(anywhere)
 
     @classmethod
     def of(cls, registry: Registry) -> _Names:
