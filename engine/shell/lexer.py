@@ -72,7 +72,7 @@ _CLASSES = {
 
 def highlight(text: str) -> StyleAndTextTuples:
     """``text`` as styled fragments, one per token (whitespace unstyled); never raises."""
-    template = "{{" in text or "{%" in text
+    template = scanner.has_template(text)
     fragments: StyleAndTextTuples = []
     position = 0
     for token in scanner.iter_tokens(text, template):
