@@ -1,10 +1,13 @@
-"""Fixtures shared by every test package."""
+"""Fixtures shared by every test package, and the check that the suite reads nothing beside the clone."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 
 import pytest
+
+from tests.standalone import Reads
 
 from cfql.provider.cloudflare.emulator import Emulator
 
@@ -14,3 +17,15 @@ def emulator() -> Iterator[Emulator]:
     """One in-memory RealtimeKit emulator for the whole run; isolate tests by app_id."""
     with Emulator() as emu:
         yield emu
+
+
+READS = Reads()
+sys.addaudithook(READS)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A test that opened a file beside the clone fails the run: a user's clone has nothing there."""
+    if READS.beside:
+        listed = ", ".join(sorted(set(READS.beside))[:5])
+        print(f"\nThe tests opened files beside the clone, which a user's clone does not have: {listed}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

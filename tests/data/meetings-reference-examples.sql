@@ -1,4 +1,4 @@
--- Copied from StackQL's documentation page for cloudflare.realtime_kit.meetings (shared/reference/meetings-resource.md), 2026-12.
+-- Copied from StackQL's documentation page for cloudflare.realtime_kit.meetings (the page cfql was specified with), 2026-12.
 -- One statement per method, in the page's order; each follows a '-- method: <name>' line and is copied verbatim, {{ placeholders }} and all.
 
 -- method: refresh_participant_token

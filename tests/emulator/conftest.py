@@ -16,7 +16,7 @@ from cfql.provider.cloudflare.emulator import SANDBOX_TOKEN, Emulator, Faults
 AUTH = {"Authorization": f"Bearer {SANDBOX_TOKEN}"}
 ACCOUNT = "acct-test"
 # The paths the emulator serves and the components they use, cut from the full
-# RealtimeKit OpenAPI document by tests/data/extract_openapi_subset.py.
+# RealtimeKit OpenAPI document (tests/data/README.md says how).
 SPEC_PATH = Path(__file__).resolve().parents[1] / "data" / "realtimekit-openapi-emulated.json"
 
 
