@@ -7,9 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.standalone import Reads
-
 from cfql.provider.cloudflare.emulator import Emulator
+from tests.standalone import Reads
 
 
 @pytest.fixture(scope="session")
