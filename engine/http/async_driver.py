@@ -16,7 +16,6 @@ from cfql.http.messages import ApiRequest, ApiResponse
 from cfql.provider.registry import Registry
 from cfql.result import Result
 from cfql.settings import Settings
-from cfql.sql.values import Deferred
 
 if t.TYPE_CHECKING:
     from cfql.plan.plans import Plan
@@ -33,14 +32,11 @@ class AsyncDriver(DriverCore):
 
     async def run(self, plan: Plan, params: t.Mapping[str, t.Any] | None = None) -> Result:
         """Drive ``plan``'s exchange to its result."""
-        if self.settings.dry_run:  # what is not known yet shows as :name
-            params = {**{name: Deferred(name) for name in plan.bind_names}, **(params or {})}
-        exchange = plan.exchange(params or {})
+        started = self.start(plan, params)
+        if isinstance(started, Result):
+            return started
+        exchange, batch = started
         try:
-            batch = next(exchange)
-            if self.settings.dry_run:
-                exchange.close()
-                return self.dry_run(plan.sql, batch)
             while True:
                 batch = exchange.send([await self.send(request) for request in batch])
         except StopIteration as done:

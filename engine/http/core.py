@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import httpx
 
 from cfql.errors import APIError, CredentialsError, InternalError, NotSupportedError, OperationalError, api_error
-from cfql.http.messages import ApiRequest, ApiResponse
+from cfql.http.messages import ApiRequest, ApiResponse, Exchange
 from cfql.http.pacing import Pacer, parse_rate_limit
 from cfql.http.retry import retry_after_error, retry_after_response
 from cfql.provider.auth import Credentials, Given, MissingCredentials, credentials
@@ -30,8 +30,10 @@ from cfql.redact import mask_paths, redact_body, scrub, secret_paths, secret_str
 from cfql.result import Result
 from cfql.rows.jsonpath import find_all, find_first
 from cfql.settings import Settings
+from cfql.sql.values import Deferred
 
 if t.TYPE_CHECKING:
+    from cfql.plan.plans import Plan
     from cfql.provider.sandbox import Sandbox
 
 USER_AGENT = "cfql/0.1.0"
@@ -273,9 +275,25 @@ class DriverCore:
         body = redact_body(request.body, request.method.body_fields, names) if request.body is not None else None
         return {"method": request.http_method, "url": url, "headers": headers, "body": body}
 
-    def dry_run(self, sql: str, requests: t.Sequence[ApiRequest]) -> Result:
-        """What a dry run returns for a statement: the first batch of requests it would send."""
-        return Result(list(DRY_RUN_COLUMNS), [self.describe(r) for r in requests], statement=sql, dry_run=True)
+    def start(self, plan: Plan, params: t.Mapping[str, t.Any] | None) -> Result | tuple[Exchange, list[ApiRequest]]:
+        """Begin ``plan``'s exchange: its first batch of requests, or the Result when nothing is to be sent.
+
+        That is the case for a statement that needs no request, and for a dry
+        run, whose Result describes the first batch (values not known yet show
+        as ``:name``). Each driver then sends the batches and hands back the answers.
+        """
+        if self.settings.dry_run:
+            params = {**{name: Deferred(name) for name in plan.bind_names}, **(params or {})}
+        exchange = plan.exchange(params or {})
+        try:
+            batch = next(exchange)
+        except StopIteration as done:
+            return t.cast(Result, done.value)
+        if not self.settings.dry_run:
+            return exchange, batch
+        exchange.close()
+        rows = [self.describe(request) for request in batch]
+        return Result(list(DRY_RUN_COLUMNS), rows, statement=plan.sql, dry_run=True)
 
 
 def pool_limits(settings: Settings) -> httpx.Limits:
