@@ -39,32 +39,42 @@ def compile_path(path: str) -> tuple[Step, ...]:
     return tuple(steps)
 
 
+def walk(value: t.Any, steps: t.Sequence[str | int]) -> t.Any:
+    """The one value key and index ``steps`` reach (``json_extract``'s paths), or None."""
+    for step in steps:
+        value = _child(value, step)
+        if value is None:
+            return None
+    return value
+
+
 def find_all(value: t.Any, path: str) -> list[t.Any]:
-    """Every value ``path`` reaches in ``value`` (a wildcard may reach several); missing parts reach nothing."""
+    """Every non-null value ``path`` reaches in ``value`` (a wildcard may reach several); missing parts reach nothing."""
     found = [value]
     for step in compile_path(path):
         following: list[t.Any] = []
         for node in found:
-            if step is None:
-                if isinstance(node, list):
-                    following.extend(node)
-                elif isinstance(node, dict):
-                    following.extend(node.values())
-            elif isinstance(step, int):
-                if isinstance(node, list) and -len(node) <= step < len(node):
-                    following.append(node[step])
-            elif isinstance(node, dict) and step in node:
-                following.append(node[step])
+            if step is not None:
+                child = _child(node, step)
+                following.extend(() if child is None else (child,))
+            elif isinstance(node, list):
+                following.extend(item for item in node if item is not None)
+            elif isinstance(node, dict):
+                following.extend(item for item in node.values() if item is not None)
         found = following
     return found
 
 
+def _child(node: t.Any, step: str | int) -> t.Any:
+    if isinstance(step, int):
+        return node[step] if isinstance(node, list) and -len(node) <= step < len(node) else None
+    return node.get(step) if isinstance(node, dict) else None
+
+
 def find_first(value: t.Any, path: str) -> t.Any:
     """The first non-null value ``path`` reaches, or None."""
-    for found in find_all(value, path):
-        if found is not None:
-            return found
-    return None
+    found = find_all(value, path)
+    return found[0] if found else None
 
 
 def has_wildcard(path: str) -> bool:

@@ -14,7 +14,7 @@ from sqlglot import exp
 
 from cfql.errors import ProgrammingError
 from cfql.plan.schema import did_you_mean
-from cfql.rows.jsonpath import find_all, has_wildcard
+from cfql.rows.jsonpath import find_all, has_wildcard, walk
 
 Getter = t.Callable[[t.Mapping[str, t.Any]], t.Any]
 
@@ -72,7 +72,7 @@ def _compile(node: exp.Expression, known: t.Collection[str], context: str) -> Ge
         else:
             raise ProgrammingError(f"{context}: json_extract needs a column as its first argument, got {source.sql()}")
         steps = json_path_steps(node.expression, context)
-        return lambda obj: walk_json(get_source(obj), steps)
+        return lambda obj: walk(get_source(obj), steps)
     raise ProgrammingError(
         f"{context}: unsupported column expression {node.sql()} "
         "(use columns, *, aliases or json_extract(col, '$.path'))"
@@ -101,17 +101,6 @@ def json_path_steps(path: exp.Expression, context: str) -> tuple[str | int, ...]
         else:
             raise ProgrammingError(f"{context}: unsupported JSON path element {part.sql()!r} in {path.sql()}")
     return tuple(steps)
-
-
-def walk_json(value: t.Any, steps: tuple[str | int, ...]) -> t.Any:
-    for step in steps:
-        if isinstance(step, int):
-            value = value[step] if isinstance(value, list) and -len(value) <= step < len(value) else None
-        else:
-            value = value.get(step) if isinstance(value, dict) else None
-        if value is None:
-            return None
-    return value
 
 
 def row_objects(payload: t.Any, object_key: str | None) -> list[t.Mapping[str, t.Any]]:

@@ -31,7 +31,8 @@ from sqlglot import exp
 from cfql.errors import NotSupportedError, ProgrammingError
 from cfql.plan.schema import did_you_mean
 from cfql.provider.model import Method
-from cfql.rows.projection import json_path_steps, walk_json
+from cfql.rows.jsonpath import walk
+from cfql.rows.projection import json_path_steps
 from cfql.sql.values import Bind, sql_value
 
 Row = t.Mapping[str, t.Any]
@@ -105,7 +106,7 @@ class RowScope:
                 )
             get_source = compiler.value(source)
             steps = json_path_steps(node.expression, compiler.context)
-            return lambda record, params: walk_json(get_source(record, params), steps)
+            return lambda record, params: walk(get_source(record, params), steps)
         if isinstance(node, exp.AggFunc):
             raise ProgrammingError(f"{compiler.context}: aggregate functions are not allowed here ({node.sql()})")
         return None
