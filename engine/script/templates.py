@@ -119,6 +119,12 @@ def rewrite(text: str, source: str = "<input>") -> Rewritten:
     placeholders: list[Placeholder] = []
     literals: list[scanner.Token] = []
     edits: list[tuple[int, int, str]] = []  # (start, end, replacement) in ``text``, in order
+    counted = [0, 1]  # lines are counted forward as the tokens come, never from the top again
+
+    def line_at(offset: int) -> int:
+        counted[1] += text.count("\n", counted[0], offset)
+        counted[0] = offset
+        return counted[1]
 
     def route(token: scanner.Token, context: str, literal: scanner.Token | None = None) -> None:
         """``{{ expr }}`` becomes ``{{ (expr) | _cfql(index) }}``, keeping Jinja's ``-`` whitespace control."""
@@ -128,7 +134,7 @@ def rewrite(text: str, source: str = "<input>") -> Rewritten:
         left = "-" if inner.startswith("-") else ""
         right = "-" if inner.endswith("-") else ""
         expression = _STACKQL_DOT.sub(r"\1", inner[len(left) : len(inner) - len(right)]).strip()
-        line = text.count("\n", 0, token.start) + 1
+        line = line_at(token.start)
         if literal is None:
             placeholders.append(Placeholder(expression, line, context))
         else:
@@ -144,7 +150,7 @@ def rewrite(text: str, source: str = "<input>") -> Rewritten:
             continue
         if token.kind == scanner.COMMENT:
             first = held[0]
-            line = text.count("\n", 0, first.start) + 1
+            line = line_at(first.start)
             inner = text[first.start + 2 : first.end - 2 if first.closed else first.end]
             expression = _STACKQL_DOT.sub(r"\1", inner.strip("-")).strip()
             raise TemplateError(f"{source}:{line}: {{{{ {expression} }}}}: placeholders are not allowed inside comments")
