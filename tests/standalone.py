@@ -20,12 +20,31 @@ from pathlib import Path
 REPO = str(Path(__file__).resolve().parents[1])
 
 
-def usual_places() -> tuple[str, ...]:
-    """Folders a test may read outside the clone: the interpreter's, imports', temporary and per-user ones."""
+def usual_places(repo: str = REPO) -> tuple[str, ...]:
+    """Folders a test may read outside the clone: the interpreter's, imports', temporary and per-user ones.
+
+    A folder that holds the clone's parent (the clone may live in the
+    temporary folder, or in the home folder) cannot excuse what lies beside
+    the clone, so it is left out; pytest's own temporary folder stays in.
+    """
     home = os.path.expanduser("~")
-    places = [sys.prefix, sys.base_prefix, sys.exec_prefix, tempfile.gettempdir(), *sys.path]
+    temp = tempfile.gettempdir()
+    places = [sys.prefix, sys.base_prefix, sys.exec_prefix, temp, *sys.path]
     places += [os.path.join(home, name) for name in (".cache", ".config", ".local")]
-    return tuple(os.path.abspath(p) for p in places if p and os.path.abspath(p) != os.path.dirname(REPO))
+    places.append(os.path.join(temp, f"pytest-of-{_user()}"))
+    parent = os.path.dirname(repo) + os.sep
+    return tuple(
+        os.path.abspath(p) for p in places if p and not parent.startswith(os.path.abspath(p).rstrip(os.sep) + os.sep)
+    )
+
+
+def _user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:  # no user name to be had: pytest then names its folder differently anyway
+        return "unknown"
 
 
 def beside_the_clone(path: str, repo: str = REPO, allowed: t.Sequence[str] = ()) -> bool:

@@ -6,7 +6,7 @@ import json
 import os
 from pathlib import Path
 
-from tests.standalone import REPO, Reads, beside_the_clone
+from tests.standalone import REPO, Reads, beside_the_clone, usual_places
 
 CLONE = os.path.join(os.sep, "work", "clone")
 
@@ -18,6 +18,12 @@ def test_files_next_to_the_clone_count_and_its_own_and_allowed_ones_do_not() -> 
     assert not beside_the_clone("/work/clone/tests/data/x.json", CLONE)
     assert not beside_the_clone("/usr/lib/python3/x.py", CLONE)
     assert not beside_the_clone("/work/venv/lib/site.py", CLONE, allowed=["/work/venv"])
+
+
+def test_a_folder_holding_the_clone_excuses_nothing_beside_it() -> None:
+    allowed = usual_places("/tmp/fresh/clone")  # a clone inside the temporary folder
+    assert beside_the_clone("/tmp/fresh/notes.md", "/tmp/fresh/clone", allowed)
+    assert not any("/tmp/fresh".startswith(place) for place in allowed if place != "/")
 
 
 def test_the_hook_records_what_the_process_opens_beside_the_clone(tmp_path: Path) -> None:
