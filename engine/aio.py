@@ -10,10 +10,10 @@ from __future__ import annotations
 import typing as t
 
 import httpx
-
 from cfql.cursor import ResultCursor, Row
 from cfql.errors import InterfaceError, NotSupportedError
 from cfql.http.async_driver import AsyncDriver
+from cfql.http.core import named_params
 from cfql.plan.cache import PlanCache
 from cfql.plan.plans import Plan
 from cfql.provider.registry import Registry, default_registry
@@ -58,6 +58,7 @@ class AsyncConnection:
     ) -> list[Result]:
         """As ``Connection.executescript``: one Result per statement, up to ``concurrency`` at once."""
         self._check_open()
+        params = named_params(params)
         prepared = runner.prepare(self, text, source, variables, params=(params or {}).keys())
         results: list[Result] = []
         await runner.run_async(

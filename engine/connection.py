@@ -11,9 +11,9 @@ from __future__ import annotations
 import typing as t
 
 import httpx
-
 from cfql.cursor import ResultCursor
 from cfql.errors import InterfaceError, NotSupportedError
+from cfql.http.core import named_params
 from cfql.http.sync_driver import SyncDriver
 from cfql.plan.cache import PlanCache
 from cfql.plan.plans import Plan
@@ -70,6 +70,7 @@ class Connection:
         located in the script (``source``, ``line``) and saying how many ran.
         """
         self._check_open()
+        params = named_params(params)
         prepared = runner.prepare(self, text, source, variables, params=(params or {}).keys())
         results: list[Result] = []
         runner.run(

@@ -18,6 +18,7 @@ of these classes::
           ├── IntegrityError    a conflict with existing data (the API: 409)
           ├── OperationalError  the API or the network failed
           │    ├── CredentialsError   no credentials configured: nothing was sent
+          │    ├── OutcomeUnknownError  the request may have been applied: its answer was lost
           │    └── Interrupted        the user stopped a run (Ctrl-C)
           ├── NotSupportedError a statement the resource does not offer
           └── InternalError     cfql reached a state it never should
@@ -29,6 +30,7 @@ of these classes::
           409           APIConflictError                          IntegrityError
           400, 422      APIDataError                              DataError
           401, 403      APIAuthenticationError (names the credential)  OperationalError
+          5xx to a change  APIOutcomeUnknownError (an APIStatusError)  OutcomeUnknownError
           anything else APIStatusError                            OperationalError
 
     All of them carry .status, .api_message (the server's message, secrets
@@ -38,6 +40,8 @@ An error raised while running a script carries where it happened: ``source``
 (the file), ``line``, ``statement`` (an excerpt, secrets masked), and how many
 statements had ``completed`` of the ``total`` — and keeps its own class, so a
 failed script statement is caught exactly as the same statement run alone.
+The error that stops a script also carries the run's ``summary`` (succeeded,
+failed, outcome unknown, not run).
 """
 
 from __future__ import annotations
@@ -46,7 +50,7 @@ import builtins
 import typing as t
 
 
-class Warning(builtins.Warning):  # noqa: A001 - the name PEP 249 prescribes
+class Warning(builtins.Warning):
     """Important warnings (PEP 249); also usable with :func:`warnings.warn`."""
 
 
@@ -63,6 +67,8 @@ class Error(Exception):
     completed: int | None = None
     total: int | None = None
     reason: str | None = None  # the message before it was located in a script
+    outcome_unknown: bool = False  # True when the request may have taken effect (see OutcomeUnknownError)
+    summary: t.Any = None  # the script run's Summary, when this error stopped (or interrupted) a script
 
     def locate(
         self,
@@ -150,6 +156,20 @@ class CredentialsError(OperationalError):
     """No credentials were configured, so no request is attempted."""
 
 
+class OutcomeUnknownError(OperationalError):
+    """A change reached (or may have reached) the API, but its answer was lost.
+
+    The connection dropped or timed out after the request was sent, or the
+    server answered 5xx to a request that is not safe to repeat. The change may
+    have been applied: it is never retried, and never reported as plainly
+    failed. Callers check ``isinstance(error, OutcomeUnknownError)`` (or the
+    ``outcome_unknown`` attribute every cfql error has) before re-running.
+    """
+
+    outcome_unknown = True
+    ADVICE = "the change may have been applied; check before re-running"
+
+
 class Interrupted(OperationalError):
     """The user stopped a run (Ctrl-C); what had finished is reported with it."""
 
@@ -183,6 +203,14 @@ class APIStatusError(APIError, OperationalError):
     """Any other error status (5xx, 404, 429 after retries, ...)."""
 
 
+class APIOutcomeUnknownError(APIStatusError, OutcomeUnknownError):
+    """5xx to a request that changes something: the server failed, perhaps after applying it."""
+
+    def __init__(self, status: int, message: str, code: int | str | None = None, method: str = ""):
+        super().__init__(status, message, code, method)
+        self.args = (f"{self.args[0]}; {self.ADVICE}",)
+
+
 #: How an error status becomes an exception class (documented in the module docstring).
 STATUS_CLASSES: dict[int, type[APIError]] = {
     409: APIConflictError,
@@ -193,9 +221,17 @@ STATUS_CLASSES: dict[int, type[APIError]] = {
 }
 
 
-def api_error(status: int, message: str, code: t.Any = None, method: str = "", credential: str = "") -> APIError:
-    """The exception for an error ``status``; 401/403 also name the ``credential`` that was sent."""
+def api_error(
+    status: int, message: str, code: t.Any = None, method: str = "", credential: str = "", changes: bool = False
+) -> APIError:
+    """The exception for an error ``status``; 401/403 also name the ``credential`` that was sent.
+
+    ``changes``: the request was one that changes something (not a read), so a
+    5xx leaves its outcome unknown rather than failed.
+    """
     cls = STATUS_CLASSES.get(status, APIStatusError)
     if cls is APIAuthenticationError and credential:
         message = f"{message} (sent {credential})"
+    if changes and status >= 500:
+        return APIOutcomeUnknownError(status, message, code=code, method=method)
     return cls(status, message, code=code, method=method)

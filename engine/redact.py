@@ -74,8 +74,10 @@ def secret_strings(body: t.Mapping[str, t.Any] | None, fields: t.Mapping[str, Fi
 def plan_secrets(plan: t.Any) -> list[str]:
     """The secret values written as literals in a planned statement."""
     rows = getattr(plan, "rows", ())
-    fields = plan.method.fields if rows else {}
-    return [secret for row in rows for secret in secret_strings(row.constants, fields)]
+    if not rows:
+        return []
+    method = plan.method
+    return [secret for row in rows for secret in secret_strings(row.constants, method.fields, method.secret_names)]
 
 
 def redact_statement(sql: str, plan: t.Any) -> str:

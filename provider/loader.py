@@ -14,7 +14,16 @@ import typing as t
 import zlib
 from pathlib import Path
 
-from cfql.provider.model import Conventions, Field, Method, PageNumbering, Pagination, Provider, Resource, Service
+from cfql.provider.model import (
+    Conventions,
+    Field,
+    Method,
+    PageNumbering,
+    Pagination,
+    Provider,
+    Resource,
+    Service,
+)
 
 # cfql.manifests sits beside cfql.provider's parent once installed (cfql/manifests), and in the
 # source tree too (manifests/ beside provider/), so one path serves wheels and editable installs.
@@ -76,6 +85,7 @@ def _write_atomically(target: Path, text: str) -> None:
 def load_provider(provider_dir: Path) -> Provider:
     """Read a provider document; its services are loaded only when first touched."""
     document = read_yaml(provider_dir / "provider.yaml")
+    conventions = _conventions(document.get("x-cfql-config") or {})
     services = {}
     for name, entry in (document.get("providerServices") or {}).items():
         service_path = provider_dir / entry["service"]["$ref"]
@@ -83,7 +93,9 @@ def load_provider(provider_dir: Path) -> Provider:
             name=name,
             title=entry.get("title", name),
             description=entry.get("description", ""),
-            _load=lambda p=service_path, prov=document["name"], svc=name: load_resources(p, prov, svc),
+            _load=lambda p=service_path, prov=document["name"], svc=name: load_resources(
+                p, prov, svc, conventions.secret_names
+            ),
         )
     config = document.get("config") or {}
     return Provider(
@@ -92,7 +104,7 @@ def load_provider(provider_dir: Path) -> Provider:
         description=document.get("description", ""),
         services=services,
         auth=config.get("auth") or {},
-        conventions=_conventions(document.get("x-cfql-config") or {}),
+        conventions=conventions,
     )
 
 
@@ -109,7 +121,9 @@ def _conventions(raw: t.Mapping[str, t.Any]) -> Conventions:
     )
 
 
-def load_resources(service_path: Path, provider: str, service: str) -> Resources:
+def load_resources(
+    service_path: Path, provider: str, service: str, secret_names: frozenset[str] = frozenset()
+) -> Resources:
     document = read_yaml(service_path)
     refs = _RefResolver(document)
     base_url = (document.get("servers") or [{}])[0].get("url", "")
@@ -117,7 +131,8 @@ def load_resources(service_path: Path, provider: str, service: str) -> Resources
     pagination = _pagination((document.get("x-stackQL-config") or {}).get("pagination"))
 
     def build(name: str) -> Resource:
-        return _build_resource(name, raw_resources[name], refs, base_url, f"{provider}.{service}.{name}", pagination)
+        resource_id = f"{provider}.{service}.{name}"
+        return _build_resource(name, raw_resources[name], refs, base_url, resource_id, pagination, secret_names)
 
     return Resources(list(raw_resources), build)
 
@@ -177,7 +192,13 @@ def _pagination(raw: t.Mapping[str, t.Any] | None) -> Pagination | None:
 
 
 def _build_resource(
-    name: str, raw: dict, refs: _RefResolver, base_url: str, resource_id: str, pagination: Pagination | None
+    name: str,
+    raw: dict,
+    refs: _RefResolver,
+    base_url: str,
+    resource_id: str,
+    pagination: Pagination | None,
+    secret_names: frozenset[str],
 ) -> Resource:
     sql_verbs: dict[str, tuple[str, ...]] = {}
     verb_of: dict[str, str] = {}
@@ -188,8 +209,16 @@ def _build_resource(
             verb_of.setdefault(method_name, verb)
     methods = {
         method_name: _build_method(
-            method_name, spec, refs, base_url, raw.get("id", resource_id), verb_of.get(method_name, "exec"), pagination
+            method_name,
+            spec,
+            refs,
+            base_url,
+            raw.get("id", resource_id),
+            verb_of.get(method_name, "exec"),
+            pagination,
+            secret_names,
         )
+        for method_name, spec in (raw.get("methods") or {}).items()
         for method_name, spec in (raw.get("methods") or {}).items()
     }
     sql_verbs["exec"] = tuple(n for n in methods if n not in verb_of)
@@ -203,7 +232,14 @@ def _build_resource(
 
 
 def _build_method(
-    name: str, spec: dict, refs: _RefResolver, base_url: str, resource_id: str, verb: str, pagination: Pagination | None
+    name: str,
+    spec: dict,
+    refs: _RefResolver,
+    base_url: str,
+    resource_id: str,
+    verb: str,
+    pagination: Pagination | None,
+    secret_names: frozenset[str],
 ) -> Method:
     pointer = spec["operation"]["$ref"]
     operation = refs.resolve(pointer)
@@ -261,6 +297,7 @@ def _build_method(
         object_key=response.get("objectKey"),
         description=operation.get("description", "") or operation.get("summary", ""),
         pagination=_pagination((spec.get("config") or {}).get("pagination")) or pagination,
+        secret_names=secret_names,
     )
 
 

@@ -87,6 +87,9 @@ class Method:
     object_key: str | None = None
     description: str = ""
     pagination: Pagination | None = None
+    #: Field names the provider declares secret (``x-cfql-config.secretFields``), lower-case:
+    #: kept here so whatever shows this method's values can mask them without the provider.
+    secret_names: frozenset[str] = frozenset()
 
     @cached_property
     def fields(self) -> dict[str, Field]:

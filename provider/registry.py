@@ -6,6 +6,7 @@ process: a ``SHOW PROVIDERS`` never parses a service's OpenAPI document.
 
 from __future__ import annotations
 
+import typing as t
 from functools import cached_property
 from pathlib import Path
 
@@ -41,10 +42,39 @@ class Registry:
                 found |= loaded.conventions.secret_names
         return frozenset(found)
 
+    def credential_env_vars(self) -> frozenset[str]:
+        """Environment variables any provider reads credentials from: every ``...envvar`` of its ``config.auth``.
+
+        StackQL's manifests name them ``credentialsenvvar``, ``keyIDenvvar``,
+        ``keyenvvar``, ``emailenvvar`` ..., in the block itself or in one of its
+        ``alternatives``; templates must never be shown them.
+        """
+        found: set[str] = set()
+        for name in self.provider_names:
+            loaded = self.provider(name)
+            if loaded is not None:
+                found |= _env_vars_in(loaded.auth)
+        return frozenset(found)
+
     def resource(self, provider: str, service: str, resource: str) -> Resource | None:
         found = self.provider(provider)
         svc = found.services.get(service) if found else None
         return svc.resources.get(resource) if svc else None
+
+
+def _env_vars_in(auth: t.Any) -> set[str]:
+    """The values of every key ending in ``envvar`` (any case) in an auth block, however nested."""
+    found: set[str] = set()
+    if isinstance(auth, t.Mapping):
+        for key, value in auth.items():
+            if isinstance(key, str) and key.lower().endswith("envvar") and isinstance(value, str) and value:
+                found.add(value)
+            else:
+                found |= _env_vars_in(value)
+    elif isinstance(auth, (list, tuple)):
+        for item in auth:
+            found |= _env_vars_in(item)
+    return found
 
 
 _default: Registry | None = None

@@ -8,18 +8,28 @@ needs them, so ``cfql exec`` starts quickly.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import sys
 import typing as t
 import warnings
 
-from cfql.cli.options import connection_options, positive
+from cfql.cli.options import concurrency, connection_options
 from cfql.rows.output import FORMATS
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OUTPUT_CLOSED = 141  # 128 + SIGPIPE: what a shell reports for git or grep when the reader goes away
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line like every other cfql error (exit 2), pointing at ``--help``."""
+
+    def error(self, message: str) -> t.NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cfql", description="SQL for cloud APIs.")
+    parser = _Parser(prog="cfql", description="SQL for cloud APIs.")
     parser.add_argument("--version", action=_Version, nargs=0, help="show the version and exit")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
@@ -32,8 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-H", "--no-headers", action="store_true", help="omit column headers")
     run.add_argument("--dry-run", action="store_true", help="print each statement and request instead of sending it")
     run.add_argument("--var", action="append", default=[], metavar="NAME=VALUE", help="template variable (repeatable)")
-    run.add_argument("--iqldata", metavar="FILE", help="template variables from a JSON or YAML file")
-    run.add_argument("--concurrency", type=positive, default=1, metavar="N", help="run up to N statements at once")
+    run.add_argument(
+        "--iqldata", action="append", default=[], metavar="FILE",
+        help="template variables from a JSON or YAML file (repeatable: later files win; --var wins over all)",
+    )
+    run.add_argument("--template-dir", metavar="DIR", help="the folder include/import/extends in templates may read from")
+    run.add_argument("--concurrency", type=concurrency, default=1, metavar="N", help="run up to N statements at once (1-100)")
     run.add_argument("--continue-on-error", action="store_true", help="run the remaining statements after a failure")
 
     shell = commands.add_parser(
@@ -76,7 +90,11 @@ def main(argv: t.Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["emulator"]:
         return _emulator(argv[1:])
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except BrokenPipeError:  # --help or --version into a pipe already closed
+        _silence_stdout()
+        return EXIT_OUTPUT_CLOSED
     from cfql.errors import Warning as CfqlWarning
 
     warnings.filterwarnings("ignore", category=CfqlWarning)  # said once, as a note
@@ -89,6 +107,9 @@ def main(argv: t.Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("cfql: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # stdout's reader went away outside a run's output (which reports it itself)
+        _silence_stdout()
+        return EXIT_OUTPUT_CLOSED
     except Exception as error:  # the last line of defence: one line, never a traceback
         if getattr(args, "debug", False):
             raise
@@ -131,30 +152,20 @@ def _exec(args: argparse.Namespace) -> int:
     if (args.sql is None) == (args.infile is None):
         print("cfql exec: give either SQL or -i FILE", file=sys.stderr)
         return EXIT_USAGE
-    if args.infile == "-":
-        source, text = "<stdin>", sys.stdin.read()
-    elif args.infile:
-        source = args.infile
-        try:
-            with open(args.infile, encoding="utf-8") as fh:
-                text = fh.read()
-        except OSError as error:
-            print(f"cfql: error: cannot read {args.infile}: {error.strerror}", file=sys.stderr)
-            return EXIT_FAILED
-    else:
-        source, text = "<command line>", args.sql
-
-    settings = connection_settings(
-        args, sandbox=args.sandbox, concurrency=args.concurrency, dry_run=args.dry_run
-    )
     try:
-        variables = load_variables(args.var, args.iqldata)
+        source, text = _script_text(args)
+        variables = load_variables([_argument(pair, "--var") for pair in args.var], args.iqldata)
     except Error as error:
         print(f"cfql: error: {error}", file=sys.stderr)
         return EXIT_FAILED
+    settings = connection_settings(
+        args, sandbox=args.sandbox, concurrency=args.concurrency, dry_run=args.dry_run
+    )
+    if isinstance(sys.stdout, io.TextIOWrapper):  # a lone surrogate (JSON's "\ud800") prints as its escape
+        sys.stdout.reconfigure(errors="backslashreplace")
     with Connection(settings) as conn:
         try:
-            prepared = script.prepare(conn, text, source, variables)
+            prepared = script.prepare(conn, text, source, variables, template_dir=args.template_dir)
         except Error as error:
             if args.debug:
                 raise
@@ -163,25 +174,58 @@ def _exec(args: argparse.Namespace) -> int:
         return _run_script(conn, prepared, args)
 
 
+def _script_text(args: argparse.Namespace) -> tuple[str, str]:
+    """The script's name and text: from ``-i FILE``, ``-i -`` (stdin) or the command line."""
+    from cfql.script.sources import read_text
+
+    if args.infile == "-":
+        return "<stdin>", read_text(sys.stdin, "<stdin>")
+    if args.infile is not None:
+        return args.infile, read_text(args.infile, args.infile or "''")
+    return "<command line>", _argument(args.sql, "<command line>")
+
+
+def _argument(text: str, name: str) -> str:
+    """A command-line argument as UTF-8 text: Python hands over undecodable bytes as lone surrogates."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        import os
+
+        from cfql.script.sources import decode_utf8
+
+        try:
+            return decode_utf8(os.fsencode(text), name)
+        except UnicodeEncodeError:  # not from the command line's bytes: a surrogate written as such
+            from cfql.errors import ProgrammingError
+
+            raise ProgrammingError(f"{name}: not valid UTF-8") from None
+    return text
+
+
 def _run_script(conn: t.Any, prepared: t.Any, args: argparse.Namespace) -> int:
     from cfql.errors import Error, Interrupted
     from cfql.redact import redact_statement
-    from cfql.rows.output import render
+    from cfql.rows.output import Output
     from cfql.script import progress
     from cfql.script import runner as script
 
-    bar = progress.ProgressBar(len(prepared.statements)) if progress.wanted(len(prepared.statements)) else None
+    total = len(prepared.statements)
+    bar = progress.ProgressBar(total) if progress.wanted(total) else None
     if bar is not None:
         conn.driver.on_pacing_wait = bar.waiting
+    output = Output(args.output, sys.stdout, not args.no_headers, total)
+    positions = {id(statement): index for index, statement in enumerate(prepared.statements)}
 
     def show(statement: script.Statement, result: t.Any) -> None:
         if bar is not None:
             bar.close()
-        if args.dry_run and args.output in ("table", "text"):
-            sql = redact_statement(statement.sql.strip(), statement.plan)
-            sys.stdout.write(f"-- {prepared.source}:{statement.line}\n{sql};\n")
-        render(result, args.output, sys.stdout, not args.no_headers)
-        sys.stdout.flush()
+        with _writing(output):
+            if args.dry_run and args.output in ("table", "text"):
+                sql = redact_statement(statement.sql.strip(), statement.plan)
+                sys.stdout.write(f"-- {prepared.source}:{statement.line}\n{sql};\n")
+            output.result(result, positions[id(statement)])
+            sys.stdout.flush()
         if result.columns and result.message:  # e.g. the SELECT page cap: rows came, but not all
             print(f"cfql: note: {result.message}", file=sys.stderr)
 
@@ -193,22 +237,80 @@ def _run_script(conn: t.Any, prepared: t.Any, args: argparse.Namespace) -> int:
             continue_on_error=args.continue_on_error,
             on_progress=bar.update if bar is not None else None,
             concurrency=args.concurrency,
+            on_interrupt=lambda running: print(
+                f"cfql: interrupted; waiting up to {script.GRACE:g} s for {running} statement(s) in flight "
+                "(Ctrl-C again to stop waiting)",
+                file=sys.stderr,
+            ),
         )
-    except Error as error:
-        if args.debug:
-            raise
+    except _OutputClosed:
         if bar is not None:
             bar.close()
+        print(f"cfql: output closed; {output.next} of {total} statements ran", file=sys.stderr)
+        return EXIT_OUTPUT_CLOSED
+    except Error as error:
+        if bar is not None:
+            bar.close()
+        stopped = getattr(error, "summary", None)
+        _close(output, len(stopped.failures) if stopped is not None else 1)  # the error says more than a closed pipe
+        if args.debug:
+            raise
+        for failure in stopped.failures if stopped is not None else ():
+            if failure is not error:  # e.g. statements that were in flight when the first failure came
+                print(f"cfql: error: {failure}", file=sys.stderr)
         print(f"cfql: error: {error}", file=sys.stderr)
+        if stopped is not None and not isinstance(error, Interrupted) and (len(stopped.failures) > 1 or stopped.unknown):
+            print(f"cfql: {stopped.describe()}", file=sys.stderr)
         return EXIT_INTERRUPTED if isinstance(error, Interrupted) else EXIT_FAILED
     if bar is not None:
         bar.close()
+    if not _close(output, len(summary.failures)):
+        print(f"cfql: output closed; {total} of {total} statements ran", file=sys.stderr)
+        return EXIT_OUTPUT_CLOSED
     if not summary.ok:
         for failure in summary.failures:
             print(f"cfql: error: {failure}", file=sys.stderr)
         print(f"cfql: {summary.describe()}", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
+
+
+class _OutputClosed(Exception):
+    """Whoever read stdout went away (``| head``): raised out of the run so that no statement starts after it."""
+
+
+@contextlib.contextmanager
+def _writing(output: t.Any) -> t.Iterator[None]:
+    """Writes to stdout; a closed pipe there silences it and ends the run (``_OutputClosed``)."""
+    try:
+        yield
+    except BrokenPipeError:
+        output.closed = True
+        _silence_stdout()
+        raise _OutputClosed from None
+
+
+def _close(output: t.Any, failures: int) -> bool:
+    """Finish the run's output (json: close the document); False if stdout's reader has gone."""
+    try:
+        with _writing(output):
+            output.close(failures)
+            sys.stdout.flush()
+    except _OutputClosed:
+        return False
+    return True
+
+
+def _silence_stdout() -> None:
+    """Point stdout at the null device, as the Python docs advise on SIGPIPE: its last flush cannot fail then."""
+    import os
+
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (OSError, ValueError):  # no file descriptor (tests capture stdout in memory): nothing to flush into
+        pass
 
 
 if __name__ == "__main__":

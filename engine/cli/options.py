@@ -10,15 +10,21 @@ from __future__ import annotations
 import argparse
 import typing as t
 
-from cfql.settings import Settings
+from cfql.settings import (
+    MAX_CONCURRENCY,
+    MAX_RETRIES,
+    Settings,
+    check_count,
+    check_timeout,
+)
 
 
 def connection_options(parser: argparse.ArgumentParser, sandbox_flag: bool = True) -> None:
     if sandbox_flag:
         parser.add_argument("--sandbox", action="store_true", help="run against an in-process emulator (no account needed)")
     parser.add_argument("--base-url", help="API base URL (default: the variable the provider names, else its document's server)")
-    parser.add_argument("--timeout", type=float, default=60.0, help="seconds per request (default 60)")
-    parser.add_argument("--retries", type=non_negative, default=2, help="retries for failed requests (default 2)")
+    parser.add_argument("--timeout", type=timeout, default=60.0, help="seconds per request (default 60)")
+    parser.add_argument("--retries", type=retries, default=2, help="retries for failed requests (default 2)")
     parser.add_argument(
         "--rate-limit", type=rate_limit, default=None, metavar="N/SECONDS",
         help="client-side pacing (default: the provider's, e.g. 1200/300; 0 turns it off)",
@@ -38,18 +44,38 @@ def connection_settings(args: argparse.Namespace, **more: t.Any) -> Settings:
     )
 
 
-def non_negative(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more")
-    return value
+# Each flag's type checks its value as Settings will, so an impossible value is a usage error
+# (one line, exit 2) before anything starts.
 
 
-def positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return value
+def timeout(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    try:
+        return check_timeout(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def retries(text: str) -> int:
+    return _count(text, 0, MAX_RETRIES)
+
+
+def concurrency(text: str) -> int:
+    return _count(text, 1, MAX_CONCURRENCY)
+
+
+def _count(text: str, low: int, high: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    try:
+        return check_count(value, low, high)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def rate_limit(text: str) -> str:

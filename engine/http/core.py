@@ -9,6 +9,7 @@ URL, credentials and pacer — built on first use from the provider's documents
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -18,19 +19,36 @@ import typing as t
 from dataclasses import dataclass
 
 import httpx
-
-from cfql.errors import APIError, CredentialsError, InternalError, NotSupportedError, OperationalError, api_error
+from cfql.errors import (
+    APIError,
+    CredentialsError,
+    Error,
+    InternalError,
+    NotSupportedError,
+    OperationalError,
+    OutcomeUnknownError,
+    ProgrammingError,
+    api_error,
+)
 from cfql.http.messages import ApiRequest, ApiResponse, Exchange
 from cfql.http.pacing import Pacer, parse_rate_limit
-from cfql.http.retry import retry_after_error, retry_after_response
+from cfql.http.retry import NEVER_SENT, READS, retry_after_error, retry_after_response
 from cfql.provider.auth import Credentials, Given, MissingCredentials, credentials
 from cfql.provider.model import Method, Provider
 from cfql.provider.registry import Registry
-from cfql.redact import mask_paths, redact_body, scrub, secret_paths, secret_strings
+from cfql.redact import (
+    MASK,
+    mask_paths,
+    redact_body,
+    redact_statement,
+    scrub,
+    secret_paths,
+    secret_strings,
+)
 from cfql.result import Result
 from cfql.rows.jsonpath import find_all, find_first
 from cfql.settings import Settings
-from cfql.sql.values import Deferred
+from cfql.sql.values import Deferred, load_json
 
 if t.TYPE_CHECKING:
     from cfql.plan.plans import Plan
@@ -40,7 +58,7 @@ USER_AGENT = "cfql/0.1.0"
 DRY_RUN_COLUMNS = ["method", "url", "headers", "body"]
 
 #: What ``DriverCore.attempts`` yields (a pause or a request), receives (a response or an error), returns.
-Attempts = t.Generator[t.Union[float, httpx.Request], t.Union[httpx.Response, httpx.HTTPError, None], ApiResponse]
+Attempts = t.Generator[float | httpx.Request, httpx.Response | httpx.HTTPError | None, ApiResponse]
 
 
 @dataclass(eq=False)
@@ -173,6 +191,7 @@ class DriverCore:
             if isinstance(outcome, httpx.HTTPError):
                 wait = self.next_wait(request, attempt, error=outcome)
                 if wait is None:
+                    self.log(request, type(outcome).__name__)
                     raise self.transport_error(request, outcome, attempt) from None
             else:
                 self.log(request, f"{outcome.status_code} in {1000 * (time.monotonic() - started):.0f} ms")
@@ -204,9 +223,14 @@ class DriverCore:
         """The answer as JSON with secret fields masked, or the error its status maps to."""
         method = request.method
         try:
-            payload = response.json() if response.content else None
+            payload = load_json(response.content) if response.content else None  # bounded depth: never RecursionError
         except (ValueError, UnicodeDecodeError):
             payload = None
+            if response.is_success and changes(request):
+                raise OutcomeUnknownError(
+                    f"{method.name}: HTTP {response.status_code}, so the change was applied, but the answer is not JSON; "
+                    "check its result before re-running"
+                ) from None
             if response.is_success:
                 raise OperationalError(f"{method.name}: HTTP {response.status_code} with a body that is not JSON") from None
         if not response.is_success:
@@ -214,8 +238,7 @@ class DriverCore:
         key = (method.resource_id, method.name)
         paths = self._response_secrets.get(key)
         if paths is None:
-            names = self.endpoint(method).provider.conventions.secret_names
-            paths = self._response_secrets[key] = secret_paths(method.response_schema, names)
+            paths = self._response_secrets[key] = secret_paths(method.response_schema, method.secret_names)
         if paths:
             payload = mask_paths(payload, paths)
         return ApiResponse(response.status_code, response.headers, payload)
@@ -238,27 +261,67 @@ class DriverCore:
         else:
             message = response.reason_phrase or "error"
         source = endpoint.credentials.source if endpoint.credentials else ""
-        return api_error(response.status_code, self.scrub(request, message), code, request.method.name, source)
+        return api_error(
+            response.status_code, self.scrub(request, message), code, request.method.name, source, changes(request)
+        )
 
     def transport_error(self, request: ApiRequest, error: Exception, attempt: int) -> OperationalError:
+        """The error for a request whose answer never came.
+
+        A change that may have reached the server (anything but a failure to
+        connect) has an unknown outcome, and says so: it may have been applied.
+        """
+        name = request.method.name
         tries = f" after {attempt + 1} attempts" if attempt else ""
+        detail = self.scrub(request, str(error)) or "no detail"
+        if changes(request) and not isinstance(error, NEVER_SENT):
+            if isinstance(error, httpx.TimeoutException):
+                what = f"no answer within {self.settings.timeout:g} s"
+            else:
+                what = f"the connection failed ({type(error).__name__}: {detail})"
+            return OutcomeUnknownError(f"{name}: {what} after the request was sent{tries}; {OutcomeUnknownError.ADVICE}")
         if isinstance(error, httpx.TimeoutException):
-            return OperationalError(f"{request.method.name}: timed out after {self.settings.timeout:g} s{tries}")
-        detail = self.scrub(request, str(error))
-        return OperationalError(f"{request.method.name}: cannot reach the API{tries} ({type(error).__name__}: {detail})")
+            return OperationalError(f"{name}: timed out after {self.settings.timeout:g} s{tries}")
+        return OperationalError(f"{name}: cannot reach the API{tries} ({type(error).__name__}: {detail})")
+
+    @staticmethod
+    def partly_applied(error: Error, applied: int) -> Error:
+        """``error`` for a statement whose earlier requests had already changed something.
+
+        Such a statement neither failed nor succeeded: its outcome is unknown
+        as a whole, and the message says how much had been applied.
+        """
+        if applied and not error.outcome_unknown:
+            error.outcome_unknown = True
+            done = "1 earlier request" if applied == 1 else f"{applied} earlier requests"
+            error.args = (f"{error}; {done} of this statement had been applied: check before re-running",)
+        return error
 
     def scrub(self, request: ApiRequest, text: str) -> str:
         """``text`` without any credential or secret value this request carries."""
         endpoint = self._endpoints.get(request.method.resource_id.split(".", 1)[0])
-        names = endpoint.provider.conventions.secret_names if endpoint else frozenset()
-        secrets = [self.settings.token, self.settings.api_key, *secret_strings(request.body, request.method.body_fields, names)]
-        if endpoint is not None and endpoint.credentials is not None:
-            secrets += endpoint.credentials.secrets
+        method = request.method
+        secrets = [
+            self.settings.token,
+            self.settings.api_key,
+            *secret_strings(request.body, method.body_fields, method.secret_names),
+        ]
+        if endpoint is not None:
+            secrets.append(httpx.URL(endpoint.base_url).password)  # from --base-url http://user:pw@host
+            if endpoint.credentials is not None:
+                secrets += endpoint.credentials.secrets
         return scrub(text, secrets)
 
     def log(self, request: ApiRequest, outcome: str) -> None:
         if self.settings.debug:
-            print(f"cfql: {request.http_method} {self.url(request)} -> {outcome}", file=sys.stderr)
+            print(f"cfql: {request.http_method} {self.shown_url(request)} -> {outcome}", file=sys.stderr)
+
+    def shown_url(self, request: ApiRequest) -> str:
+        """The request's URL as cfql shows it: a password in it (``user:pw@host``) masked."""
+        url = httpx.URL(self.url(request), params=request.query or None)
+        if url.password:
+            url = url.copy_with(username=url.username, password=MASK)
+        return str(url)
 
     # -- dry runs --------------------------------------------------------------------------
 
@@ -270,10 +333,9 @@ class DriverCore:
             headers.update(endpoint.credentials.shown)
         if request.body is not None:
             headers["Content-Type"] = "application/json"
-        url = str(httpx.URL(self.url(request), params=request.query or None))
-        names = endpoint.provider.conventions.secret_names
-        body = redact_body(request.body, request.method.body_fields, names) if request.body is not None else None
-        return {"method": request.http_method, "url": url, "headers": headers, "body": body}
+        method = request.method
+        body = redact_body(request.body, method.body_fields, method.secret_names) if request.body is not None else None
+        return {"method": request.http_method, "url": self.shown_url(request), "headers": headers, "body": body}
 
     def start(self, plan: Plan, params: t.Mapping[str, t.Any] | None) -> Result | tuple[Exchange, list[ApiRequest]]:
         """Begin ``plan``'s exchange: its first batch of requests, or the Result when nothing is to be sent.
@@ -282,18 +344,39 @@ class DriverCore:
         run, whose Result describes the first batch (values not known yet show
         as ``:name``). Each driver then sends the batches and hands back the answers.
         """
+        params = named_params(params)
         if self.settings.dry_run:
             params = {**{name: Deferred(name) for name in plan.bind_names}, **(params or {})}
         exchange = plan.exchange(params or {})
         try:
             batch = next(exchange)
         except StopIteration as done:
-            return t.cast(Result, done.value)
+            return self.finished(plan, done.value)
         if not self.settings.dry_run:
             return exchange, batch
         exchange.close()
         rows = [self.describe(request) for request in batch]
-        return Result(list(DRY_RUN_COLUMNS), rows, statement=plan.sql, dry_run=True)
+        return self.finished(plan, Result(list(DRY_RUN_COLUMNS), rows, statement=plan.sql, dry_run=True))
+
+    @staticmethod
+    def finished(plan: Plan, result: Result) -> Result:
+        """The Result as the caller gets it: the secret literals of its statement masked."""
+        shown = redact_statement(result.statement, plan)
+        return result if shown == result.statement else dataclasses.replace(result, statement=shown)
+
+
+def changes(request: ApiRequest) -> bool:
+    """Whether the request may change something (every method but the reads)."""
+    return request.http_method not in READS
+
+
+def named_params(params: t.Any) -> t.Mapping[str, t.Any] | None:
+    """``params`` checked to be a mapping: cfql's paramstyle is ``named`` (``:name``)."""
+    if params is None or isinstance(params, t.Mapping):
+        return params
+    raise ProgrammingError(
+        f"paramstyle is named: pass a mapping such as {{'name': value}}, not a {type(params).__name__}"
+    )
 
 
 def pool_limits(settings: Settings) -> httpx.Limits:

@@ -19,13 +19,15 @@ import time
 import httpx
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"})
+READS = frozenset({"GET", "HEAD", "OPTIONS"})  # every other method may change something
 RETRY_STATUSES = frozenset({408, 500, 502, 503, 504})
 MAX_RETRY_AFTER = 60.0
 INITIAL_BACKOFF = 0.5
 MAX_BACKOFF = 8.0
 
-# Raised before a single byte of the request left this machine.
-_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# Raised before a single byte of the request left this machine; any other error
+# may come after the server received (and applied) the request.
+NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
 _MAYBE_SENT = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
 
 
@@ -41,7 +43,7 @@ def retry_after_response(response: httpx.Response, http_method: str, attempt: in
 
 def retry_after_error(error: Exception, http_method: str, attempt: int) -> float | None:
     """Seconds to wait before retrying after a transport error, or None."""
-    if isinstance(error, _NEVER_SENT):
+    if isinstance(error, NEVER_SENT):
         return backoff(attempt)
     if isinstance(error, _MAYBE_SENT) and http_method in IDEMPOTENT:
         return backoff(attempt)

@@ -13,8 +13,8 @@ import time
 import typing as t
 
 import httpx
-
-from cfql.http.core import DriverCore, pool_limits
+from cfql.errors import Error
+from cfql.http.core import DriverCore, changes, pool_limits
 from cfql.http.messages import ApiRequest, ApiResponse
 from cfql.provider.registry import Registry
 from cfql.result import Result
@@ -55,11 +55,18 @@ class SyncDriver(DriverCore):
         if isinstance(started, Result):
             return started
         exchange, batch = started
+        applied = 0  # requests of this statement that changed something: a later failure cannot undo them
         try:
             while True:
-                batch = exchange.send([self.send(request) for request in batch])
+                answers = []
+                for request in batch:
+                    answers.append(self.send(request))
+                    applied += changes(request)
+                batch = exchange.send(answers)
         except StopIteration as done:
-            return t.cast(Result, done.value)
+            return self.finished(plan, done.value)
+        except Error as error:
+            raise self.partly_applied(error, applied)
 
     def send(self, request: ApiRequest) -> ApiResponse:
         """Send one request (paced, retrying where safe) and return its answer, or raise a cfql error."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
+from cfql.errors import ProgrammingError
 from cfql.plan.planner import plan_sql
 from cfql.plan.plans import CallPlan, Plan
 from cfql.plan.shapes import ShapeCache
@@ -32,7 +33,10 @@ class PlanCache:
             piece = Piece(sql, line_offset + 1, 0, sql, line_offset + 1, tokenize(sql))
         plan = self._shapes.lookup(sql, piece.tokens)
         if plan is None:
-            plan = plan_sql(sql, self._registry, piece)
+            try:
+                plan = plan_sql(sql, self._registry, piece)
+            except RecursionError:  # sqlglot and the planner recurse once per level of nesting
+                raise ProgrammingError("statement nested too deeply (parentheses, NOT, or AND/OR chains); simplify it") from None
             if isinstance(plan, CallPlan):
                 self._shapes.remember(plan, piece.tokens)
         self._plans[sql] = plan

@@ -26,8 +26,11 @@ def producer(node: Show | exp.Describe, registry: Registry) -> Producer:
     """What a SHOW or DESCRIBE returns, worked out now, at plan time."""
     if isinstance(node, Show):
         return _show_producer(node, registry)
+    style = node.args.get("style")
+    if style is not None and str(style).upper() != "EXTENDED":
+        raise NotSupportedError(f"DESCRIBE {str(style).upper()} is not supported (DESCRIBE [EXTENDED] resource)")
     resource = find_resource(registry, table_parts(node.this))
-    return _describe_producer(resource, extended=bool(node.args.get("style")))
+    return _describe_producer(resource, extended=style is not None)
 
 
 def _show_producer(node: Show, registry: Registry) -> Producer:

@@ -1,80 +1,151 @@
-"""From a parsed statement to a plan: which method, which values go where, what comes back."""
+"""From a parsed statement to a plan: which method, which values go where, what comes back.
+
+Before a statement is planned, ``cfql.plan.clauses`` checks that every clause
+it carries is one its kind honours; the planners below then honour them all.
+"""
 
 from __future__ import annotations
 
-import json
 import typing as t
 
 from sqlglot import exp
 
 from cfql.errors import NotSupportedError, ProgrammingError
+from cfql.plan.clauses import Source, check_clauses, count_value, masked_sql
 from cfql.plan.plans import BoundRow, CallPlan, Plan, StaticPlan, check_constants
 from cfql.plan.resolver import check_exec, choose_method, find_resource
 from cfql.plan.schema import did_you_mean
-from cfql.provider.model import Field, Method, Resource
+from cfql.provider.model import Method, Resource
 from cfql.provider.registry import Registry
 from cfql.rows.projection import Projection, compile_projection
+from cfql.rows.rowexpr import VALUE_NODES, Compiler, Getter
 from cfql.sql.dialect import Exec, Piece, Replace, Show, parse_statement, table_parts
-from cfql.sql.values import Bind, literal_source, sql_value
+from cfql.sql.values import Bind, literal_source, load_json, sql_value
 
 
 def plan_sql(sql: str, registry: Registry, piece: Piece | None = None) -> Plan:
     """Parse and plan one statement; ``piece`` supplies its tokens and where it stands in a script."""
     if piece is None:
-        node = parse_statement(sql)
-    else:
-        node = parse_statement(piece.chunk, piece.chunk_line - 1, piece.tokens)
-    return plan_statement(node, sql, registry)
+        return plan_statement(parse_statement(sql), sql, registry)
+    node = parse_statement(piece.chunk, piece.chunk_line - 1, piece.tokens)
+    return plan_statement(node, sql, registry, Source(piece.chunk, piece.tokens, piece.chunk_line))
 
 
-def plan_statement(node: exp.Expression, sql: str, registry: Registry) -> Plan:
+def plan_statement(node: exp.Expression, sql: str, registry: Registry, source: Source | None = None) -> Plan:
+    """Plan a parsed statement; ``source`` locates its tokens, for saying where a refused clause is."""
+    source = source or Source(sql)
+    kind = _kind(node, sql)
+    check_clauses(node, kind, source)
+    if kind == "INSERT":
+        return _plan_insert(t.cast(exp.Insert, node), sql, registry, source)
+    if kind in ("UPDATE", "REPLACE"):
+        return _plan_set(t.cast(exp.Update, node), sql, registry, kind.lower())
+    if kind == "DELETE":
+        return _plan_delete(t.cast(exp.Delete, node), sql, registry)
+    if kind == "SELECT":
+        from cfql.plan.select import (
+            plan_select,  # SELECT's local SQL is loaded only for a SELECT
+        )
+
+        return plan_select(t.cast(exp.Select, node), sql, registry)  # one read method, pages, local SQL
+    if kind == "EXEC":
+        return _plan_exec(t.cast(Exec, node), sql, registry)
+    from cfql.plan import meta  # loaded only for SHOW and DESCRIBE
+
+    return StaticPlan(sql, meta.producer(t.cast(Show, node), registry))
+
+
+def _kind(node: exp.Expression, sql: str) -> str:
+    """The statement kind, which names its whitelist of clauses (``cfql.plan.clauses.HONOURED``)."""
     if isinstance(node, exp.Insert):
-        return _plan_insert(node, sql, registry)
+        return "INSERT"
     if isinstance(node, Replace):
-        return _plan_set(node, sql, registry, "replace")
+        return "REPLACE"
     if isinstance(node, exp.Update):
-        return _plan_set(node, sql, registry, "update")
+        return "UPDATE"
     if isinstance(node, exp.Delete):
-        return _plan_delete(node, sql, registry)
+        return "DELETE"
     if isinstance(node, exp.Select):
-        from cfql.plan.select import plan_select  # SELECT's local SQL is loaded only for a SELECT
-
-        return plan_select(node, sql, registry)  # one read method, pages, local SQL
+        return "SELECT"
+    if isinstance(node, Exec):
+        return "EXEC"
+    if isinstance(node, Show):
+        return "SHOW"
+    if isinstance(node, exp.Describe):
+        return "DESCRIBE"
     if isinstance(node, exp.SetOperation):
         raise NotSupportedError(f"{node.key.upper()} is not supported; run the SELECTs separately")
-    if isinstance(node, Exec):
-        return _plan_exec(node, sql, registry)
-    if isinstance(node, (Show, exp.Describe)):
-        from cfql.plan import meta  # loaded only for SHOW and DESCRIBE
-
-        return StaticPlan(sql, meta.producer(node, registry))
     raise NotSupportedError(f"unsupported statement: {sql.strip().split(None, 1)[0].upper()}")
 
 
-def _plan_insert(node: exp.Insert, sql: str, registry: Registry) -> CallPlan:
+def _plan_insert(node: exp.Insert, sql: str, registry: Registry, source: Source) -> CallPlan:
     target = node.this
     if not isinstance(target, exp.Schema):
         raise ProgrammingError("INSERT needs a column list: INSERT INTO resource (col, ...) SELECT ...")
     resource = find_resource(registry, table_parts(target.this))
     columns = [c.name for c in target.expressions]
     _no_duplicates(columns)
-    value_rows = _insert_rows(node.expression, len(columns))
+    value_rows, kept = _insert_rows(node.expression, len(columns), source)
     method = choose_method(resource, "insert", (), (), anywhere=columns)
-    rows = tuple(_row(dict(zip(columns, values)), method.fields) for values in value_rows)
-    return _call_plan(sql, method, rows, node.args.get("returning"), "INSERT")
+    # Every row's values are checked, even those a constant WHERE or LIMIT leaves out: the statement is wrong either way.
+    rows = tuple(_row(dict(zip(columns, values)), method) for values in value_rows)
+    return _call_plan(sql, method, rows if kept else (), node.args.get("returning"), "INSERT")
 
 
-def _insert_rows(source: exp.Expression | None, width: int) -> list[list[exp.Expression]]:
-    if isinstance(source, exp.Select) and not source.args.get("from_"):
-        rows = [source.expressions]
-    elif isinstance(source, exp.Values):
-        rows = [tuple_.expressions for tuple_ in source.expressions]
+def _insert_rows(
+    values: exp.Expression | None, width: int, source: Source
+) -> tuple[list[list[exp.Expression]], bool]:
+    """The rows of values, and whether they are sent: a SELECT's one row may be filtered out."""
+    if isinstance(values, exp.Select) and not values.args.get("from_"):
+        rows, kept = [values.expressions], _select_row_kept(values, source)
+    elif isinstance(values, exp.Values):
+        rows, kept = [_tuple_values(row) for row in values.expressions], True
     else:
         raise ProgrammingError("INSERT takes its values from SELECT <values> or VALUES (...) without FROM")
-    for values in rows:
-        if len(values) != width:
-            raise ProgrammingError(f"INSERT has {width} columns but {len(values)} values")
-    return [[v.unalias() if isinstance(v, exp.Alias) else v for v in values] for values in rows]
+    for row in rows:
+        if len(row) != width:
+            raise ProgrammingError(f"INSERT has {width} columns but {len(row)} values")
+    return [[v.unalias() if isinstance(v, exp.Alias) else v for v in row] for row in rows], kept
+
+
+def _tuple_values(row: exp.Expression) -> list[exp.Expression]:
+    if not isinstance(row, exp.Tuple):
+        raise ProgrammingError(f"VALUES takes rows in parentheses, got {masked_sql(row)}")
+    return list(row.expressions)
+
+
+def _select_row_kept(select: exp.Select, source: Source) -> bool:
+    """Whether the SELECT side's one row of literals survives its WHERE, LIMIT and OFFSET."""
+    where = select.args.get("where")
+    if where is not None and _constant_truth(where.this, source) is not True:
+        return False  # false or NULL: no row, so no request
+    limit = count_value(select.args.get("limit"), "LIMIT")
+    offset = count_value(select.args.get("offset"), "OFFSET")
+    for clause, value in (("LIMIT", limit), ("OFFSET", offset)):
+        if isinstance(value, Bind):
+            raise NotSupportedError(
+                f"INSERT … SELECT: {clause} takes a number here, not :{value.name} "
+                f"(it decides whether anything is sent, before anything is){source.at(clause)}"
+            )
+    return (limit is None or limit > 0) and not offset
+
+
+def _constant_truth(condition: exp.Expression, source: Source) -> bool | None:
+    """A WHERE over literals, evaluated now with SQL's three-valued logic (``cfql.rows.rowexpr``)."""
+    def leaf(node: exp.Expression, compiler: Compiler) -> Getter | None:
+        if isinstance(node, exp.Placeholder):
+            raise NotSupportedError(
+                f"INSERT … SELECT: WHERE cannot use :{node.name} (it decides whether anything is sent, "
+                f"before anything is){source.at('WHERE')}"
+            )
+        if isinstance(node, (exp.Column, exp.Star, exp.JSONExtract, exp.JSONExtractScalar, exp.AggFunc)):
+            raise NotSupportedError(
+                f"INSERT … SELECT: WHERE can only compare literals (there is no FROM), got {masked_sql(node)}"
+                + source.at("WHERE")
+            )
+        return None
+
+    return Compiler("INSERT … SELECT: WHERE", leaf).predicate(condition)(None, {})
 
 
 def _plan_set(node: exp.Update, sql: str, registry: Registry, verb: str) -> CallPlan:
@@ -82,13 +153,13 @@ def _plan_set(node: exp.Update, sql: str, registry: Registry, verb: str) -> Call
     assignments: dict[str, exp.Expression] = {}
     for assignment in node.expressions:
         if not isinstance(assignment, exp.EQ) or not isinstance(assignment.this, exp.Column):
-            raise ProgrammingError(f"SET expects column = value, got {assignment.sql()}")
+            raise ProgrammingError(f"SET expects column = value, got {masked_sql(assignment)}")
         name = assignment.this.name
         _no_duplicates([*assignments, name])
         assignments[name] = assignment.expression
     where = _where_params(node.args.get("where"))
     method = choose_method(resource, verb, params=list(where), body=list(assignments))
-    row = _row({**where, **assignments}, method.fields)
+    row = _row({**where, **assignments}, method)
     return _call_plan(sql, method, (row,), node.args.get("returning"), verb.upper())
 
 
@@ -96,7 +167,7 @@ def _plan_delete(node: exp.Delete, sql: str, registry: Registry) -> CallPlan:
     resource = find_resource(registry, table_parts(node.this))
     where = _where_params(node.args.get("where"))
     method = choose_method(resource, "delete", params=list(where), body=())
-    row = _row(where, method.fields)
+    row = _row(where, method)
     return _call_plan(sql, method, (row,), node.args.get("returning"), "DELETE")
 
 
@@ -113,7 +184,7 @@ def _plan_exec(node: Exec, sql: str, registry: Registry) -> CallPlan:
             _no_duplicates([*body, *nodes, name])
             nodes[name] = param.expression
     check_exec(method, [*body, *nodes])
-    row = _row(nodes, method.fields, body)
+    row = _row(nodes, method, body)
     return _call_plan(sql, method, (row,), None, "EXEC")
 
 
@@ -132,7 +203,7 @@ def _json_body(node: exp.Expression) -> dict[str, t.Any]:
     if isinstance(text, Bind):
         raise ProgrammingError("@@json takes a JSON object literal, not a :parameter")
     try:
-        body = json.loads(text) if isinstance(text, str) else None
+        body = load_json(text) if isinstance(text, str) else None
     except ValueError as error:
         raise ProgrammingError(f"@@json: not valid JSON ({error.msg} at char {error.pos})") from None
     if not isinstance(body, dict):
@@ -154,13 +225,22 @@ def _finish(plan: CallPlan) -> CallPlan:
     return CallPlan(plan.sql, plan.method, plan.rows, plan.projection, plan.kind, names)
 
 
-def _row(
-    nodes: t.Mapping[str, exp.Expression], fields: t.Mapping[str, Field], given: t.Mapping[str, t.Any] | None = None
-) -> BoundRow:
+def _row(nodes: t.Mapping[str, exp.Expression], method: Method, given: t.Mapping[str, t.Any] | None = None) -> BoundRow:
     """Values for one call, noting which literal token each came from (so the plan's shape can be reused)."""
-    values = {**(given or {}), **{name: sql_value(node, name) for name, node in nodes.items()}}
+    values = {**(given or {}), **{name: _value(node, name) for name, node in nodes.items()}}
     sources = {name: source for name, node in nodes.items() if (source := literal_source(node)) is not None}
-    return check_constants(values, fields, sources)
+    return check_constants(values, method.fields, sources, method.secret_names)
+
+
+def _value(node: exp.Expression, name: str) -> t.Any:
+    """``sql_value``; an expression that is no value is refused with its string literals masked."""
+    inner = node
+    while isinstance(inner, exp.Paren):
+        inner = inner.this
+    negated_number = isinstance(inner, exp.Neg) and isinstance(inner.this, exp.Literal) and not inner.this.is_string
+    if not isinstance(inner, VALUE_NODES) or (isinstance(inner, exp.Neg) and not negated_number):
+        raise ProgrammingError(f"column {name}: only literals and :parameters are allowed as values, got {masked_sql(node)}")
+    return sql_value(node, name)
 
 
 def _where_params(where: exp.Where | None) -> dict[str, exp.Expression]:
@@ -173,7 +253,7 @@ def _where_params(where: exp.Where | None) -> dict[str, exp.Expression]:
             conjunct = conjunct.unnest()
         if not (isinstance(conjunct, exp.EQ) and isinstance(conjunct.this, exp.Column)):
             raise ProgrammingError(
-                f"WHERE supports only param = value joined by AND, got {conjunct.sql()}"
+                f"WHERE supports only param = value joined by AND, got {masked_sql(conjunct)}"
             )
         name = conjunct.this.name
         _no_duplicates([*params, name])

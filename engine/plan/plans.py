@@ -21,8 +21,12 @@ from cfql.http.messages import ApiRequest, ApiResponse, Exchange, no_requests
 from cfql.plan.schema import check
 from cfql.provider.model import Field, Method
 from cfql.result import DESPATCHED, Result
+from cfql.rows.jsonpath import compile_path
 from cfql.rows.projection import Projection, row_objects
 from cfql.sql.values import Bind, Deferred
+
+#: The message of a statement that was left without rows, so sent nothing (``INSERT ... WHERE false``).
+NOTHING_SENT = "Nothing was sent: the statement has no rows"
 
 
 @dataclass(frozen=True)
@@ -53,17 +57,24 @@ class CallPlan:
             return frozenset()
         return frozenset(self.projection.names)
 
+    @property
+    def max_rows(self) -> int | None:
+        """One row per request (so one per row of VALUES), unless one answer can hold several objects."""
+        if self.projection is None:
+            return 0
+        return None if answers_many(self.method) else len(self.rows)
+
     def requests(self, params: t.Mapping[str, t.Any] | None = None) -> list[ApiRequest]:
         return [self._request(row, params or {}) for row in self.rows]
 
     def _request(self, row: BoundRow, params: t.Mapping[str, t.Any]) -> ApiRequest:
         values = dict(row.constants)
-        fields = self.method.fields
+        fields, names = self.method.fields, self.method.secret_names
         for name, bind in row.binds.items():
             if bind.name not in params:
                 raise UnboundParameterError(f"parameter :{bind.name} (for column {name}) has no value")
             value = params[bind.name]
-            values[name] = value if isinstance(value, Deferred) else check(value, fields[name].schema, name)
+            values[name] = value if isinstance(value, Deferred) else check(value, fields[name].schema, name, names)
         path_values, query, body = {}, {}, {} if self.method.has_body else None
         for name, value in values.items():
             location = fields[name].location
@@ -82,20 +93,32 @@ class CallPlan:
         )
 
     def exchange(self, params: t.Mapping[str, t.Any] | None = None) -> Exchange:
-        """Send one request per row, in order; rows from the answers by RETURNING."""
+        """Send one request per row, in order; rows from the answers by RETURNING.
+
+        A statement left without rows (``INSERT ... SELECT ... WHERE false``) sends nothing at all.
+        """
         requests = self.requests(params)
-        responses = yield requests
+        responses = (yield requests) if requests else []
         return self.project(responses)
 
     def project(self, responses: t.Sequence[ApiResponse]) -> Result:
-        """Rows from the answers, by the plan's RETURNING; without one, only the despatch message."""
+        """Rows from the answers, by the plan's RETURNING; without one, only the despatch message.
+
+        A change (INSERT, UPDATE, REPLACE, DELETE) gives one row per request, in
+        order — a row of NULLs for an answer with no object — so that row ``i``
+        of the result always belongs to row ``i`` of the statement.
+        """
         projection = self.projection
         if projection is None:
-            return Result([], [], message=DESPATCHED, statement=self.sql)
+            return Result([], [], message=DESPATCHED if self.rows else NOTHING_SENT, statement=self.sql)
         rows: list[dict[str, t.Any]] = []
         columns: list[str] = list(projection.names)
+        one_each = self.kind != "EXEC"
         for response in responses:
-            for obj in row_objects(response.payload, self.method.object_key):
+            objects = row_objects(response.payload, self.method.object_key)
+            if one_each and not objects:
+                rows.append(dict.fromkeys(columns))
+            for obj in objects:
                 if projection.star and not columns:
                     columns = projection.columns_for(obj)
                 rows.append(projection.row(obj))
@@ -110,6 +133,7 @@ class StaticPlan:
     produce: t.Callable[[], Result]
     bind_names: frozenset[str] = field(default=frozenset())
     provides: frozenset[str] = field(default=frozenset())
+    max_rows: int | None = None
 
     def exchange(self, params: t.Mapping[str, t.Any] | None = None) -> Exchange:
         result = self.produce()
@@ -118,7 +142,12 @@ class StaticPlan:
 
 
 class Plan(t.Protocol):
-    """What every resolved statement offers: its binds, what it provides to later statements, and its exchange."""
+    """What every resolved statement offers: its binds, what it provides to later statements, and its exchange.
+
+    ``max_rows`` is how many rows its result can have at most (None: no bound
+    known). A script checks it before anything runs: a name a later statement
+    uses must come from a statement that gives at most one row.
+    """
 
     sql: str
 
@@ -127,6 +156,9 @@ class Plan(t.Protocol):
 
     @property
     def provides(self) -> frozenset[str]: ...
+
+    @property
+    def max_rows(self) -> int | None: ...
 
     def exchange(self, params: t.Mapping[str, t.Any] | None = None) -> Exchange: ...
 
@@ -150,16 +182,35 @@ def encode_path_segment(name: str, value: t.Any) -> str:
     return quote(text, safe=_SEGMENT_SAFE)
 
 
+def answers_many(method: Method) -> bool:
+    """Whether one answer of ``method`` can hold several row objects: its rows are a list, or it pages."""
+    if method.paged:
+        return True
+    schema = method.response_schema
+    for step in compile_path(method.object_key) if method.object_key else ():
+        if step is None:
+            return True
+        if isinstance(step, str):
+            schema = (schema.get("properties") or {}).get(step, {})
+        else:
+            schema = schema.get("items", {})
+    return schema.get("type") == "array"
+
+
 def check_constants(
     values: t.Mapping[str, t.Any],
     fields: t.Mapping[str, Field],
     sources: t.Mapping[str, tuple[int, bool]] | None = None,
+    names: t.AbstractSet[str] = frozenset(),
 ) -> BoundRow:
-    """Split a row into checked constants and binds; constants fail here, before any request."""
+    """Split a row into checked constants and binds; constants fail here, before any request.
+
+    ``names``: the field names the provider declares secret (their values are never quoted in errors).
+    """
     constants, binds = {}, {}
     for name, value in values.items():
         if isinstance(value, Bind):
             binds[name] = value
         else:
-            constants[name] = check(value, fields[name].schema, name)
+            constants[name] = check(value, fields[name].schema, name, names)
     return BoundRow(constants, binds, dict(sources or {}))

@@ -2,9 +2,15 @@
 
 This is deliberately a small subset of JSON Schema / OpenAPI 3.0 (type, enum,
 bounds, lengths, nullable, required, properties, items, anyOf): the subset the
-manifests use. It runs on every call, so it is written for speed, and its
-messages name the column path, the bad value and what would be accepted.
-Secret values are never shown in messages.
+manifests use, plus the string formats of ``cfql.plan.formats``. It runs on
+every call, so it is written for speed, and its messages name the column
+path, the bad value and what would be accepted.
+
+One rule decides which values a message may quote: a scalar of a field that
+is not secret. The value of a secret field (by its schema, or by a name the
+provider declares secret: ``names``) is shown as ``'***'``, and JSON — text or
+structure — is never quoted, since any object may hold a secret somewhere
+inside: a message says what kind of value it was, or where its text broke.
 """
 
 from __future__ import annotations
@@ -14,18 +20,42 @@ import json
 import typing as t
 
 from cfql.errors import DataError
+from cfql.plan.formats import FORMATS
+from cfql.sql.values import load_json
 
 Schema = t.Mapping[str, t.Any]
 
 _JSON_KINDS = {"object": dict, "array": list}
 
 
+Names = t.AbstractSet[str]
+_NO_NAMES: frozenset[str] = frozenset()
+
+
 def is_secret(schema: Schema) -> bool:
     return bool(schema.get("x-cfql-secret")) or schema.get("format") == "password"
 
 
+def secret_field(where: str, schema: Schema, names: Names = _NO_NAMES) -> bool:
+    """Whether the value at column path ``where`` is secret: by its schema, or its name is one of ``names``."""
+    if is_secret(schema):
+        return True
+    return bool(names) and where.rpartition(".")[2].split("[", 1)[0].lower() in names
+
+
+def shown(value: t.Any, schema: Schema, where: str, names: Names = _NO_NAMES) -> str:
+    """A user's value as an error message may show it (the rule in the module docstring)."""
+    if secret_field(where, schema, names):
+        return "'***'"
+    if isinstance(value, dict):
+        return "a JSON object"
+    if isinstance(value, list):
+        return "a JSON array"
+    return show(value)
+
+
 def show(value: t.Any, schema: Schema | None = None) -> str:
-    """A value as a user wrote it (SQL-ish), or ``'***'`` for secrets."""
+    """A value as SQL writes it, or ``'***'`` for secrets; for a user's value use ``shown``."""
     if schema is not None and is_secret(schema):
         return "'***'"
     if value is None:
@@ -41,32 +71,36 @@ def show(value: t.Any, schema: Schema | None = None) -> str:
     return repr(value)
 
 
-def check(value: t.Any, schema: Schema, where: str) -> t.Any:
-    """Return ``value`` normalised for the request (JSON text parsed for object fields), or raise DataError."""
+def check(value: t.Any, schema: Schema, where: str, names: Names = _NO_NAMES) -> t.Any:
+    """Return ``value`` normalised for the request (JSON text parsed for object fields), or raise DataError.
+
+    ``names``: field names the provider declares secret, whose values no message quotes.
+    """
     if value is None:
         if schema.get("nullable") or not _constrains_type(schema):
             return None
         raise DataError(f"column {where}: NULL is not allowed")
     if "anyOf" in schema or "oneOf" in schema:
-        return _check_any_of(value, schema, where)
+        return _check_any_of(value, schema, where, names)
     kind = schema.get("type")
     if kind in _JSON_KINDS and isinstance(value, str):
-        value = _parse_json(value, kind, where, schema)
+        value = _parse_json(value, kind, where)
     if kind is not None:
-        _check_type(value, kind, schema, where)
+        _check_type(value, kind, schema, where, names)
     enum = schema.get("enum")
     if enum is not None and value not in enum:
         allowed = ", ".join(show(v) for v in enum)
-        raise DataError(f"column {where}: {show(value, schema)} is not one of {allowed}")
+        raise DataError(f"column {where}: {shown(value, schema, where, names)} is not one of {allowed}")
     if kind == "object" or (kind is None and isinstance(value, dict) and "properties" in schema):
-        return _check_object(value, schema, where)
+        return _check_object(value, schema, where, names)
     if kind == "array":
         items = schema.get("items") or {}
-        return [check(item, items, f"{where}[{i}]") for i, item in enumerate(value)]
+        return [check(item, items, f"{where}[{i}]", names) for i, item in enumerate(value)]
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        _check_bounds(value, schema, where)
+        _check_bounds(value, schema, where, names)
     elif isinstance(value, str):
         _check_length(value, schema, where)
+        _check_format(value, schema, where, names)
     return value
 
 
@@ -75,16 +109,17 @@ def _constrains_type(schema: Schema) -> bool:
     return any(key in schema for key in ("type", "enum", "anyOf", "oneOf", "properties"))
 
 
-def _parse_json(text: str, kind: str, where: str, schema: Schema) -> t.Any:
+def _parse_json(text: str, kind: str, where: str) -> t.Any:
+    """JSON text for an object or array field; when it is malformed, say where, never what (see the docstring)."""
     try:
-        return json.loads(text)
+        return load_json(text)
     except ValueError as error:
         raise DataError(
-            f"column {where}: expected a JSON {kind} literal, got {show(text, schema)} ({error.msg} at char {error.pos})"
+            f"column {where}: expected a JSON {kind} literal, but the text is not valid JSON ({error.msg} at char {error.pos})"
         ) from None
 
 
-def _check_type(value: t.Any, kind: str, schema: Schema, where: str) -> None:
+def _check_type(value: t.Any, kind: str, schema: Schema, where: str, names: Names) -> None:
     if kind == "string":
         ok = isinstance(value, str)
     elif kind == "boolean":
@@ -99,15 +134,15 @@ def _check_type(value: t.Any, kind: str, schema: Schema, where: str) -> None:
         ok = True
     if not ok:
         article = "an" if kind[0] in "aeiou" else "a"
-        raise DataError(f"column {where}: expected {article} {kind}, got {show(value, schema)}")
+        raise DataError(f"column {where}: expected {article} {kind}, got {shown(value, schema, where, names)}")
 
 
-def _check_bounds(value: float, schema: Schema, where: str) -> None:
+def _check_bounds(value: float, schema: Schema, where: str, names: Names) -> None:
     low, high = schema.get("minimum"), schema.get("maximum")
     if low is not None and value < low:
-        raise DataError(f"column {where}: {show(value)} is below the minimum {low}{_range(low, high)}")
+        raise DataError(f"column {where}: {shown(value, schema, where, names)} is below the minimum {low}{_range(low, high)}")
     if high is not None and value > high:
-        raise DataError(f"column {where}: {show(value)} is above the maximum {high}{_range(low, high)}")
+        raise DataError(f"column {where}: {shown(value, schema, where, names)} is above the maximum {high}{_range(low, high)}")
 
 
 def _range(low: t.Any, high: t.Any) -> str:
@@ -122,7 +157,14 @@ def _check_length(value: str, schema: Schema, where: str) -> None:
         raise DataError(f"column {where}: must be at most {high} characters")
 
 
-def _check_object(value: dict, schema: Schema, where: str) -> dict:
+def _check_format(value: str, schema: Schema, where: str, names: Names) -> None:
+    """The ``format`` the schema states, when it is one ``cfql.plan.formats`` can check."""
+    known = FORMATS.get(schema.get("format", ""))
+    if known is not None and not known[1](value):
+        raise DataError(f"column {where}: expected {known[0]}, got {shown(value, schema, where, names)}")
+
+
+def _check_object(value: dict, schema: Schema, where: str, names: Names) -> dict:
     properties: Schema = schema.get("properties") or {}
     if not properties and schema.get("additionalProperties", True) is not False:
         return value
@@ -130,21 +172,21 @@ def _check_object(value: dict, schema: Schema, where: str) -> dict:
     for key, item in value.items():
         if key not in properties:
             raise DataError(f"column {where}: unknown field {key!r}{did_you_mean(key, properties)}")
-        result[key] = check(item, properties[key], f"{where}.{key}")
+        result[key] = check(item, properties[key], f"{where}.{key}", names)
     missing = [name for name in schema.get("required", ()) if name not in value]
     if missing:
         raise DataError(f"column {where}: missing required field {', '.join(missing)}")
     return result
 
 
-def _check_any_of(value: t.Any, schema: Schema, where: str) -> t.Any:
+def _check_any_of(value: t.Any, schema: Schema, where: str, names: Names) -> t.Any:
     branches = schema.get("anyOf") or schema.get("oneOf") or ()
     if isinstance(value, str) and all(b.get("type") in _JSON_KINDS for b in branches):
-        value = _parse_json(value, branches[0]["type"], where, schema)
+        value = _parse_json(value, branches[0]["type"], where)
     errors = []
     for branch in branches:
         try:
-            return check(value, branch, where)
+            return check(value, branch, where, names)
         except DataError as error:
             errors.append(str(error).split(": ", 1)[-1])
     # The branch whose complaint is about a nested field is usually the one the user meant.

@@ -43,9 +43,11 @@ from cfql.errors import (
     UnboundParameterError,
 )
 from cfql.http.messages import ApiRequest, Exchange
+from cfql.plan.clauses import count_value, masked_sql
 from cfql.plan.pages import Pager
-from cfql.plan.plans import CallPlan, check_constants
+from cfql.plan.plans import CallPlan, answers_many, check_constants
 from cfql.plan.resolver import SELECT_NOT_SUPPORTED, choose_method, find_resource
+from cfql.plan.schema import shown
 from cfql.provider.model import Method, Resource
 from cfql.result import Result
 from cfql.rows.projection import Projection, compile_projection, row_objects
@@ -59,7 +61,6 @@ from cfql.rows.rowexpr import (
     RowScope,
     and_all,
     has_aggregate,
-    short_sql,
 )
 from cfql.sql.values import Bind, Deferred, sql_value
 
@@ -119,6 +120,15 @@ class SelectPlan:
     def provides(self) -> frozenset[str]:
         """Output column names (for a script's later ``:params``); empty for ``SELECT *``."""
         return frozenset(self.columns or ())
+
+    @property
+    def max_rows(self) -> int | None:
+        """A bound on the rows: LIMIT, and one for a read of one object (by id) or an aggregate without GROUP BY."""
+        single = not answers_many(self.method) or (self.grouping is not None and not self.grouping.keys)
+        bound = 1 if single else None
+        if isinstance(self.limit, int):
+            bound = self.limit if bound is None else min(bound, self.limit)
+        return bound
 
     def requests(self, params: Params | None = None) -> list[ApiRequest]:
         """The first request (later pages depend on the answers)."""
@@ -203,7 +213,7 @@ def _count(value: t.Any, params: Params, clause: str) -> int | None:
     if value is None or isinstance(value, Deferred):  # a dry run does not know it yet
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise DataError(f"{clause} must be a whole number >= 0, got {value!r}")
+        raise DataError(f"{clause} must be a whole number >= 0, got {shown(value, {}, clause)}")
     return value
 
 
@@ -280,7 +290,7 @@ class _Accumulator:
         self.count += 1
         if spec.kind in ("sum", "avg"):
             if not _is_number(value):
-                raise DataError(f"{spec.slot}: {value!r} is not a number")
+                raise DataError(f"{spec.slot}: {shown(value, {}, spec.slot)} is not a number")
             self.total += value
         elif spec.kind in ("min", "max") and self._beats_best(value):
             self.best = value
@@ -329,21 +339,8 @@ def _group(records: t.Iterable[t.Any], grouping: _Grouping, params: Params) -> l
 # Planning
 # --------------------------------------------------------------------------
 
-_CLAUSE_NAMES = {
-    "with_": "WITH", "joins": "JOIN", "laterals": "LATERAL", "windows": "WINDOW", "qualify": "QUALIFY",
-    "into": "SELECT INTO", "pivots": "PIVOT", "sample": "TABLESAMPLE", "locks": "FOR UPDATE/SHARE",
-    "connect": "CONNECT BY", "match": "MATCH_RECOGNIZE", "prewhere": "PREWHERE", "distribute": "DISTRIBUTE BY",
-    "sort": "SORT BY", "cluster": "CLUSTER BY", "settings": "SETTINGS", "format": "FORMAT", "options": "OPTIONS",
-    "for_": "FOR", "exclude": "EXCLUDE", "operation_modifiers": "a SELECT modifier", "hint": "optimizer hints",
-    "kind": "SELECT AS STRUCT/VALUE",
-}
-_HANDLED = {"expressions", "from_", "where", "group", "having", "order", "limit", "offset", "distinct"}
-
-
 def plan_select(node: exp.Select, sql: str, registry: Registry) -> SelectPlan:
-    for key, value in node.args.items():
-        if value and key not in _HANDLED:
-            raise NotSupportedError(f"SELECT: {_CLAUSE_NAMES.get(key, key.upper())} is not supported")
+    """Plan a SELECT whose clauses ``cfql.plan.clauses`` has checked (HONOURED["SELECT"])."""
     from_ = node.args.get("from_")
     if from_ is None or not isinstance(from_.this, exp.Table):
         raise ProgrammingError("SELECT needs FROM provider.service.resource")
@@ -356,14 +353,12 @@ def plan_select(node: exp.Select, sql: str, registry: Registry) -> SelectPlan:
     conjuncts = _conjuncts(node.args["where"].this) if node.args.get("where") else []
     method, params, local = _resolve(resource, conjuncts)
     columns = tuple((method.row_schema.get("properties") or {}).keys())
-    call = CallPlan(sql, method, (check_constants(params, method.fields),), None, "SELECT")
+    call = CallPlan(sql, method, (check_constants(params, method.fields, names=method.secret_names),), None, "SELECT")
 
     rows = RowScope(method, columns, [n for m in resource.methods_for("select") for n in m.parameters])
     where = and_all([rows.compiler("WHERE").predicate(c) for c in local])
 
     distinct = node.args.get("distinct")
-    if distinct is not None and distinct.args.get("on"):
-        raise NotSupportedError("SELECT: DISTINCT ON is not supported")
     items = node.expressions
     star = len(items) == 1 and isinstance(items[0], exp.Star)
     group_node = node.args.get("group")
@@ -387,8 +382,8 @@ def plan_select(node: exp.Select, sql: str, registry: Registry) -> SelectPlan:
         names = None if star else projection.names
         order = _compile_order(node, names, rows.compiler("ORDER BY"))
 
-    limit = _limit_value(node.args.get("limit"), "LIMIT")
-    offset = _limit_value(node.args.get("offset"), "OFFSET")
+    limit = count_value(node.args.get("limit"), "LIMIT")
+    offset = count_value(node.args.get("offset"), "OFFSET")
     binds = {b.name for row in call.rows for b in row.binds.values()}
     binds |= {p.name for p in node.find_all(exp.Placeholder) if p.this}
     return SelectPlan(
@@ -414,9 +409,9 @@ def _check_tree(node: exp.Select, qualifiers: set[str], shown: str) -> None:
         if sub is node or isinstance(sub, (exp.From, exp.Table)) or sub.find_ancestor(exp.From):
             continue
         if isinstance(sub, (exp.Select, exp.Subquery, exp.SetOperation)):
-            raise NotSupportedError(f"SELECT: subqueries are not supported ({short_sql(sub)})")
+            raise NotSupportedError(f"SELECT: subqueries are not supported ({masked_sql(sub)})")
         if isinstance(sub, exp.Window):
-            raise NotSupportedError(f"SELECT: window functions are not supported ({short_sql(sub)})")
+            raise NotSupportedError(f"SELECT: window functions are not supported ({masked_sql(sub)})")
         if isinstance(sub, exp.Column) and sub.table and sub.table not in qualifiers:
             raise ProgrammingError(
                 f"SELECT: unknown table {sub.table!r} in {sub.sql()} (the FROM resource is {shown!r})"
@@ -465,7 +460,7 @@ def _resolve(
             if column.name in param_names and column.name not in row_columns:
                 raise ProgrammingError(
                     f"WHERE: {column.name} is an API parameter, not a column; give it as "
-                    f"{column.name} = value joined to the rest of WHERE by AND (got {short_sql(conjunct)})"
+                    f"{column.name} = value joined to the rest of WHERE by AND (got {masked_sql(conjunct)})"
                 )
     names = list(candidates)
     try:
@@ -488,26 +483,6 @@ def _resolve(
     params = {n: candidates[n][1] for n in chosen}
     local = [c for c in conjuncts if not any(c is candidates[n][0] for n in chosen)]
     return method, params, local
-
-
-def _limit_value(node: exp.Expression | None, clause: str) -> t.Any:
-    if node is None:
-        return None
-    if isinstance(node, exp.Fetch):
-        raise NotSupportedError("SELECT: FETCH FIRST is not supported; use LIMIT")
-    value_node = node.expression
-    if isinstance(value_node, exp.Var) and value_node.name.upper() == "ALL":
-        return None
-    value = sql_value(value_node, clause) if isinstance(value_node, VALUE_NODES) else _not_a_count(value_node, clause)
-    if isinstance(value, Bind):
-        return value
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ProgrammingError(f"{clause} takes a whole number >= 0 or a :parameter, got {value_node.sql()}")
-    return value
-
-
-def _not_a_count(node: exp.Expression, clause: str) -> t.NoReturn:
-    raise ProgrammingError(f"{clause} takes a whole number or a :parameter, got {node.sql()}")
 
 
 def _projection_output(projection: Projection) -> t.Callable[[t.Any, Params], dict[str, t.Any]]:

@@ -23,7 +23,7 @@ from sqlglot.tokens import Token, TokenType
 
 from cfql.plan.plans import BoundRow, CallPlan
 from cfql.plan.schema import check
-from cfql.sql.values import sql_number
+from cfql.sql.values import sql_number, sql_text
 
 _LITERALS = (TokenType.STRING, TokenType.NUMBER)
 Key = tuple[t.Any, ...]
@@ -100,13 +100,13 @@ def _shape(tokens: t.Sequence[Token]) -> tuple[Key, list[Token]]:
 
 def _instantiate(template: CallPlan, slots: t.Sequence[_Slot], literals: t.Sequence[Token], sql: str) -> CallPlan:
     """The template with this statement's literal values, each checked as the planner would."""
-    fields = template.method.fields
+    fields, names = template.method.fields, template.method.secret_names
     constants = [dict(row.constants) for row in template.rows]
     for slot in slots:
         token = literals[slot.literal]
-        value: t.Any = token.text if token.token_type == TokenType.STRING else sql_number(token.text, slot.column)
+        value: t.Any = sql_text(token.text, slot.column) if token.token_type == TokenType.STRING else sql_number(token.text, slot.column)
         if slot.negate:
             value = -value
-        constants[slot.row][slot.column] = check(value, fields[slot.column].schema, slot.column)
+        constants[slot.row][slot.column] = check(value, fields[slot.column].schema, slot.column, names)
     rows = tuple(BoundRow(values, row.binds, row.sources) for values, row in zip(constants, template.rows))
     return replace(template, sql=sql, rows=rows)

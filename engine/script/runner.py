@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import heapq
 import queue
+import threading
+import time
 import typing as t
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from cfql.errors import Error, Interrupted, ProgrammingError
+from cfql.errors import Error, Interrupted, OutcomeUnknownError, ProgrammingError
+from cfql.http.retry import READS
 from cfql.plan.cache import PlanCache
 from cfql.plan.plans import Plan
 from cfql.redact import plan_secrets, redact_statement
@@ -75,7 +78,12 @@ class Script:
 
 @dataclass
 class Summary:
-    """What a run did: counts, and the failures (each located in the script)."""
+    """What a run did: counts, and the errors (each located in the script).
+
+    ``failures`` holds every error in script order; those whose change may
+    have been applied (``error.outcome_unknown``) are also counted apart as
+    ``unknown``, never as plainly failed. What neither ran nor failed was not run.
+    """
 
     total: int
     succeeded: int = 0
@@ -85,8 +93,29 @@ class Summary:
     def ok(self) -> bool:
         return not self.failures
 
+    @property
+    def unknown(self) -> list[Error]:
+        """The statements whose change may have been applied although no answer says so."""
+        return [error for error in self.failures if error.outcome_unknown]
+
+    @property
+    def failed(self) -> list[Error]:
+        """The statements that failed and changed nothing."""
+        return [error for error in self.failures if not error.outcome_unknown]
+
+    @property
+    def not_run(self) -> int:
+        return self.total - self.succeeded - len(self.failures)
+
     def describe(self) -> str:
-        return f"{self.succeeded} of {self.total} statements succeeded, {len(self.failures)} failed"
+        """``N of M statements succeeded, F failed, U outcome unknown (...), R not run``."""
+        parts = [f"{self.succeeded} of {self.total} statements succeeded", f"{len(self.failed)} failed"]
+        unknown = len(self.unknown)
+        if unknown:
+            parts.append(f"{unknown} with outcome unknown ({OutcomeUnknownError.ADVICE})")
+        if self.not_run:
+            parts.append(f"{self.not_run} not run")
+        return ", ".join(parts)
 
 
 def prepare(
@@ -95,17 +124,26 @@ def prepare(
     source: str = "<input>",
     variables: t.Mapping[str, t.Any] | None = None,
     params: t.Iterable[str] = (),
+    template_dir: str | Path | None = None,
 ) -> Script:
-    """Render, parse and resolve every statement; check every ``:param`` has an earlier source."""
+    """Render, parse and resolve every statement; check every ``:param`` has an earlier source,
+    and that a statement setting one gives at most one row (``Plan.max_rows``).
+
+    Templates may include files from ``template_dir`` only, and never see the
+    environment variables the target's providers read credentials from."""
     if has_template(text):
-        from cfql.script.templates import render  # only now: a plain script never pays for it
+        # Only now: a plain script never pays for Jinja.
+        from cfql.provider.registry import default_registry
+        from cfql.script.templates import render
 
         try:
-            text = render(text, variables or {}, source)
+            registry = getattr(target, "registry", None) or default_registry()
+            text = render(text, variables or {}, source, template_dir, hidden=registry.credential_env_vars())
         except Error as error:
             raise error.locate(source, "?") from None
     statements: list[Statement] = []
     available = set(params)
+    setters: dict[str, tuple[int, int | None]] = {}  # name -> (line, max_rows) of its latest setter
     shared: dict[frozenset[str], frozenset[str]] = {}
     line = 1
     try:
@@ -118,7 +156,13 @@ def prepare(
                     f"statement {len(statements) + 1} uses :{missing[0]}, which no earlier statement sets "
                     f"(add RETURNING ... AS {missing[0]} to one, or pass it as a parameter)"
                 )
+            for name in sorted(plan.bind_names & setters.keys()):
+                set_at, rows = setters[name]
+                if rows is None or rows != 1:
+                    how = "returns no rows" if rows == 0 else "can return several rows"
+                    raise ProgrammingError(f"line {line} uses :{name}, but the statement at line {set_at} that sets it {how}")
             available |= plan.provides
+            setters.update(dict.fromkeys(plan.provides, (line, plan.max_rows)))
             # A plan with secrets is always kept: error excerpts mask them from it.
             kept = plan if len(statements) < KEEP_PLANS or plan_secrets(plan) else None
             needs = shared.setdefault(plan.bind_names, plan.bind_names)
@@ -132,6 +176,16 @@ def prepare(
 
 OnResult = t.Callable[[Statement, Result], None]
 OnProgress = t.Callable[[int, int], None]
+OnInterrupt = t.Callable[[int], None]  # told how many statements are still in flight after Ctrl-C
+
+#: Seconds the statements in flight get to finish after Ctrl-C before they are abandoned.
+GRACE = 10.0
+
+
+def may_change(plan: Plan) -> bool:
+    """Whether running ``plan`` can change something: it calls a method that is not a read."""
+    method = getattr(plan, "method", None)
+    return method is not None and method.http_method not in READS
 
 
 class Schedule:
@@ -166,6 +220,7 @@ class Schedule:
         self.remaining = {index: len(deps) for index, deps in enumerate(self.waiting_on) if deps}
         self.ready = [index for index in range(len(statements)) if index not in self.remaining]  # a heap
         self.outcomes: dict[int, Result | Error] = {}
+        self.in_flight: dict[int, Plan] = {}
         self.failed: set[int] = set()
         self.emitted = self.done = self.running = 0
         self.stopping = False
@@ -180,7 +235,7 @@ class Schedule:
             try:
                 if blocked:
                     origin = self.script.statements[min(blocked)]
-                    raise ProgrammingError(f"skipped: it needs a value from the failed statement at line {origin.line}")
+                    raise ProgrammingError(f"skipped: it needs a value from the statement at line {origin.line}, which did not succeed")
                 plan = statement.plan or self.target.plans.get(statement.sql, line_offset=statement.line - 1)
             except Error as error:
                 self._fail(index, error)
@@ -188,6 +243,7 @@ class Schedule:
                 self._release(index)
                 continue
             started.append((index, plan, dict(self.values)))
+            self.in_flight[index] = plan
         self.running += len(started)
         return started
 
@@ -200,6 +256,7 @@ class Schedule:
         """Record a statement's outcome; a non-cfql exception is a bug and propagates."""
         self.running -= 1
         self.done += 1
+        self.in_flight.pop(index, None)
         if isinstance(outcome, BaseException) and not isinstance(outcome, Error):
             raise outcome
         statement = self.script.statements[index]
@@ -220,22 +277,53 @@ class Schedule:
         if self.on_progress is not None:
             self.on_progress(self.done, len(self.failed))
 
-    def interrupted(self) -> Error:
-        """The error for Ctrl-C: where the run was and what had finished."""
+    def abandon(self) -> None:
+        """Give up waiting for the statements still running (Ctrl-C, twice or for too long).
+
+        Their requests may still reach the API: one that could change
+        something is recorded with an unknown outcome, a read as not run.
+        """
+        for index, plan in sorted(self.in_flight.items()):
+            self.running -= 1
+            self.done += 1
+            if may_change(plan):
+                self._fail(index, OutcomeUnknownError(f"abandoned while its request was in flight; {OutcomeUnknownError.ADVICE}"))
+        self.in_flight.clear()
+
+    def interrupted(self) -> Interrupted:
+        """The error for Ctrl-C, once in-flight statements finished or were abandoned.
+
+        What finished is handed over first (its rows shown); the error counts
+        succeeded, failed, unknown and not-run statements and carries the Summary.
+        """
         statements = self.script.statements
         line = statements[self.emitted].line if self.emitted < len(statements) else "?"
-        return Interrupted("interrupted").locate(self.script.source, line, None, self.summary.succeeded, self.summary.total)
+        self.abandon()
+        self._flush()
+        error = Interrupted(f"interrupted: {self.summary.describe()}")
+        error.locate(self.script.source, line)  # the message counts everything already
+        error.completed, error.total, error.summary = self.summary.succeeded, self.summary.total, self.summary
+        return error
 
     def close(self) -> Summary:
-        """Hand over what finished after a failure stopped the run; raise the first failure unless continuing."""
-        for index in sorted(self.outcomes):
-            self._emit(index, self.outcomes[index])
-        self.outcomes.clear()
+        """Hand over what finished after a failure stopped the run; raise the first failure unless continuing.
+
+        The raised error carries the run's ``summary``, so a caller can report
+        the other failures and what ran.
+        """
+        self._flush()
         summary = self.summary
         if summary.failures and not self.continue_on_error:
             first = summary.failures[0]
-            raise first.locate(first.source or self.script.source, first.line, first.statement, summary.succeeded, summary.total)
+            first.locate(first.source or self.script.source, first.line, first.statement, summary.succeeded, summary.total)
+            first.summary = summary
+            raise first
         return summary
+
+    def _flush(self) -> None:
+        for index in sorted(self.outcomes):
+            self._emit(index, self.outcomes[index])
+        self.outcomes.clear()
 
     def _fail(self, index: int, error: Error) -> None:
         statement = self.script.statements[index]
@@ -275,32 +363,68 @@ def run(
     continue_on_error: bool = False,
     on_progress: OnProgress | None = None,
     concurrency: int = 1,
+    on_interrupt: OnInterrupt | None = None,
 ) -> Summary:
-    """Run the statements, up to ``concurrency`` at a time over the target's pooled client."""
+    """Run the statements, up to ``concurrency`` at a time over the target's pooled client.
+
+    Requests run on worker threads; the calling thread only schedules, so
+    Ctrl-C reaches it at once. Then no statement starts any more, the ones in
+    flight get ``GRACE`` seconds to finish and are counted by their real
+    outcome (``on_interrupt`` is told how many there are); a second Ctrl-C
+    abandons them. The workers are daemon threads: an abandoned request
+    never keeps the process alive.
+    """
     schedule = Schedule(target, script, params, on_result, continue_on_error, on_progress)
     finished: queue.SimpleQueue[tuple[int, Result | BaseException]] = queue.SimpleQueue()
-    workers = max(1, concurrency)
+    jobs: queue.SimpleQueue[tuple[int, Plan, dict[str, t.Any]] | None] = queue.SimpleQueue()
+    workers: list[threading.Thread] = []
+    slots = max(1, concurrency)
 
-    def execute(index: int, plan: Plan, bound: dict[str, t.Any]) -> None:
-        try:
-            finished.put((index, target.run_plan(plan, bound)))
-        except Exception as error:  # handed to the main thread, which must never wait forever
-            finished.put((index, error))
+    def work() -> None:
+        while (job := jobs.get()) is not None:
+            index, plan, bound = job
+            try:
+                finished.put((index, target.run_plan(plan, bound)))
+            except Exception as error:  # handed to the main thread, which must never wait forever
+                finished.put((index, error))
 
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cfql")
     try:
         while schedule.busy:
-            for job in schedule.start(workers - schedule.running):
-                pool.submit(execute, *job)
+            for job in schedule.start(slots - schedule.running):
+                if len(workers) < slots:
+                    workers.append(threading.Thread(target=work, name=f"cfql-{len(workers)}", daemon=True))
+                    workers[-1].start()
+                jobs.put(job)
             if not schedule.running:
                 break
             schedule.finish(*finished.get())
     except KeyboardInterrupt:
-        pool.shutdown(wait=False, cancel_futures=True)
+        schedule.stopping = True
+        _wait_for_in_flight(schedule, finished, on_interrupt)
         raise schedule.interrupted() from None
     finally:
-        pool.shutdown(wait=True)
+        for _ in workers:
+            jobs.put(None)
     return schedule.close()
+
+
+def _wait_for_in_flight(
+    schedule: Schedule, finished: queue.SimpleQueue[tuple[int, Result | BaseException]], on_interrupt: OnInterrupt | None
+) -> None:
+    """After Ctrl-C: let running statements finish for up to GRACE seconds; a second Ctrl-C stops waiting."""
+    if not schedule.running:
+        return
+    if on_interrupt is not None:
+        on_interrupt(schedule.running)
+    deadline = time.monotonic() + GRACE
+    try:
+        while schedule.running and (left := deadline - time.monotonic()) > 0:
+            try:
+                schedule.finish(*finished.get(timeout=left))
+            except queue.Empty:
+                return
+    except KeyboardInterrupt:
+        return
 
 
 async def run_async(
@@ -311,6 +435,7 @@ async def run_async(
     continue_on_error: bool = False,
     on_progress: OnProgress | None = None,
     concurrency: int = 1,
+    on_interrupt: OnInterrupt | None = None,
 ) -> Summary:
     """``run`` for an async target: up to ``concurrency`` statements as asyncio tasks."""
     import asyncio  # here, not at the top: ``cfql exec`` never needs it and starts faster without
@@ -318,6 +443,13 @@ async def run_async(
     schedule = Schedule(target, script, params, on_result, continue_on_error, on_progress)
     workers = max(1, concurrency)
     tasks: dict[asyncio.Future[Result], int] = {}
+
+    def collect(done: t.Iterable[asyncio.Future[Result]]) -> None:
+        for task in sorted(done, key=tasks.__getitem__):
+            index = tasks.pop(task)
+            error = task.exception()
+            schedule.finish(index, error if error is not None else task.result())
+
     try:
         while schedule.busy:
             for index, plan, bound in schedule.start(workers - schedule.running):
@@ -325,10 +457,18 @@ async def run_async(
             if not tasks:
                 break
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-            for task in sorted(done, key=tasks.__getitem__):
-                index = tasks.pop(task)
-                error = task.exception()
-                schedule.finish(index, error if error is not None else task.result())
+            collect(done)
+    except (asyncio.CancelledError, KeyboardInterrupt):  # Ctrl-C under asyncio.run cancels the running task
+        schedule.stopping = True
+        if tasks:
+            if on_interrupt is not None:
+                on_interrupt(len(tasks))
+            try:
+                done, _ = await asyncio.wait(tasks, timeout=GRACE)
+                collect(done)
+            except (asyncio.CancelledError, KeyboardInterrupt):
+                pass
+        raise schedule.interrupted() from None
     finally:
         for task in tasks:
             task.cancel()

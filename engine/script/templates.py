@@ -14,7 +14,10 @@ through the filter that place calls for:
 * outside quotes, only numbers, booleans and NULL are written as they are, and
   dicts/lists become a quoted JSON literal; any other text is refused, since it
   would be spliced into the statement as SQL;
-* inside a comment a placeholder is refused: what it would do there is unclear.
+* inside a comment a placeholder is refused: what it would do there is unclear;
+* a None inside a literal makes the whole literal NULL (``'{{ name }}'`` with
+  ``name: null`` is SQL NULL, never the text ``'null'``), as SQL's own
+  ``'a' || NULL`` is NULL; a quoted name cannot be NULL and refuses it.
 
 Escaping alone trusts that the template's text says where each placeholder
 ends up, which Jinja's own blocks can defeat (``{% if x %}'{% endif %}{{ v }}``).
@@ -25,32 +28,49 @@ or stayed inside its literal, closed by that literal's own delimiter. Only
 then are the marks removed. A loop renders a placeholder several times: every
 time is checked.
 
-An undefined variable is an error naming it and its line, never an empty string.
+Jinja can also write text by other roads than ``{{ }}``; each is closed or
+checked: every ``{{ }}`` output must come from the filter (Jinja's
+``finalize``), ``{% filter %}`` blocks (which would rewrite placed values) are
+refused, a macro's or block's output is template text whose values carry
+their marks already, and included files are rewritten the same way, their
+placeholders joining the script's.
+
+Jinja runs in ``cfql.script.sandbox`` (no Python internals, files only from
+``template_dir``, no credentials in ``env``, bounded time and size). An
+undefined variable is an error naming it and its line, never an empty string,
+and every failure is one line naming the file and line it happened on.
 """
 
 from __future__ import annotations
 
 import bisect
+import datetime
 import json
 import math
 import os
 import re
 import traceback
 import typing as t
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from cfql.errors import TemplateError
 from cfql.sql import scanner
 
-_TEMPLATE_NAME = "<iql>"
+if t.TYPE_CHECKING:
+    from cfql.script.sandbox import Limits
+
+_MAIN = "<iql>"  # the file name Jinja gives the script's own template, to find its lines in tracebacks
 _BARE_LITERAL = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?|true|false|null", re.IGNORECASE)
 _STACKQL_DOT = re.compile(r"^(\s*)\.(?=[A-Za-z_])")
 
-# Marks in Jinja's output: VALUE index SEP ... END around a value, CLOSER index END
-# before the closing delimiter of literal ``index``. No template or value may hold them.
-_VALUE, _SEP, _END, _CLOSER = "\ue000", "\ue001", "\ue002", "\ue003"
-_RESERVED = re.compile("[\ue000-\ue003]")
-_MARK = re.compile("\ue000(\\d+)\ue001|\ue003(\\d+)\ue002|\ue002")
+# Marks in Jinja's output: VALUE index SEP ... END around a value (VALUE index NULL END for a
+# None inside a literal, which makes the whole literal NULL), CLOSER index END before the closing
+# delimiter of literal ``index``. No template or value may hold them.
+_VALUE, _SEP, _END, _CLOSER, _NULL = "\ue000", "\ue001", "\ue002", "\ue003", "\ue004"
+_RESERVED = re.compile("[\ue000-\ue004]")
+_MARK = re.compile("\ue000(\\d+)([\ue001\ue004])|\ue003(\\d+)\ue002|\ue002")
+_RESERVED_RANGE = "U+E000 to U+E004"
 
 # Where a placeholder stands, as far as escaping is concerned.
 BARE, STRING, ESCAPE_STRING, DOLLAR_STRING, QUOTED_NAME = "bare", "string", "escape string", "dollar string", "quoted name"
@@ -60,6 +80,8 @@ _IN = {
     DOLLAR_STRING: "a dollar-quoted string",
     QUOTED_NAME: 'a "quoted name"',
 }
+# Jinja statements that read other files: only from a folder the user names.
+_FILE_TAGS = "include/import/extends"
 
 
 @dataclass(frozen=True)
@@ -71,53 +93,132 @@ class Placeholder:
     context: str  # BARE, STRING, ESCAPE_STRING, DOLLAR_STRING or QUOTED_NAME
     literal: int | None = None  # index of the enclosing literal among Rewritten.literals
     delimiter: str = ""  # the enclosing literal's opening delimiter ("'", "E'", "$tag$", '"')
+    source: str = "<input>"  # the file it is written in (the script, or a template it includes)
 
     def describe(self) -> str:
         return f"{{{{ {self.expression} }}}}"
 
+    @property
+    def where(self) -> str:
+        return f"{self.source}:{self.line}"
 
-@dataclass(frozen=True)
+
+@dataclass
 class Rewritten:
-    """A template ready for Jinja: each placeholder routed through ``_cfql(index)``."""
+    """Templates ready for Jinja: each placeholder routed through ``_cfql(index)``.
 
-    source: str
-    placeholders: tuple[Placeholder, ...]
-    literals: tuple[scanner.Token, ...]  # the literals holding placeholders, in the original text
+    ``source`` is the script's own text; the placeholders and literals of the
+    templates it includes are added to the same lists as Jinja loads them, so
+    every index in the output means one thing.
+    """
+
+    source: str = ""
+    placeholders: list[Placeholder] = field(default_factory=list)
+    literals: list[scanner.Token] = field(default_factory=list)  # the literals holding placeholders, as written
+    files: dict[str, str] = field(default_factory=dict)  # Jinja file name -> the name errors give
 
 
-def render(text: str, variables: t.Mapping[str, t.Any], source: str = "<input>") -> str:
-    """Render ``text`` with ``variables`` (plus ``env``); raise TemplateError with ``source:line``."""
+def render(
+    text: str,
+    variables: t.Mapping[str, t.Any],
+    source: str = "<input>",
+    template_dir: Path | str | None = None,
+    hidden: t.Collection[str] = frozenset(),
+    limits: Limits | None = None,
+) -> str:
+    """Render ``text`` with ``variables`` (plus ``env``) in the sandbox; raise TemplateError with ``source:line``.
+
+    ``template_dir`` is the only folder ``include``/``import``/``extends`` may
+    read; ``hidden`` names environment variables ``env`` must not show (the
+    providers' credentials; names that look secret are hidden anyway).
+    """
     import jinja2
+    from cfql.script import sandbox
 
+    limits = limits or sandbox.Limits()
     rewritten = rewrite(text, source)
-    environment = jinja2.Environment(
-        undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True
+    rewritten.files[_MAIN] = source
+
+    def prepare_included(included: str, name: str) -> str:
+        """An included, imported or extended file: rewritten like the script, its placeholders joining the script's."""
+        prepared = _rewrite_into(included, name, rewritten)
+        _check_tree(environment.parse(prepared, filename=name), name, allow_files=True)
+        return prepared
+
+    loader = sandbox.FolderLoader(Path(template_dir), prepare_included) if template_dir is not None else None
+    environment = sandbox.Sandbox(
+        limits, loader, undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True, finalize=_finalize
     )
-    environment.filters["_cfql"] = lambda value, index: _mark(value, index, rewritten.placeholders[index])
+    environment.filters["_cfql"] = lambda value, index: _mark(value, index, rewritten.placeholders[index], limits)
+    context = {"env": sandbox.Environ(os.environ, hidden), **variables}
     try:
-        template = environment.from_string(rewritten.source)
-        template.name = _TEMPLATE_NAME
-        template.filename = _TEMPLATE_NAME
-        output = template.render({"env": dict(os.environ), **variables})
+        with sandbox.Deadline(limits.seconds):
+            tree = environment.parse(rewritten.source, filename=_MAIN)
+            _check_tree(tree, source, allow_files=loader is not None)
+            template = environment.from_string(tree)
+            template.filename = _MAIN
+            output = _generate(template, context, limits, source)
+    except sandbox.TimedOut:
+        raise TemplateError(f"{source}: the template ran longer than {limits.seconds:g} seconds") from None
+    except TemplateError:
+        raise
     except jinja2.TemplateSyntaxError as error:
-        raise TemplateError(f"{source}:{error.lineno}: template syntax error: {error.message}") from None
+        where = f"{rewritten.files.get(error.filename or _MAIN, error.filename)}:{error.lineno}"
+        raise TemplateError(f"{where}: template syntax error: {_one_line(error.message or str(error))}") from None
     except jinja2.UndefinedError as error:
-        raise TemplateError(f"{source}:{_template_line(error)}: undefined template variable: {_undefined_name(error)}") from None
+        raise TemplateError(f"{_where(error, rewritten)}: {_undefined(error)}") from None
     except _ValueRefused as error:
-        raise TemplateError(f"{source}:{error.line}: {error}") from None
-    except Exception as error:  # an expression of the template failed (1/0, a bad filter argument ...)
-        raise TemplateError(f"{source}:{_template_line(error)}: template error: {type(error).__name__}: {error}") from None
+        raise TemplateError(f"{error.where}: {error}") from None
+    except sandbox.Refused as error:
+        raise TemplateError(f"{_where(error, rewritten)}: {error}") from None
+    except jinja2.TemplateNotFound as error:
+        raise TemplateError(f"{_where(error, rewritten)}: template error: no file {error.name!r} in the template folder {template_dir}") from None
+    except Exception as error:  # noqa: BLE001  (an expression of the template failed: 1/0, a bad filter argument ...)
+        raise TemplateError(f"{_where(error, rewritten)}: template error: {_describe(error)}") from None
     return verify(output, rewritten, source)
+
+
+def _check_tree(tree: t.Any, source: str, allow_files: bool) -> None:
+    """Refuse what would change text after the values were placed, and files without a folder."""
+    from jinja2 import nodes
+
+    for node in tree.find_all((nodes.FilterBlock,)):
+        raise TemplateError(
+            f"{source}:{node.lineno}: {{% filter %}} blocks are not allowed: they would rewrite the SQL "
+            "after its values were placed (apply the filter to the value: {{ v | upper }})"
+        )
+    if not allow_files:
+        for node in tree.find_all((nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends)):
+            raise TemplateError(f"{source}:{node.lineno}: {_FILE_TAGS} need a template folder (--template-dir)")
+
+
+def _generate(template: t.Any, context: t.Mapping[str, t.Any], limits: Limits, source: str) -> str:
+    """The rendered text, stopped as soon as it grows past ``limits.output`` characters."""
+    pieces: list[str] = []
+    size = 0
+    for piece in template.generate(context):
+        size += len(piece)
+        if size > limits.output:
+            raise TemplateError(f"{source}: the rendered script would be larger than {limits.output:,} characters")
+        pieces.append(piece)
+    return "".join(pieces)
 
 
 def rewrite(text: str, source: str = "<input>") -> Rewritten:
     """Route each ``{{ expr }}`` through the filter its SQL context calls for, and mark the literals holding one."""
+    rewritten = Rewritten()
+    rewritten.source = _rewrite_into(text, source, rewritten)
+    return rewritten
+
+
+def _rewrite_into(text: str, source: str, rewritten: Rewritten) -> str:
+    """``text`` rewritten for Jinja, its placeholders and literals added to ``rewritten``'s (errors name ``source``)."""
     reserved = _RESERVED.search(text)
     if reserved:
         line = text.count("\n", 0, reserved.start()) + 1
-        raise TemplateError(f"{source}:{line}: the template holds a reserved character (U+E000 to U+E003)")
-    placeholders: list[Placeholder] = []
-    literals: list[scanner.Token] = []
+        raise TemplateError(f"{source}:{line}: the template holds a reserved character ({_RESERVED_RANGE})")
+    placeholders, literals = rewritten.placeholders, rewritten.literals
+    rewritten.files.setdefault(source, source)
     edits: list[tuple[int, int, str]] = []  # (start, end, replacement) in ``text``, in order
     counted = [0, 1]  # lines are counted forward as the tokens come, never from the top again
 
@@ -136,9 +237,9 @@ def rewrite(text: str, source: str = "<input>") -> Rewritten:
         expression = _STACKQL_DOT.sub(r"\1", inner[len(left) : len(inner) - len(right)]).strip()
         line = line_at(token.start)
         if literal is None:
-            placeholders.append(Placeholder(expression, line, context))
+            placeholders.append(Placeholder(expression, line, context, source=source))
         else:
-            placeholders.append(Placeholder(expression, line, context, len(literals) - 1, literal.delimiter))
+            placeholders.append(Placeholder(expression, line, context, len(literals) - 1, literal.delimiter, source))
         edits.append((token.start, token.end, f"{{{{{left} ({expression}) | _cfql({len(placeholders) - 1}) {right}}}}}"))
 
     for token in scanner.iter_tokens(text, template=True):
@@ -166,7 +267,7 @@ def rewrite(text: str, source: str = "<input>") -> Rewritten:
         out += [text[position:start], replacement]
         position = end
     out.append(text[position:])
-    return Rewritten("".join(out), tuple(placeholders), tuple(literals))
+    return "".join(out)
 
 
 def _context(literal: scanner.Token) -> str:
@@ -178,39 +279,100 @@ def _context(literal: scanner.Token) -> str:
 
 
 class _ValueRefused(Exception):
-    def __init__(self, message: str, line: int | str):
+    """A value that cannot stand where its placeholder does; ``where`` is that placeholder's ``file:line``."""
+
+    def __init__(self, message: str, placeholder: Placeholder):
         super().__init__(message)
-        self.line = line
+        self.where = placeholder.where
 
 
-def _mark(value: t.Any, index: int, placeholder: Placeholder) -> str:
+class _Placed(str):
+    """The ``_cfql`` filter's result: a value written for its place, between marks."""
+
+    __slots__ = ()
+
+
+def _finalize(value: t.Any) -> t.Any:
+    """Jinja's last word on every ``{{ }}``: it must be a value ``_cfql`` placed.
+
+    Every placeholder is rewritten to end in ``| _cfql(index)``, so anything
+    else reaching the output means Jinja read a placeholder where the scanner
+    saw none; it is refused rather than written into the SQL unchecked.
+    """
+    from cfql.script.sandbox import Refused
+
+    if isinstance(value, _Placed):
+        return value
+    raise Refused("a placeholder cfql could not place (write it as {{ name }}, alone between its braces)")
+
+
+def _mark(value: t.Any, index: int, placeholder: Placeholder, limits: Limits) -> str:
     """The filter: ``value`` written for where the placeholder stands, between marks naming it."""
+    from cfql.script.sandbox import Rendered, weight
+
     value = _defined(value, placeholder)
+    if type(value) is Rendered:
+        return _Placed(value)  # a macro's output: template text and values placed already
+    if weight(value, limits.output) > limits.output:
+        raise _ValueRefused(f"{placeholder.describe()}: its value is larger than {limits.output:,} characters", placeholder)
+    if value is None and placeholder.context != BARE:
+        if placeholder.context == QUOTED_NAME:
+            raise _ValueRefused(f"{placeholder.describe()} stands inside {_IN[QUOTED_NAME]}, and a name cannot be NULL", placeholder)
+        return _Placed(f"{_VALUE}{index}{_NULL}{_END}")  # the literal around it becomes NULL
     if placeholder.context == BARE:
         text = _bare(value, placeholder)
     else:
         text = _in_literal(value, placeholder)
     if _RESERVED.search(text):
         raise _ValueRefused(
-            f"{placeholder.describe()}: its value holds a reserved character (U+E000 to U+E003), "
+            f"{placeholder.describe()}: its value holds a reserved character ({_RESERVED_RANGE}), "
             "or the output of another placeholder",
-            placeholder.line,
+            placeholder,
         )
-    return f"{_VALUE}{index}{_SEP}{text}{_END}"
+    return _Placed(f"{_VALUE}{index}{_SEP}{text}{_END}")
 
 
 def _defined(value: t.Any, placeholder: Placeholder) -> t.Any:
-    """Filters receive StrictUndefined unevaluated; fail here, naming the whole expression."""
+    """Filters receive StrictUndefined unevaluated; fail here, naming the whole expression (or the refused attribute)."""
     import jinja2
 
     if isinstance(value, jinja2.Undefined):
-        raise _ValueRefused(f"undefined template variable: {placeholder.expression}", placeholder.line)
+        if value._undefined_exception is jinja2.exceptions.SecurityError:
+            raise _ValueRefused(f"template error: {_one_line(value._undefined_hint or '')}", placeholder)
+        raise _ValueRefused(f"undefined template variable: {placeholder.expression}", placeholder)
     return value
+
+
+def _json(value: t.Any, placeholder: Placeholder) -> str:
+    """``value`` as JSON text; dates as ISO text; what JSON cannot write is refused by its type."""
+
+    def fallback(item: t.Any) -> t.Any:
+        import jinja2
+
+        if isinstance(item, (datetime.date, datetime.time)):
+            return item.isoformat()
+        if isinstance(item, jinja2.Undefined):
+            item._fail_with_undefined_error()
+        if isinstance(item, (range, t.Sequence)) and not isinstance(item, (str, bytes, bytearray)):
+            return list(item)
+        raise _ValueRefused(f"{placeholder.describe()}: a value of type {type(item).__name__!r} cannot be placed in SQL", placeholder)
+
+    try:
+        return json.dumps(value, ensure_ascii=False, allow_nan=False, default=fallback)
+    except ValueError as error:  # NaN or infinity, or an integer too long to write
+        raise _ValueRefused(f"{placeholder.describe()}: its value cannot be written as JSON ({_one_line(str(error))})", placeholder) from None
+    except TypeError as error:  # a key JSON cannot write
+        raise _ValueRefused(f"{placeholder.describe()}: its value cannot be written as JSON ({_one_line(str(error))})", placeholder) from None
 
 
 def _in_literal(value: t.Any, placeholder: Placeholder) -> str:
     """Text that stays inside the literal: its closing delimiter (and, in E'...', backslashes) escaped."""
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, (datetime.date, datetime.time)):
+        text = value.isoformat()
+    else:
+        text = _json(value, placeholder)
     context = placeholder.context
     if context == QUOTED_NAME:
         return text.replace('"', '""')
@@ -219,7 +381,7 @@ def _in_literal(value: t.Any, placeholder: Placeholder) -> str:
             raise _ValueRefused(
                 f"{placeholder.describe()} stands inside a {placeholder.delimiter}...{placeholder.delimiter} string, "
                 f"so its value must not hold {placeholder.delimiter}",
-                placeholder.line,
+                placeholder,
             )
         return text
     if context == ESCAPE_STRING:
@@ -234,18 +396,24 @@ def _bare(value: t.Any, placeholder: Placeholder) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float) and not math.isfinite(value):
-        raise _ValueRefused(f"{{{{ {expression} }}}} stands outside quotes, and {value} is no SQL number", placeholder.line)
+        raise _ValueRefused(f"{{{{ {expression} }}}} stands outside quotes, and {value} is no SQL number", placeholder)
     if isinstance(value, (int, float)):
-        return json.dumps(value)
-    if isinstance(value, (dict, list)):
-        return "'" + json.dumps(value, ensure_ascii=False).replace("'", "''") + "'"
-    text = str(value).strip()
+        return _json(value, placeholder)
+    if isinstance(value, (dict, list, tuple)):
+        return "'" + _json(value, placeholder).replace("'", "''") + "'"
+    if not isinstance(value, str):
+        raise _ValueRefused(
+            f"{{{{ {expression} }}}} stands outside quotes, and a value of type {type(value).__name__!r} "
+            f"is no SQL literal — write '{{{{ {expression} }}}}' to pass it as a string",
+            placeholder,
+        )
+    text = value.strip()
     if _BARE_LITERAL.fullmatch(text):
         return text
     raise _ValueRefused(
         f"{{{{ {expression} }}}} stands outside quotes, so its value must be a number, true, false or NULL; "
         f"got {text[:40]!r} — write '{{{{ {expression} }}}}' to pass it as a string",
-        placeholder.line,
+        placeholder,
     )
 
 
@@ -256,44 +424,64 @@ def verify(output: str, rewritten: Rewritten, source: str = "<input>") -> str:
     false, NULL or a closed ``'...'`` string. A value inside a literal must lie
     within the body of a literal of the same kind, closed (or not) as in the
     template, and if closed then by a delimiter the template wrote for it.
+    A literal holding a None value is then written as NULL, whole.
     """
     text, values, closers = _strip_marks(output, source)
     if not values:
         return text
     tokens = scanner.tokenize(text)
     starts = [token.start for token in tokens]
-    for index, start, end in values:
+    nulls: dict[int, scanner.Token] = {}  # literals to write as NULL, by start
+    for index, start, end, is_null in values:
         placeholder = rewritten.placeholders[index]
         if placeholder.context == BARE:
             problem = _bare_problem(text, tokens, starts, start, end)
         else:
             problem = _literal_problem(tokens, starts, start, end, placeholder, rewritten, closers)
+            if is_null and not problem:
+                literal = tokens[bisect.bisect_right(starts, start) - 1]
+                nulls[literal.start] = literal
         if problem:
-            raise TemplateError(f"{source}:{placeholder.line}: {placeholder.describe()} {problem}")
-    return text
+            raise TemplateError(f"{placeholder.where}: {placeholder.describe()} {problem}")
+    return _nulled(text, sorted(nulls.values())) if nulls else text
 
 
-def _strip_marks(output: str, source: str) -> tuple[str, list[tuple[int, int, int]], dict[int, set[int]]]:
-    """The output without marks; each value as ``(placeholder, start, end)``; each literal's closer positions."""
+def _nulled(text: str, literals: list[scanner.Token]) -> str:
+    """``text`` with each of ``literals`` replaced by NULL, spaced off from a neighbour it would join."""
+    out: list[str] = []
+    position = 0
+    for literal in literals:
+        before = text[literal.start - 1 : literal.start]
+        after = text[literal.end : literal.end + 1]
+        left = " " if before and not (before.isspace() or before in "(,=") else ""
+        right = " " if after and not (after.isspace() or after in "),;") else ""
+        out += [text[position : literal.start], f"{left}NULL{right}"]
+        position = literal.end
+    out.append(text[position:])
+    return "".join(out)
+
+
+def _strip_marks(output: str, source: str) -> tuple[str, list[tuple[int, int, int, bool]], dict[int, set[int]]]:
+    """The output without marks; each value as ``(placeholder, start, end, is_null)``; each literal's closer positions."""
     pieces: list[str] = []
     length = 0
     position = 0
-    open_values: list[tuple[int, int]] = []
-    values: list[tuple[int, int, int]] = []
+    open_values: list[tuple[int, int, bool]] = []
+    values: list[tuple[int, int, int, bool]] = []
     closers: dict[int, set[int]] = {}
     for mark in _MARK.finditer(output):
         piece = output[position : mark.start()]
         pieces.append(piece)
         length += len(piece)
         position = mark.end()
-        value, closer = mark.group(1), mark.group(2)
+        value, separator, closer = mark.group(1), mark.group(2), mark.group(3)
         if value is not None:
-            open_values.append((int(value), length))
+            open_values.append((int(value), length, separator == _NULL))
         elif closer is not None:
             closers.setdefault(int(closer), set()).add(length)
         elif open_values:
-            index, start = open_values.pop()
-            values.append((index, start, length))
+            index, start, is_null = open_values.pop()
+            values.append((index, start, length, is_null))
         else:
             raise TemplateError(f"{source}: the template's output lost the marks around a placeholder's value")
     if open_values:
@@ -360,19 +548,42 @@ def _literal_problem(
     return None
 
 
-def _template_line(error: BaseException) -> int | str:
+def _where(error: BaseException, rewritten: Rewritten) -> str:
+    """``file:line`` of the template line ``error`` was raised on (the innermost, in an included file)."""
     for frame in reversed(traceback.extract_tb(error.__traceback__)):
-        if frame.filename == _TEMPLATE_NAME and frame.lineno:
-            return frame.lineno
-    return "?"
+        if frame.filename in rewritten.files and frame.lineno:
+            return f"{rewritten.files[frame.filename]}:{frame.lineno}"
+    return f"{rewritten.files[_MAIN]}:?"
 
 
-def _undefined_name(error: Exception) -> str:
+def _undefined(error: Exception) -> str:
     message = str(error)
     match = re.match(r"'(\w+)' is undefined", message)
     if match:
-        return match.group(1)
+        return f"undefined template variable: {match.group(1)}"
     match = re.match(r"'.*' has no attribute '(\w+)'", message)
     if match:
-        return f"{match.group(1)} (attribute or key)"
-    return message
+        return f"undefined template variable: {match.group(1)} (attribute or key)"
+    if "unsafe" in message:
+        return f"template error: {_one_line(message)}"
+    return f"undefined template variable: {_one_line(message)}"
+
+
+_PLAIN_WORDS = {
+    ZeroDivisionError: "division by zero",
+    RecursionError: "too deeply nested (a macro that calls itself without end?)",
+    MemoryError: "out of memory",
+}
+
+
+def _describe(error: BaseException) -> str:
+    """One line saying what went wrong in a template expression, without Python's class names where they say nothing."""
+    for kind, words in _PLAIN_WORDS.items():
+        if isinstance(error, kind):
+            return words
+    message = _one_line(str(error))
+    return message or type(error).__name__
+
+
+def _one_line(message: str) -> str:
+    return " ".join(message.split()).rstrip(".")

@@ -1,5 +1,12 @@
 """The REPL: read a statement, run it, show the result, and never lose the session to an error.
 
+Every input goes through ``_submit``: a cfql error is printed as its one
+line; any other exception is a bug in cfql, printed as ``internal error
+(Class): ...`` (with the traceback under ``--debug``) — and either way the
+prompt comes back. Ctrl-C while a statement runs says what may have
+happened: a change whose request may have reached the API "may have been
+applied", a read is just "cancelled".
+
 Start-up is kept short by deferring everything heavy: the connection (and
 with it sqlglot, httpx and the sandbox emulator) is created by the first
 statement, the manifests are loaded by the first completion or toolbar
@@ -32,14 +39,15 @@ from prompt_toolkit.layout.processors import (
     HighlightMatchingBracketProcessor,
 )
 
-from cfql.errors import Error
+from cfql.errors import Error, OutcomeUnknownError, UnboundParameterError
 from cfql.settings import Settings
 from cfql.shell import context, display, keys, meta
 from cfql.shell.completer import SQLCompleter
 from cfql.shell.config import ShellConfig, config_path, history_path, load_config
-from cfql.shell.history import open_history
+from cfql.shell.history import is_secret_name, open_history
 from cfql.shell.lexer import shell_style, sql_lexer
 from cfql.shell.toolbar import Toolbar
+from cfql.shell.variables import Variables
 
 if t.TYPE_CHECKING:
     from cfql.connection import Connection
@@ -47,6 +55,10 @@ if t.TYPE_CHECKING:
     from cfql.result import Result
 
 GOODBYE = "Goodbye!"
+CANCELLED = "cancelled"
+CANCELLED_CHANGE = f"cancelled: {OutcomeUnknownError.ADVICE}"
+# Prompts in a row that may fail (a broken terminal) before the shell gives up rather than spin.
+_PROMPT_FAILURES = 3
 
 
 class Shell:
@@ -65,6 +77,8 @@ class Shell:
         config = config or ShellConfig()
         self.settings = settings
         self.output_format = config.output
+        self.expanded = config.expanded
+        self.null_string = config.null_string
         self.timing = config.timing
         self.pager = config.pager
         self.vi = config.vi
@@ -79,6 +93,7 @@ class Shell:
         self.history = history
         self.last_statement = ""
         self.next_default = ""
+        self.variables = Variables()
         self._conn: Connection | None = None
 
     # -- the connection ----------------------------------------------------------------------
@@ -123,6 +138,7 @@ class Shell:
     def run(self) -> int:
         """Prompt until Ctrl-D, ``exit``/``quit`` or ``\\q``."""
         session = self._prompt_session()
+        failures = 0
         try:
             while True:
                 try:
@@ -132,12 +148,17 @@ class Shell:
                     continue
                 except EOFError:  # Ctrl-D on an empty line
                     break
-                self.next_default = ""
-                try:
-                    if not self.handle(text):
+                except Exception as error:  # noqa: BLE001 - the prompt itself broke: report it, try again a few times
+                    self.next_default = ""
+                    self.error(error)
+                    failures += 1
+                    if failures >= _PROMPT_FAILURES:
                         break
-                except KeyboardInterrupt:  # Ctrl-C while a request, script or editor runs
-                    self.error("cancelled")
+                    continue
+                failures = 0
+                self.next_default = ""
+                if not self._submit(text):
+                    break
         finally:
             self.close()
         self.info(GOODBYE)
@@ -151,13 +172,23 @@ class Shell:
                 pending += line
                 if pending.strip() and keys.is_complete(pending):
                     text, pending = pending, ""
-                    if not self.handle(text):
+                    if not self._submit(text):
                         return 0
             if pending.strip():
-                self.handle(pending)
+                self._submit(pending)
         finally:
             self.close()
         return 0
+
+    def _submit(self, text: str) -> bool:
+        """``handle`` that never lets an error end the session; False only to leave the shell."""
+        try:
+            return self.handle(text)
+        except KeyboardInterrupt:  # Ctrl-C while an editor or a command ran; statements say more themselves
+            self.error(CANCELLED)
+        except Exception as error:  # noqa: BLE001 - the session outlives any error: a cfql Error as its line, a bug as "internal error"
+            self.error(error)
+        return True
 
     def handle(self, text: str) -> bool:
         """Run one submitted input; False means leave the shell."""
@@ -189,42 +220,94 @@ class Shell:
                 return
 
     def _run_statement(self, sql: str) -> bool:
+        """Plan (nothing sent yet), ask before a DELETE, run with the session variables, show; False stops the line."""
+        from cfql.script.runner import may_change
+
+        try:
+            plan = self.conn.plans.get(sql)
+        except KeyboardInterrupt:
+            self.error(CANCELLED)
+            return False
+        except Error as error:  # anything else is a bug, reported by _submit
+            self.error(error)
+            return False
         if self.interactive and _is_delete(sql) and not self.confirm("Delete? [y/N] "):
             self.info("Not deleted.")
             return False
         started = time.perf_counter()
         try:
-            result = self.conn.run(sql)
-        except Exception as error:
+            result = self.conn.run_plan(plan, self.variables)
+        except KeyboardInterrupt:  # the request may be on its way: say what that means for this statement
+            self.error(CANCELLED_CHANGE if may_change(plan) else CANCELLED)
+            return False
+        except UnboundParameterError as error:
+            self.error(f"{error} (\\set NAME VALUE sets one; a one-row result sets its columns)")
+            return False
+        except Error as error:
             self.error(error)
             return False
         elapsed = time.perf_counter() - started
-        self.show(result)
+        self.variables.take(sql, result)
+        try:
+            self.show(result)
+        except KeyboardInterrupt:
+            self.error(f"{CANCELLED} while showing the result (the statement ran)")
+            return False
         if self.timing:
             self.info(f"Time: {elapsed:.3f}s")
         return True
 
+    def is_secret(self, name: str) -> bool:
+        """Whether ``\\set`` must not print the variable ``name`` (a secret field name of any provider)."""
+        return is_secret_name(name, self.registry())
+
     def run_script(self, path: str, assignments: t.Sequence[str]) -> None:
-        """``\\i FILE``: prepare the whole script (templates, resolution), then run it, showing each result."""
+        """``\\i FILE``: prepare the whole script (templates, resolution), then run it, showing each result.
+
+        The session variables are the script's parameters, and its one-row
+        results set them as a statement typed at the prompt would. Ctrl-C
+        while it runs is reported by the runner (``Interrupted``: what
+        succeeded, failed, or may have been applied); before, nothing ran.
+        """
         from cfql.script import runner as script
+        from cfql.script.sources import read_text
         from cfql.script.variables import load_variables
 
-        try:
-            text = Path(path).expanduser().read_text(encoding="utf-8")
-        except OSError as error:
-            self.error(f"cannot read {path}: {error.strerror}")
-            return
+        def shown(statement: script.Statement, result: Result) -> None:
+            self.variables.take(statement.sql, result)
+            self.show(result)
+
         started = time.perf_counter()
         try:
-            prepared = script.prepare(self.conn, text, path, load_variables(assignments, None))
+            text = read_text(str(Path(path).expanduser()), path)
+            prepared = script.prepare(self.conn, text, path, load_variables(assignments, None), params=self.variables)
             deletes = sum(1 for s in prepared.statements if _is_delete(s.sql))
             if deletes and self.interactive:
                 self.info(f"{path} has {deletes} DELETE statement{'s' if deletes > 1 else ''}.")
                 if not self.confirm("Delete? [y/N] "):
                     self.info("Not run.")
                     return
-            script.run(self.conn, prepared, on_result=lambda _statement, result: self.show(result))
-        except Exception as error:
+        except KeyboardInterrupt:
+            self.error(f"{CANCELLED}: {path} did not start")
+            return
+        except Error as error:
+            self.error(error)
+            return
+        try:
+            script.run(
+                self.conn,
+                prepared,
+                params=dict(self.variables),
+                on_result=shown,
+                on_interrupt=lambda running: self.warn(
+                    f"interrupted; waiting up to {script.GRACE:g} s for {running} statement(s) in flight "
+                    "(Ctrl-C again to stop waiting)"
+                ),
+            )
+        except KeyboardInterrupt:  # between the runner's own handling and here: it was running
+            self.error(f"{CANCELLED}: {path} was running; {OutcomeUnknownError.ADVICE}")
+            return
+        except Error as error:  # a failure or Interrupted: the runner's message counts what ran
             self.error(error)
             return
         if self.timing:
@@ -252,7 +335,9 @@ class Shell:
     # -- output ------------------------------------------------------------------------------
 
     def show(self, result: Result) -> None:
-        display.emit(result, self.output_format, self.out, self.pager)
+        display.emit(
+            result, self.output_format, self.out, self.pager, null_string=self.null_string, expanded=self.expanded
+        )
 
     def info(self, message: str) -> None:
         self.out.write(message + "\n")
@@ -300,7 +385,10 @@ class Shell:
         return [*parts, ("class:prompt", "> ")]
 
     def flags(self) -> str:
-        return f"{self.output_format} · {'vi' if self.vi else 'emacs'} · timing {'on' if self.timing else 'off'}"
+        flags = [self.output_format, "vi" if self.vi else "emacs", f"timing {'on' if self.timing else 'off'}"]
+        if self.expanded != "off":
+            flags.insert(1, f"\\x {self.expanded}")
+        return " · ".join(flags)
 
     def _prompt_session(self) -> PromptSession[str]:
         return PromptSession(
@@ -311,13 +399,13 @@ class Shell:
             editing_mode=EditingMode.VI if self.vi else EditingMode.EMACS,
             lexer=sql_lexer(),
             style=shell_style(),
-            completer=SQLCompleter(self.registry),
+            completer=SQLCompleter(self.registry, lambda: self.variables),
             complete_while_typing=True,
             auto_suggest=AutoSuggestFromHistory(),
             history=self.history,
             search_ignore_case=True,
             enable_open_in_editor=True,
-            bottom_toolbar=Toolbar(self.registry, self.flags),
+            bottom_toolbar=Toolbar(self.registry, self.flags, lambda: self.variables),
             input_processors=[ConditionalProcessor(HighlightMatchingBracketProcessor(chars="[](){}"), ~is_done)],
             reserve_space_for_menu=8,
         )

@@ -6,7 +6,8 @@ completion time, so a new manifest is completable without touching this file.
 The manifests are loaded on the first completion that needs them, not at
 start-up. Required names are flagged in the menu (``required · string``), and
 a name is only offered where the resolver would accept it: body fields after
-SET, parameters in WHERE, either in an INSERT column list.
+SET, parameters in WHERE, either in an INSERT column list. After ``:`` the
+session's variables are offered (``:mid``), as psql offers its own.
 """
 
 from __future__ import annotations
@@ -60,8 +61,13 @@ _JSON_EXTRACT = "json_extract"
 class SQLCompleter(Completer):
     """Completes StackQL and the shell's backslash commands from the manifests."""
 
-    def __init__(self, registry: t.Callable[[], Registry] | None = None):
+    def __init__(
+        self,
+        registry: t.Callable[[], Registry] | None = None,
+        variables: t.Callable[[], t.Mapping[str, t.Any]] | None = None,
+    ):
         self._registry_factory = registry or _default_registry
+        self._variables = variables or dict
         self._paths = PathCompleter(expanduser=True)
 
     @cached_property
@@ -74,6 +80,10 @@ class SQLCompleter(Completer):
             yield from self._meta(before.lstrip(), complete_event)
             return
         tokens = context.split(context.tokenize(before))[-1]
+        variable = _variable_at(tokens, len(before))
+        if variable is not None:
+            yield from self._variables_named(variable)
+            return
         partial = tokens.pop() if tokens and _is_partial(tokens[-1], len(before)) else None
         word = partial.text if partial else ""
         shape = context.scan(tokens)
@@ -242,6 +252,11 @@ class SQLCompleter(Completer):
             text = f"'$.{done}{key}" + ("'" if leaf else "")
             yield Completion(text, -len(word), display=key, display_meta=_schema_type(properties[key]))
 
+    def _variables_named(self, word: str) -> t.Iterator[Completion]:
+        """``:`` + the session variables starting with ``word``; the value shown is the literal, not a secret."""
+        for name in _match(sorted(self._variables()), word):
+            yield Completion(name, -len(word), display=":" + name, display_meta="variable")
+
     # -- backslash commands -----------------------------------------------------------------
 
     def _meta(self, text: str, event: CompleteEvent) -> t.Iterator[Completion]:
@@ -258,6 +273,11 @@ class SQLCompleter(Completer):
             yield from (Completion(f, -len(argument)) for f in _match(FORMATS, argument))
         elif name == "\\timing":
             yield from (Completion(v, -len(argument)) for v in _match(("on", "off"), argument))
+        elif name == "\\x":
+            yield from (Completion(v, -len(argument)) for v in _match(("on", "off", "auto"), argument))
+        elif name in ("\\set", "\\unset") and (name == "\\unset" or " " not in argument):
+            word = argument.rsplit(" ", 1)[-1]
+            yield from (Completion(v, -len(word), display_meta="variable") for v in _match(sorted(self._variables()), word))
         elif name == "\\i":
             yield from self._paths.get_completions(Document(argument, len(argument)), event)
 
@@ -266,6 +286,17 @@ def _default_registry() -> Registry:
     from cfql.provider.registry import default_registry
 
     return default_registry()
+
+
+def _variable_at(tokens: list[Token], cursor: int) -> str | None:
+    """The variable name being typed after ``:`` at the cursor (``""`` right after the colon), else None."""
+    if tokens and tokens[-1].is_op(":") and tokens[-1].end == cursor:
+        return ""
+    if len(tokens) >= 2 and tokens[-1].kind == "name" and tokens[-1].end == cursor:
+        colon = tokens[-2]
+        if colon.is_op(":") and colon.end == tokens[-1].start:
+            return tokens[-1].text
+    return None
 
 
 def _is_partial(token: Token, cursor: int) -> bool:

@@ -8,6 +8,8 @@ An INI file with a ``[main]`` section::
     sandbox = false     # start on the in-process sandbox
     pager = true        # page results taller or wider than the terminal
     timing = false      # print each statement's time
+    null_string = <null>  # how a NULL cell is shown (quote it to keep spaces: " ", or "" for nothing)
+    expanded = off      # off | on | auto: one "column | value" block per row (\\x); auto when too wide
 
 Command-line flags override the file. A broken file never stops the shell:
 each bad line becomes a warning and its default is kept.
@@ -23,6 +25,8 @@ from pathlib import Path
 
 from cfql.rows.output import FORMATS
 
+EXPANDED = ("off", "on", "auto")
+
 
 @dataclass(frozen=True)
 class ShellConfig:
@@ -31,6 +35,8 @@ class ShellConfig:
     sandbox: bool = False
     pager: bool = True
     timing: bool = False
+    null_string: str = "<null>"
+    expanded: str = "off"
 
     def override(self, **values: t.Any) -> ShellConfig:
         """A copy with every value that is not None (an unset command-line flag) replaced."""
@@ -55,7 +61,7 @@ def history_path(env: t.Mapping[str, str] = os.environ) -> Path:
 
 def load_config(path: Path) -> tuple[ShellConfig, list[str]]:
     """The settings in ``path`` (defaults if it does not exist) and a warning per problem found."""
-    parser = configparser.ConfigParser(inline_comment_prefixes=("#", ";"))
+    parser = configparser.ConfigParser(inline_comment_prefixes=("#", ";"), interpolation=None)
     warnings: list[str] = []
     try:
         parser.read(path, encoding="utf-8")
@@ -75,9 +81,26 @@ def load_config(path: Path) -> tuple[ShellConfig, list[str]]:
                 values[key] = value
             else:
                 warnings.append(f"{path}: output = {section[key]!r} is not one of {', '.join(FORMATS)}")
+        elif key == "null_string":
+            values[key] = _unquoted(section[key])
+        elif key == "expanded":
+            value = section[key].strip().lower()
+            value = {"true": "on", "false": "off"}.get(value, value)
+            if value in EXPANDED:
+                values[key] = value
+            else:
+                warnings.append(f"{path}: expanded = {section[key]!r} is not one of {', '.join(EXPANDED)}")
         else:
             try:
                 values[key] = section.getboolean(key)
             except ValueError:
                 warnings.append(f"{path}: {key} = {section[key]!r} is not true or false")
     return ShellConfig(**values), warnings
+
+
+def _unquoted(value: str) -> str:
+    """A string setting: surrounding quotes (either kind) removed, so ``" "`` or ``""`` can be said."""
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        return value[1:-1]
+    return value

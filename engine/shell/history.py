@@ -12,12 +12,23 @@ names each provider declares (``x-cfql-config.secretFields`` in provider.yaml),
 and every field or nested property the statement's target resource marks
 secret in its schema. A name matches exactly (case aside), never as part of a
 longer name.
+
+Backslash commands are masked by what they take, not by name: every value of
+``\\i FILE NAME=VALUE ...`` and of ``\\set NAME VALUE`` is stored as ``***``
+whatever the name, because a variable's name does not say where its value
+goes — ``\\i job.iql pw=...`` feeds a template, ``\\set pw ...`` a later
+``password = :pw`` — so matching names would miss exactly the values people
+type most. ``\\e SQL`` is masked as a statement, and the argument of a command
+the shell does not know (a typo such as ``\\sett``) is dropped; the commands
+that take no values (``\\output``, ``\\timing``, ``\\x``, ``\\unset`` ...) are
+kept as typed. The session variables themselves are never written anywhere.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shlex
 import typing as t
 import weakref
 from pathlib import Path
@@ -32,6 +43,42 @@ if t.TYPE_CHECKING:
 
 MASK = "***"
 _MASKED = f"'{MASK}'"
+
+
+# Backslash commands whose arguments hold no values, kept as typed.
+_PLAIN_COMMANDS = frozenset({"\\help", "\\?", "\\output", "\\o", "\\timing", "\\sandbox", "\\x", "\\unset", "\\q"})
+
+
+def redact_command(text: str, registry: Registry | None = None) -> str:
+    """A backslash command as history stores it: the values it sets masked (see the module docstring)."""
+    name, *rest = text.split(None, 1)
+    argument = rest[0].strip() if rest else ""
+    if not argument or name in _PLAIN_COMMANDS:
+        return text.strip()
+    if name == "\\e":
+        return f"{name} {redact_for_history(argument, registry)}"
+    if name == "\\set":
+        variable = argument.split(None, 1)
+        return f"{name} {variable[0]} {MASK}" if len(variable) > 1 else f"{name} {variable[0]}"
+    if name == "\\i":
+        try:
+            words = shlex.split(argument)
+        except ValueError:
+            return f"{name} {MASK}"
+        if not words:
+            return name
+        masked = [f"{shlex.quote(word.partition('=')[0])}={MASK}" if "=" in word else shlex.quote(word) for word in words[1:]]
+        return " ".join([name, shlex.quote(words[0]), *masked])
+    return f"{name} {MASK}"
+
+
+def is_secret_name(name: str, registry: Registry | None = None) -> bool:
+    """Whether a variable called ``name`` holds a secret: any provider's declared names or schema-marked fields."""
+    if registry is None:
+        from cfql.provider.registry import default_registry
+
+        registry = default_registry()
+    return name.lower() in _Names.of(registry).everywhere()
 
 
 def redact_for_history(sql: str, registry: Registry | None = None) -> str:
@@ -78,8 +125,10 @@ def _mask_literal(token: context.Token, secret: frozenset[str]) -> str | None:
     value = token.value
     if not value.lstrip().startswith(("{", "[")):
         return None
+    from cfql.sql.values import load_json  # depth-limited: a literal nested 100,000 deep is refused, not recursed into
+
     try:
-        data = json.loads(value)
+        data = load_json(value)
     except ValueError:
         lowered = value.lower()
         return _MASKED if any(name in lowered for name in secret) else None
@@ -106,6 +155,7 @@ class _Names:
     def __init__(self, registry: Registry):
         self.registry = registry
         self._by_resource: dict[str, frozenset[str]] = {}
+        self._everywhere: frozenset[str] | None = None
 
     @classmethod
     def of(cls, registry: Registry) -> _Names:
@@ -122,6 +172,19 @@ class _Names:
         resource = registry.resource(*target)
         declared = registry.secret_names(target[0])
         return declared | self._schema_names(resource) if resource is not None else declared
+
+    def everywhere(self) -> frozenset[str]:
+        """Every provider's declared names and the schema secrets of every resource (read once)."""
+        if self._everywhere is None:
+            registry = self.registry
+            names = set(registry.secret_names(None))
+            for provider_name in registry.provider_names:
+                provider = registry.provider(provider_name)
+                for service in provider.services.values() if provider is not None else ():
+                    for resource in service.resources.values():
+                        names |= self._schema_names(resource)
+            self._everywhere = frozenset(names)
+        return self._everywhere
 
     def _schema_names(self, resource: Resource) -> frozenset[str]:
         found = self._by_resource.get(resource.id)
@@ -151,7 +214,10 @@ class RedactingFileHistory(FileHistory):
 
     def store_string(self, string: str) -> None:
         registry = self._registry() if self._registry is not None else None
-        super().store_string(redact_for_history(string, registry))
+        if string.lstrip().startswith("\\"):
+            super().store_string(redact_command(string, registry))
+        else:
+            super().store_string(redact_for_history(string, registry))
 
 
 def open_history(path: Path, registry: t.Callable[[], Registry] | None = None) -> tuple[History, str | None]:

@@ -6,10 +6,17 @@ the manifests with no HTTP call: finished statements go through the engine's
 own parser and planner, so the toolbar agrees with what running them would
 do; unfinished ones are read leniently (``context``) and their best candidate
 method is shown. It must never raise into the UI, so any failure shows nothing.
+
+A misspelt name gets a did-you-mean (``difflib.get_close_matches``) at every
+level: provider, service, resource (also while it is still being typed, then
+as a hint rather than an error), EXEC method, a column or parameter the
+methods do not accept, and a ``:name`` no session variable has.
 """
 
 from __future__ import annotations
 
+import difflib
+import itertools
 import typing as t
 
 from cfql.shell import context
@@ -34,15 +41,19 @@ _SYNTAX = {
 OK, MISSING, ERROR, HINT = "ok", "missing", "error", "hint"
 
 
-def describe(text: str, registry: Registry) -> tuple[str, str]:
-    """``(kind, message)`` for the last statement in ``text``; ``("", "")`` when there is nothing to say."""
+def describe(text: str, registry: Registry, variables: t.Collection[str] | None = None) -> tuple[str, str]:
+    """``(kind, message)`` for the last statement in ``text``; ``("", "")`` when there is nothing to say.
+
+    ``variables``: the session's variable names, to check the ``:names`` a
+    statement uses (None: not checked).
+    """
     try:
-        return _describe(text, registry)
+        return _describe(text, registry, variables)
     except Exception:  # the toolbar is advisory: a bug here must never break typing
         return "", ""
 
 
-def _describe(text: str, registry: Registry) -> tuple[str, str]:
+def _describe(text: str, registry: Registry, variables: t.Collection[str] | None) -> tuple[str, str]:
     stripped = text.strip()
     if not stripped:
         return HINT, IDLE_HINT
@@ -69,11 +80,68 @@ def _describe(text: str, registry: Registry) -> tuple[str, str]:
         still_typing = tokens[-1].end == len(text) and tokens[-1].text == ".".join(shape.target)
         if len(shape.target) == 3 and not still_typing:
             return ERROR, _unknown_resource(registry, shape.target)
+        misspelt = _misspelt(registry, shape.target, still_typing)
+        if misspelt is not None:
+            return misspelt
         return HINT, _SYNTAX.get(shape.verb or "", "")
     best = _best_candidate(resource, shape)
     if best[0] == OK and node is not None:  # a method fits: let the planner check the values too
-        return _plan(node, sql, registry) or best
+        best = _plan(node, sql, registry) or best
+    if best[0] == OK and variables is not None:
+        earlier = _earlier_names(statements[:-1])
+        return (_unbound(tokens, {*variables, *earlier}) if earlier is not None else None) or best
     return best
+
+
+def _earlier_names(statements: t.Sequence[t.Sequence[context.Token]]) -> set[str] | None:
+    """What the statements before the last may set (their ``AS`` names); None when a SELECT's columns could."""
+    names: set[str] = set()
+    for statement in statements:
+        if statement and statement[0].upper == "SELECT":
+            return None
+        names.update(token.text for before, token in itertools.pairwise(statement) if before.upper == "AS")
+    return names
+
+
+def _close(name: str, known: t.Iterable[str]) -> str | None:
+    matches = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
+def _misspelt(registry: Registry, parts: t.Sequence[str], still_typing: bool) -> tuple[str, str] | None:
+    """``unknown KIND NAME — did you mean X?`` for the first part of a dotted name that names nothing.
+
+    A part followed by a dot is finished, so a wrong one is an error; the
+    last part may still be being typed, so for it this is only a hint.
+    """
+    levels = ("provider", "service", "resource")
+    known: t.Collection[str] = registry.provider_names
+    provider = None
+    for depth, name in enumerate(parts[:3]):
+        last = depth == len(parts) - 1
+        if name not in known:
+            if not name:  # "provider." just typed: the next part is still to come
+                return None
+            guess = _close(name, known)
+            if guess is None:
+                return None if last and still_typing else (ERROR, f"unknown {levels[depth]} {name}")
+            return (HINT if last and still_typing else ERROR), f"unknown {levels[depth]} {name} — did you mean {guess}?"
+        if depth == 0:
+            provider = registry.provider(name)
+            known = provider.services if provider is not None else ()
+        elif depth == 1 and provider is not None:
+            known = provider.services[name].resources
+    return None
+
+
+def _unbound(tokens: t.Sequence[context.Token], variables: t.Collection[str]) -> tuple[str, str] | None:
+    """A ``:name`` the statement uses that no session variable holds (it would fail when run)."""
+    for before, token in itertools.pairwise(tokens):
+        if before.is_op(":") and token.kind == "name" and before.end == token.start and token.text not in variables:
+            guess = _close(token.text, variables)
+            hint = f" — did you mean :{guess}?" if guess else " (\\set it, or RETURNING ... AS it)"
+            return MISSING, f":{token.text} has no value{hint}"
+    return None
 
 
 def _parse(sql: str) -> tuple[t.Any, str]:
@@ -108,7 +176,9 @@ def _best_candidate(resource: t.Any, shape: context.Shape) -> tuple[str, str]:
     candidates = context.candidate_methods(resource, shape)
     if not candidates:
         if shape.verb == "exec":
-            return ERROR, f"no method {shape.method!r} in {resource.id}; methods: {', '.join(sorted(resource.methods))}"
+            guess = _close(shape.method or "", resource.methods)
+            mean = f" — did you mean {guess}?" if guess else f"; methods: {', '.join(sorted(resource.methods))}"
+            return ERROR, f"no method {shape.method!r} in {resource.id}{mean}"
         return ERROR, f"{(shape.verb or '').upper()} is not supported by {resource.id}"
 
     def rank(method: t.Any) -> tuple[int, int, int]:
@@ -121,8 +191,17 @@ def _best_candidate(resource: t.Any, shape: context.Shape) -> tuple[str, str]:
     if missing:
         parts.append("missing: " + ", ".join(missing))
     if refused:
-        parts.append("not accepted: " + ", ".join(refused))
+        parts.append("not accepted: " + ", ".join(_with_guess(name, best, shape) for name in refused))
     return (MISSING if missing or refused else OK), " · ".join(parts)
+
+
+def _with_guess(name: str, method: t.Any, shape: context.Shape) -> str:
+    """A refused name, with the accepted name it is closest to: ``titel (did you mean title?)``."""
+    known = set(method.fields)
+    if shape.verb == "select":  # SELECT filters on the row's columns too
+        known |= set(method.row_schema.get("properties") or {})
+    guess = _close(name, known - set(shape.supplied))
+    return f"{name} (did you mean {guess}?)" if guess else name
 
 
 def _unknown_resource(registry: Registry, parts: t.Sequence[str]) -> str:
@@ -148,10 +227,16 @@ def _meta_hint(text: str) -> tuple[str, str]:
 class Toolbar:
     """The ``bottom_toolbar`` callable: statement status on the left, shell state on the right."""
 
-    def __init__(self, registry: t.Callable[[], Registry], flags: t.Callable[[], str]):
+    def __init__(
+        self,
+        registry: t.Callable[[], Registry],
+        flags: t.Callable[[], str],
+        variables: t.Callable[[], t.Collection[str]] | None = None,
+    ):
         self._registry = registry
         self._flags = flags
-        self._cache: tuple[str, tuple[str, str]] = ("\0", ("", ""))
+        self._variables = variables
+        self._cache: tuple[tuple[str, frozenset[str] | None], tuple[str, str]] = (("\0", None), ("", ""))
 
     def __call__(self) -> StyleAndTextTuples:
         from prompt_toolkit.application import get_app
@@ -161,8 +246,10 @@ class Toolbar:
 
     def fragments(self, text: str, width: int) -> StyleAndTextTuples:
         """The bar for ``text`` in ``width`` columns; the status is cut, never the state."""
-        if self._cache[0] != text:
-            self._cache = (text, describe(text, self._registry()) if text.strip() else (HINT, IDLE_HINT))
+        names = frozenset(self._variables()) if self._variables is not None else None
+        if self._cache[0] != (text, names):
+            status = describe(text, self._registry(), names) if text.strip() else (HINT, IDLE_HINT)
+            self._cache = ((text, names), status)
         kind, message = self._cache[1]
         flags = self._flags()
         room = max(0, width - len(flags) - 3)

@@ -69,6 +69,23 @@ class StackQL(Postgres):
             TokenType.SHOW: lambda self: self._parse_stackql_show(),
         }
 
+        def _parse_csv(self, parse_method: t.Callable[[], t.Any], sep: TokenType = TokenType.COMMA) -> list[t.Any]:
+            """sqlglot's list parser, minus its leniency: it drops empty items (``RETURNING a,,``,
+            ``SELECT 'a', , 'b'``, a trailing comma), so a list would silently lose an entry."""
+            items = []
+            item = parse_method()
+            if item is not None:
+                items.append(item)
+            while self._match(sep):
+                if isinstance(item, exp.Expression):
+                    self._add_comments(item)
+                item = parse_method()
+                if item is None:
+                    self.raise_error(f"expected an item after {self._prev.text!r}, found "
+                                     + (repr(self._curr.text) if self._curr else "the end of the statement"))
+                items.append(item)
+            return items
+
         def _parse_replace(self) -> Replace:
             update = self._parse_update()
             return self.expression(Replace(**update.args))

@@ -8,6 +8,8 @@ so nothing is silently sent as something the user did not write.
 
 from __future__ import annotations
 
+import json
+import re
 import typing as t
 from dataclasses import dataclass
 
@@ -32,9 +34,9 @@ class Deferred(str):
 
 def sql_value(node: exp.Expression, where: str) -> t.Any:
     if isinstance(node, exp.Literal):
-        return node.this if node.is_string else sql_number(node.this, where)
+        return sql_text(node.this, where) if node.is_string else sql_number(node.this, where)
     if isinstance(node, exp.ByteString):  # E'...': sqlglot has already applied its backslash escapes
-        return node.this
+        return sql_text(node.this, where)
     if isinstance(node, exp.Boolean):
         return bool(node.this)
     if isinstance(node, exp.Null):
@@ -48,6 +50,17 @@ def sql_value(node: exp.Expression, where: str) -> t.Any:
     raise ProgrammingError(
         f"column {where}: only literals and :parameters are allowed as values, got {node.sql()}"
     )
+
+
+def sql_text(value: str, where: str) -> str:
+    """A string literal that UTF-8 can carry: not half of a UTF-16 pair (a template's ``"\\ud800"``)."""
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as error:
+            bad = value[error.start]
+            raise ProgrammingError(f"column {where}: {bad!r} is half of a UTF-16 pair, not a character") from None
+    return value
 
 
 def sql_number(text: str, where: str) -> int | float:
@@ -72,3 +85,102 @@ def literal_source(node: exp.Expression) -> tuple[int, bool] | None:
     if isinstance(literal, exp.Literal) and (not negate or not literal.is_string) and "start" in literal.meta:
         return literal.meta["start"], negate
     return None
+
+
+# JSON read from anything cfql does not control (a literal, a --iqldata file, an API answer) may
+# be nested this deep and no deeper: the checks and renderers that walk it recurse, and Python's
+# stack ends near 1,000 frames.
+MAX_JSON_DEPTH = 512
+_SURROGATE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")  # an escaped UTF-16 surrogate, paired or not
+_STRUCTURE = re.compile(r'[\[\]{}"\\]')  # what changes depth, and what starts or escapes inside a string
+
+
+def load_json(text: str | bytes) -> t.Any:
+    """``json.loads`` for untrusted text: at most ``MAX_JSON_DEPTH`` levels, no NaN or Infinity, no half surrogate pairs.
+
+    Every failure is a ``json.JSONDecodeError`` (a ValueError with ``msg`` and
+    ``pos``), so callers report a document too deep as they report one that
+    is malformed; nothing here ever raises RecursionError.
+    """
+    if isinstance(text, (bytes, bytearray)):
+        text = bytes(text).decode(json.detect_encoding(text))  # as json.loads does, but strict: no lone surrogates
+    if text.count("[") + text.count("{") > MAX_JSON_DEPTH:  # only then can it be too deep
+        _check_depth(text)
+    try:
+        value = json.loads(text, parse_constant=_no_constant)
+    except _Constant as constant:
+        raise json.JSONDecodeError(f"{constant.name} is not valid JSON", text, max(text.find(constant.name), 0)) from None
+    except RecursionError:  # unreachable after _check_depth for well-formed text; kept as a guard
+        raise json.JSONDecodeError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels", text, 0) from None
+    surrogate = _SURROGATE.search(text)
+    if surrogate is not None:  # maybe half of a pair only: then no UTF-8 can carry it (to the API, or to stdout)
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise json.JSONDecodeError(
+                f"{surrogate.group()} is half of a UTF-16 pair, not a character", text, surrogate.start()
+            ) from None
+    return value
+
+
+def _check_depth(text: str) -> None:
+    """Fail at the first bracket past ``MAX_JSON_DEPTH`` levels, skipping brackets inside strings."""
+    depth = 0
+    in_string = False
+    skip = -1  # the index of a character escaped by a backslash
+    for match in _STRUCTURE.finditer(text):
+        index = match.start()
+        if index == skip:
+            continue
+        char = match.group()
+        if in_string:
+            if char == "\\":
+                skip = index + 1
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                raise json.JSONDecodeError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels", text, index)
+        elif char in "]}":
+            depth -= 1
+
+
+def check_depth(value: t.Any, what: str) -> None:
+    """Refuse a structure deeper than ``MAX_JSON_DEPTH`` (or holding itself), without recursing.
+
+    For values built by other parsers (YAML), which may also share one node
+    many times over (aliases): at most a million nodes are visited. A string
+    holding half a UTF-16 pair is refused too: no UTF-8 request can carry it.
+    """
+    stack = [(value, 1)]
+    budget = 1_000_000
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError(f"{what} holds half of a UTF-16 pair, not a character: {item!r}") from None
+        if not isinstance(item, (dict, list, tuple)):
+            continue
+        if depth > MAX_JSON_DEPTH:
+            raise ValueError(f"{what} nested deeper than {MAX_JSON_DEPTH} levels")
+        budget -= len(item)
+        if budget < 0:
+            raise ValueError(f"{what} holds more than a million values")
+        children = [*item, *item.values()] if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children)
+
+
+class _Constant(Exception):
+    """``NaN``, ``Infinity`` or ``-Infinity``: Python's json reads them, but they are not JSON."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+
+def _no_constant(name: str) -> t.NoReturn:
+    raise _Constant(name)

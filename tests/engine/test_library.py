@@ -207,7 +207,8 @@ def test_ctrl_c_during_a_script_says_what_ran(conn: Connection) -> None:
     with pytest.raises(Interrupted) as info:
         run(conn, prepared, on_result=interrupt_after_first)
     assert (info.value.completed, info.value.total) == (1, 3)
-    assert str(info.value).endswith("interrupted; 1 of 3 statements ran before it") and len(seen) == 1
+    assert str(info.value).endswith("interrupted: 1 of 3 statements succeeded, 0 failed, 2 not run") and len(seen) == 1
+    assert info.value.summary.not_run == 2
 
 
 def test_a_bug_in_a_worker_surfaces_instead_of_hanging() -> None:

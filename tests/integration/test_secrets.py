@@ -10,7 +10,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from cfql import DataError, connect
 from cfql.cli.main import main
 from cfql.provider.cloudflare.emulator import Emulator
@@ -141,3 +140,33 @@ def test_shell_history_file_never_holds_secrets(tmp_path: Path) -> None:
     assert "secret meeting" in text and "sec-acct" in text
     assert_clean(text)
     assert (tmp_path / "history").stat().st_mode & 0o777 == 0o600
+
+
+def test_results_and_their_repr_never_keep_a_secret_literal(secret_emulator: Emulator) -> None:
+    with connect(token=TOKEN, base_url=secret_emulator.url) as conn:
+        result = conn.run(CREATE)
+        scripted = conn.executescript(
+            "INSERT INTO cloudflare.realtime_kit.meetings (account_id, app_id, title, recording_config) "
+            "SELECT 'sec-acct', 'sec-app', 'from a template', '{{ config }}' RETURNING *",
+            variables={"config": json.dumps({"storage_config": STORAGE})},
+        )
+    assert "secret meeting" in result.statement and "***" in result.statement
+    assert "from a template" in scripted[0].statement
+    assert_clean(result.statement, repr(result), str(result), scripted[0].statement, repr(scripted))
+
+
+def test_a_password_in_the_base_url_is_masked_in_dry_runs_logs_and_errors(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CLOUDFLARE_API_TOKEN", TOKEN)
+    base = "http://proxyuser:SENTINEL-PASSWORD@127.0.0.1:9/client/v4"  # port 9: nothing listens
+    assert main(["exec", "--dry-run", "--base-url", base, CREATE]) == 0
+    dry = capsys.readouterr()
+    assert "http://proxyuser:***@127.0.0.1:9/client/v4/accounts/sec-acct" in dry.out
+    select = "SELECT id FROM cloudflare.realtime_kit.kit_meetings WHERE account_id = 'a' AND app_id = 'b'"
+    failed = subprocess.run(
+        [sys.executable, "-m", "cfql", "exec", "--debug", "--retries", "0", "--base-url", base, select],
+        capture_output=True, text=True, check=False, env={**os.environ, "CLOUDFLARE_API_TOKEN": TOKEN},
+    )
+    assert failed.returncode == 1
+    assert "cfql: GET http://proxyuser:***@127.0.0.1:9/client/v4/accounts/a/realtime/kit/b/meetings" in failed.stderr
+    assert "cannot reach the API" in failed.stderr and "Traceback" in failed.stderr  # --debug shows it, masked
+    assert_clean(dry.out, dry.err, failed.stdout, failed.stderr)

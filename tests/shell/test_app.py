@@ -79,19 +79,6 @@ def test_api_errors_and_internal_errors(run_shell: Runner, monkeypatch: pytest.M
     assert session.err == "error: internal error (RuntimeError): boom\n" * 2
 
 
-def test_ctrl_c_during_a_statement_cancels_it_and_keeps_the_session(
-    run_shell: Runner, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    class Interrupted:
-        def run(self, sql: str) -> Result:
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(Shell, "conn", property(lambda self: Interrupted()))
-    session = run_shell("SHOW PROVIDERS; SHOW SERVICES IN cloudflare;\r\\output\r" + CTRL_D)
-    assert session.err == "error: cancelled\n"  # the second statement did not run either
-    assert "Output format is table." in session.out
-
-
 def test_output_and_timing(run_shell: Runner) -> None:
     session = run_shell(
         "\\output\r\\o csv\rSHOW PROVIDERS;\r\\timing\rSHOW PROVIDERS;\r\\timing off\r\\output xml\r" + CTRL_D

@@ -206,3 +206,18 @@ def test_select_where_offers_parameters_then_row_columns(completer: SQLCompleter
         "AND", "OR", "ORDER BY", "GROUP BY", "LIMIT",
     ]
     assert texts(complete(completer, "SELECT co")) == ["count("]
+
+
+def test_session_variables_after_a_colon() -> None:
+    variables = {"mid": "m1", "meeting": "x", "app": "a"}
+    completer = SQLCompleter(variables=lambda: variables)
+    where = "SELECT * FROM cloudflare.realtime_kit.kit_meetings WHERE meeting_id = :"
+    assert texts(complete(completer, where)) == ["app", "meeting", "mid"]
+    assert [c.display_text for c in complete(completer, where + "m")] == [":meeting", ":mid"]
+    assert texts(complete(completer, where + "mi")) == ["mid"]
+    assert texts(complete(completer, "SELECT a::")) == []  # a cast, not a variable
+    assert texts(complete(completer, "\\unset m")) == ["meeting", "mid"]
+    assert texts(complete(completer, "\\set a")) == ["app"]
+    assert texts(complete(completer, "\\x a")) == ["auto"]
+    variables["added"] = 1  # read at completion time
+    assert texts(complete(completer, where + "a")) == ["added", "app"]

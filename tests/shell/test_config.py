@@ -80,3 +80,14 @@ def test_cfql_shell_reads_the_file_and_flags_win(
     assert json.loads(out)[0]["name"] == "cloudflare"
     assert run_cli(["-o", "csv"], "SHOW PROVIDERS;\n", monkeypatch, capsys).startswith("name,title\ncloudflare,")
     assert run_cli(["--no-sandbox"], "\\output\n", monkeypatch, capsys) == "Output format is json.\n"
+
+
+def test_null_string_and_expanded(xdg: Path) -> None:
+    path = write_config(xdg, "[main]\nnull_string = NULL\nexpanded = auto\n")
+    assert load_config(path) == (ShellConfig(null_string="NULL", expanded="auto"), [])
+    quoted = write_config(xdg, '[main]\nnull_string = ""\nexpanded = true\n')
+    assert load_config(quoted) == (ShellConfig(null_string="", expanded="on"), [])
+    percent = write_config(xdg, "[main]\nnull_string = 100%\nexpanded = sideways\n")
+    config, warnings = load_config(percent)
+    assert config == ShellConfig(null_string="100%")
+    assert warnings == [f"{percent}: expanded = 'sideways' is not one of off, on, auto"]

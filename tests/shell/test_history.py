@@ -238,3 +238,57 @@ def test_history_search_and_suggestions(run_shell: Runner, tmp_path: Path) -> No
     buffer = Buffer(history=history)
     suggestion = session.auto_suggest.get_suggestion(buffer, Document("SHOW PR"))
     assert suggestion is not None and suggestion.text == "OVIDERS;"
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("\\i job.iql pw=SECRET app=x", "\\i job.iql pw=*** app=***"),  # every \i value, whatever its name
+        ("\\i 'my job.iql' password='a b'", "\\i 'my job.iql' password=***"),
+        ("\\i job.iql 'pw=unbalanced", "\\i ***"),
+        ("\\set pw hunter2", "\\set pw ***"),
+        ("\\set\tpassword  'two words'", "\\set password ***"),
+        ("\\set mid", "\\set mid"),
+        ("\\sett pw hunter2", "\\sett ***"),  # a command the shell does not know: its argument is dropped
+        (f"\\e INSERT INTO {MEETINGS} (account_id, app_id, password) SELECT 'a', 'b', 'pw1'", None),
+        ("\\x auto", "\\x auto"),
+        ("\\unset pw", "\\unset pw"),
+        ("\\timing on", "\\timing on"),
+    ],
+)
+def test_backslash_commands_keep_no_values(tmp_path: Path, typed: str, stored: str | None) -> None:
+    history = RedactingFileHistory(tmp_path / "history")
+    history.store_string(typed)
+    (entry,) = history_entries(tmp_path / "history")
+    if stored is None:  # \e SQL: masked as the statement is
+        assert entry == "\\e " + redact_for_history(typed[3:]) and "pw1" not in entry
+    else:
+        assert entry == stored
+
+
+def test_the_shell_stores_no_variable_value(run_shell: Runner, tmp_path: Path) -> None:
+    """Through the prompt: \\i and \\set values never reach the file, and neither do the variables they set."""
+    script = tmp_path / "s.iql"
+    script.write_text("SHOW PROVIDERS;\n")
+    path = tmp_path / "history"
+    session = run_shell(
+        f"\\i {script} token=SECRET1\r\\set password SECRET2\r\\set\r"
+        "INSERT INTO cloudflare.realtime_kit.meetings (account_id, app_id, title) SELECT 'a', 'b', 'x' "
+        "RETURNING json_extract(data, '$.title') AS secret;\r" + CTRL_D,
+        history=RedactingFileHistory(path),
+    )
+    assert "SECRET" not in path.read_text() and "SECRET" not in session.out
+    assert history_entries(path)[:3] == [f"\\i {script} token=***", "\\set password ***", "\\set"]
+
+
+def test_a_deeply_nested_literal_is_stored_without_recursing(run_shell: Runner, tmp_path: Path) -> None:
+    deep = "[" * 50_000 + "]" * 50_000
+    secret = '{"secret": ' + "[" * 50_000 + "]" * 50_000 + "}"
+    assert redact_for_history(f"SELECT '{deep}'") == f"SELECT '{deep}'"  # refused as JSON, and no secret named
+    assert redact_for_history(f"SELECT '{secret}'") == "SELECT '***'"
+    path = tmp_path / "history"
+    secret = '{"secret": ' + "[" * 1_200 + "]" * 1_200 + "}"  # past Python's recursion limit, and quick to type
+    statement = f"UPDATE {MEETINGS} SET recording_config = '{secret}' WHERE account_id = 'a' AND app_id = 'b' AND meeting_id = 'c';"
+    session = run_shell(statement + "\rSHOW PROVIDERS;\r" + CTRL_D, history=RedactingFileHistory(path))
+    assert session.err.startswith("error: ") and len(session.err.splitlines()) == 1 and "internal error" not in session.err
+    assert history_entries(path) == [redact_for_history(statement), "SHOW PROVIDERS;"]

@@ -94,3 +94,59 @@ def test_select_with_local_filters_resolves() -> None:
     assert status(select + " AND title = 'x' ORDER BY created_at LIMIT 2;") == (toolbar.OK, "→ list_by_account · GET · ready")
     kind, message = status(select.replace("SELECT id", "SELECT nope") + ";")
     assert kind == toolbar.ERROR and "unknown column 'nope'" in message
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # still typing the last part: a hint, not yet an error
+        ("SELECT * FROM cloudflare.realtime_kit.meeting", (toolbar.HINT, "unknown resource meeting — did you mean meetings?")),
+        ("SELECT * FROM cloudflare.realtime_kt", (toolbar.HINT, "unknown service realtime_kt — did you mean realtime_kit?")),
+        ("SELECT * FROM cloudflar", (toolbar.HINT, "unknown provider cloudflar — did you mean cloudflare?")),
+        # a part followed by a dot is finished: wrong is an error
+        ("SELECT * FROM cloudflare.realtime_kt.", (toolbar.ERROR, "unknown service realtime_kt — did you mean realtime_kit?")),
+        ("DELETE FROM clodflare.", (toolbar.ERROR, "unknown provider clodflare — did you mean cloudflare?")),
+        (f"DELETE FROM {MEETINGS}z WHERE a = 'b'", (toolbar.ERROR, "unknown resource cloudflare.realtime_kit.meetingsz (did you mean 'meetings'?)")),
+    ],
+)
+def test_did_you_mean_for_names(text: str, expected: tuple[str, str]) -> None:
+    assert status(text) == expected
+
+
+def test_did_you_mean_for_methods_columns_and_parameters() -> None:
+    kit = "cloudflare.realtime_kit.kit_meetings"
+    assert status(f"EXEC {MEETINGS}.ceate @account_id = 'a'") == (
+        toolbar.ERROR,
+        f"no method 'ceate' in {MEETINGS} — did you mean create?",
+    )
+    assert status(f"SELECT * FROM {kit} WHERE account_id = 'a' AND app_idd = 'b'")[1].endswith(
+        "not accepted: app_idd (did you mean app_id?)"
+    )
+    assert status(f"SELECT * FROM {kit} WHERE account_id = 'a' AND app_id = 'b' AND titel = 'x'") == (
+        toolbar.MISSING,
+        "→ list_by_account · not accepted: titel (did you mean title?)",
+    )
+    assert status(f"INSERT INTO {MEETINGS} (account_id, app_id, titel) SELECT 'a', 'b', 'c'")[1] == (
+        "→ create · not accepted: titel (did you mean title?)"
+    )
+    assert status(f"UPDATE {MEETINGS} SET titel = 'x' WHERE account_id = 'a' AND app_id = 'b' AND meeting_id = 'c';")[1] == (
+        "→ update_meeting_by_id · not accepted: titel (did you mean title?)"
+    )
+    kind, message = status(f"SELECT titel FROM {kit} WHERE account_id = 'a' AND app_id = 'b';")
+    assert kind == toolbar.ERROR and "unknown column 'titel' (did you mean 'title'?)" in message
+
+
+def test_variables_a_statement_uses() -> None:
+    select = "SELECT * FROM cloudflare.realtime_kit.kit_meetings WHERE account_id = 'a' AND app_id = 'b' AND meeting_id = :mdi"
+    registry = default_registry()
+    assert describe(select, registry) == (toolbar.OK, "→ get_by_account · GET · ready")  # not checked
+    assert describe(select, registry, {"mid"}) == (toolbar.MISSING, ":mdi has no value — did you mean :mid?")
+    assert describe(select, registry, set())[1] == ":mdi has no value (\\set it, or RETURNING ... AS it)"
+    assert describe(select, registry, {"mdi"})[0] == toolbar.OK
+    earlier = f"INSERT INTO {MEETINGS} (account_id, app_id) SELECT 'a', 'b' RETURNING json_extract(data, '$.id') AS mdi; "
+    assert describe(earlier + select, registry, set())[0] == toolbar.OK  # set by the statement before it
+    names: set[str] = set()
+    bar = Toolbar(default_registry, lambda: "", lambda: names)
+    assert ":mdi has no value" in bar.fragments(select, 200)[0][1]
+    names.add("mdi")
+    assert "ready" in bar.fragments(select, 200)[0][1]  # the cache follows the variables
