@@ -59,6 +59,8 @@ class AsyncConnection:
         """As ``Connection.executescript``: one Result per statement, up to ``concurrency`` at once."""
         self._check_open()
         params = named_params(params)
+        if concurrency is not None and (isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1):
+            raise InterfaceError(f"concurrency must be a whole number of 1 or more, not {concurrency!r}")
         prepared = runner.prepare(self, text, source, variables, params=(params or {}).keys())
         results: list[Result] = []
         await runner.run_async(

@@ -71,6 +71,8 @@ class Connection:
         """
         self._check_open()
         params = named_params(params)
+        if concurrency is not None and (isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1):
+            raise InterfaceError(f"concurrency must be a whole number of 1 or more, not {concurrency!r}")
         prepared = runner.prepare(self, text, source, variables, params=(params or {}).keys())
         results: list[Result] = []
         runner.run(

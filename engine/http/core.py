@@ -22,6 +22,7 @@ import httpx
 from cfql.errors import (
     APIError,
     CredentialsError,
+    DataError,
     Error,
     InternalError,
     NotSupportedError,
@@ -154,13 +155,19 @@ class DriverCore:
         url = self.url(request)
         if request.url is not None:
             self._same_origin(request)
-        return client.build_request(
-            request.http_method,
-            url,
-            params=request.query or None,
-            json=request.body,
-            headers=self.headers(request),
-        )
+        try:
+            return client.build_request(
+                request.http_method,
+                url,
+                params=request.query or None,
+                json=request.body,
+                headers=self.headers(request),
+            )
+        except UnicodeEncodeError as error:  # e.g. a :param value holding half of a UTF-16 surrogate pair
+            raise DataError(
+                f"{request.method.name}: a value holds {error.object[error.start]!r}, which UTF-8 cannot carry "
+                "(half of a UTF-16 surrogate pair?); nothing was sent"
+            ) from None
 
     def _same_origin(self, request: ApiRequest) -> None:
         """A next-page URL from a response must stay on the provider's host: credentials go with it."""

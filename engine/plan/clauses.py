@@ -21,10 +21,9 @@ from sqlglot import exp
 from sqlglot.tokens import Token, TokenType
 
 from cfql.errors import NotSupportedError, ProgrammingError
-from cfql.rows.rowexpr import short_sql
 from cfql.sql import scanner
 from cfql.sql.dialect import Exec, ExecParam, Replace, Show, tokenize
-from cfql.sql.values import Bind, sql_value
+from cfql.sql.values import Bind, short_sql, sql_value
 
 Honoured = t.Mapping[type, frozenset[str]]
 
@@ -195,21 +194,6 @@ def _part(node: exp.Expression) -> str:
     return _PARTS.get(type(node)) or LABELS.get(node.arg_key or "", node.key.upper())
 
 
-def masked_sql(node: exp.Expression, width: int = 60) -> str:
-    """A statement's part as a message may quote it: its SQL with every string literal shown as ``'…'``.
-
-    Messages about a statement's *shape* quote its SQL, and a string literal
-    there may be anything — a password, a JSON body holding one; the shape is
-    what the message is about (see ``cfql.plan.schema`` for messages about values).
-    """
-    def mask(sub: exp.Expression) -> exp.Expression:
-        if (isinstance(sub, exp.Literal) and sub.is_string) or isinstance(sub, exp.ByteString):
-            return exp.Literal.string("…")
-        return sub
-
-    return short_sql(node.copy().transform(mask), width)
-
-
 # --------------------------------------------------------------------------
 # LIMIT and OFFSET: constants, read once
 # --------------------------------------------------------------------------
@@ -225,7 +209,7 @@ def count_value(node: exp.Expression | None, clause: str) -> t.Any:
     if isinstance(value_node, exp.Var) and value_node.name.upper() == "ALL":
         return None
     if not isinstance(value_node, (exp.Literal, exp.Null, exp.Placeholder, exp.Neg, exp.Boolean)):
-        raise ProgrammingError(f"{clause} takes a whole number or a :parameter, got {masked_sql(value_node)}")
+        raise ProgrammingError(f"{clause} takes a whole number or a :parameter, got {short_sql(value_node)}")
     value = sql_value(value_node, clause)
     if value is None or isinstance(value, Bind):
         return value

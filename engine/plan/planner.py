@@ -11,7 +11,7 @@ import typing as t
 from sqlglot import exp
 
 from cfql.errors import NotSupportedError, ProgrammingError
-from cfql.plan.clauses import Source, check_clauses, count_value, masked_sql
+from cfql.plan.clauses import Source, check_clauses, count_value
 from cfql.plan.plans import BoundRow, CallPlan, Plan, StaticPlan, check_constants
 from cfql.plan.resolver import check_exec, choose_method, find_resource
 from cfql.plan.schema import did_you_mean
@@ -20,7 +20,7 @@ from cfql.provider.registry import Registry
 from cfql.rows.projection import Projection, compile_projection
 from cfql.rows.rowexpr import VALUE_NODES, Compiler, Getter
 from cfql.sql.dialect import Exec, Piece, Replace, Show, parse_statement, table_parts
-from cfql.sql.values import Bind, literal_source, load_json, sql_value
+from cfql.sql.values import Bind, literal_source, load_json, short_sql, sql_value
 
 
 def plan_sql(sql: str, registry: Registry, piece: Piece | None = None) -> Plan:
@@ -110,7 +110,7 @@ def _insert_rows(
 
 def _tuple_values(row: exp.Expression) -> list[exp.Expression]:
     if not isinstance(row, exp.Tuple):
-        raise ProgrammingError(f"VALUES takes rows in parentheses, got {masked_sql(row)}")
+        raise ProgrammingError(f"VALUES takes rows in parentheses, got {short_sql(row)}")
     return list(row.expressions)
 
 
@@ -140,7 +140,7 @@ def _constant_truth(condition: exp.Expression, source: Source) -> bool | None:
             )
         if isinstance(node, (exp.Column, exp.Star, exp.JSONExtract, exp.JSONExtractScalar, exp.AggFunc)):
             raise NotSupportedError(
-                f"INSERT … SELECT: WHERE can only compare literals (there is no FROM), got {masked_sql(node)}"
+                f"INSERT … SELECT: WHERE can only compare literals (there is no FROM), got {short_sql(node)}"
                 + source.at("WHERE")
             )
         return None
@@ -153,7 +153,7 @@ def _plan_set(node: exp.Update, sql: str, registry: Registry, verb: str) -> Call
     assignments: dict[str, exp.Expression] = {}
     for assignment in node.expressions:
         if not isinstance(assignment, exp.EQ) or not isinstance(assignment.this, exp.Column):
-            raise ProgrammingError(f"SET expects column = value, got {masked_sql(assignment)}")
+            raise ProgrammingError(f"SET expects column = value, got {short_sql(assignment)}")
         name = assignment.this.name
         _no_duplicates([*assignments, name])
         assignments[name] = assignment.expression
@@ -239,7 +239,7 @@ def _value(node: exp.Expression, name: str) -> t.Any:
         inner = inner.this
     negated_number = isinstance(inner, exp.Neg) and isinstance(inner.this, exp.Literal) and not inner.this.is_string
     if not isinstance(inner, VALUE_NODES) or (isinstance(inner, exp.Neg) and not negated_number):
-        raise ProgrammingError(f"column {name}: only literals and :parameters are allowed as values, got {masked_sql(node)}")
+        raise ProgrammingError(f"column {name}: only literals and :parameters are allowed as values, got {short_sql(node)}")
     return sql_value(node, name)
 
 
@@ -253,7 +253,7 @@ def _where_params(where: exp.Where | None) -> dict[str, exp.Expression]:
             conjunct = conjunct.unnest()
         if not (isinstance(conjunct, exp.EQ) and isinstance(conjunct.this, exp.Column)):
             raise ProgrammingError(
-                f"WHERE supports only param = value joined by AND, got {masked_sql(conjunct)}"
+                f"WHERE supports only param = value joined by AND, got {short_sql(conjunct)}"
             )
         name = conjunct.this.name
         _no_duplicates([*params, name])

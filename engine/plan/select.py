@@ -43,7 +43,7 @@ from cfql.errors import (
     UnboundParameterError,
 )
 from cfql.http.messages import ApiRequest, Exchange
-from cfql.plan.clauses import count_value, masked_sql
+from cfql.plan.clauses import count_value
 from cfql.plan.pages import Pager
 from cfql.plan.plans import CallPlan, answers_many, check_constants
 from cfql.plan.resolver import SELECT_NOT_SUPPORTED, choose_method, find_resource
@@ -62,7 +62,7 @@ from cfql.rows.rowexpr import (
     and_all,
     has_aggregate,
 )
-from cfql.sql.values import Bind, Deferred, sql_value
+from cfql.sql.values import Bind, Deferred, short_sql, sql_value
 
 if t.TYPE_CHECKING:
     from cfql.provider.registry import Registry
@@ -409,12 +409,12 @@ def _check_tree(node: exp.Select, qualifiers: set[str], shown: str) -> None:
         if sub is node or isinstance(sub, (exp.From, exp.Table)) or sub.find_ancestor(exp.From):
             continue
         if isinstance(sub, (exp.Select, exp.Subquery, exp.SetOperation)):
-            raise NotSupportedError(f"SELECT: subqueries are not supported ({masked_sql(sub)})")
+            raise NotSupportedError(f"SELECT: subqueries are not supported ({short_sql(sub)})")
         if isinstance(sub, exp.Window):
-            raise NotSupportedError(f"SELECT: window functions are not supported ({masked_sql(sub)})")
+            raise NotSupportedError(f"SELECT: window functions are not supported ({short_sql(sub)})")
         if isinstance(sub, exp.Column) and sub.table and sub.table not in qualifiers:
             raise ProgrammingError(
-                f"SELECT: unknown table {sub.table!r} in {sub.sql()} (the FROM resource is {shown!r})"
+                f"SELECT: unknown table {sub.table!r} in {short_sql(sub)} (the FROM resource is {shown!r})"
             )
 
 
@@ -460,7 +460,7 @@ def _resolve(
             if column.name in param_names and column.name not in row_columns:
                 raise ProgrammingError(
                     f"WHERE: {column.name} is an API parameter, not a column; give it as "
-                    f"{column.name} = value joined to the rest of WHERE by AND (got {masked_sql(conjunct)})"
+                    f"{column.name} = value joined to the rest of WHERE by AND (got {short_sql(conjunct)})"
                 )
     names = list(candidates)
     try:
@@ -508,7 +508,7 @@ def _compile_order(node: exp.Select, names: t.Sequence[str] | None, compiler: Co
                 raise NotSupportedError("ORDER BY position needs named columns, not SELECT *")
             position = int(sql_value(key, "ORDER BY")) if key.this.isdigit() else 0
             if not 1 <= position <= len(names):
-                raise ProgrammingError(f"ORDER BY {key.sql()}: SELECT has {len(names)} column(s)")
+                raise ProgrammingError(f"ORDER BY {short_sql(key)}: SELECT has {len(names)} column(s)")
             name = names[position - 1]
             get = _output_getter(name)
         elif isinstance(key, exp.Column) and not key.table and names is not None and key.name in names:

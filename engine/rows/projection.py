@@ -15,6 +15,7 @@ from sqlglot import exp
 from cfql.errors import ProgrammingError
 from cfql.plan.schema import did_you_mean
 from cfql.rows.jsonpath import find_all, has_wildcard, walk
+from cfql.sql.values import short_sql
 
 Getter = t.Callable[[t.Mapping[str, t.Any]], t.Any]
 
@@ -70,11 +71,11 @@ def _compile(node: exp.Expression, known: t.Collection[str], context: str) -> Ge
         elif isinstance(source, exp.Column):
             get_source = _key_getter(source.name, known, context)
         else:
-            raise ProgrammingError(f"{context}: json_extract needs a column as its first argument, got {source.sql()}")
+            raise ProgrammingError(f"{context}: json_extract needs a column as its first argument, got {short_sql(source)}")
         steps = json_path_steps(node.expression, context)
         return lambda obj: walk(get_source(obj), steps)
     raise ProgrammingError(
-        f"{context}: unsupported column expression {node.sql()} "
+        f"{context}: unsupported column expression {short_sql(node)} "
         "(use columns, *, aliases or json_extract(col, '$.path'))"
     )
 

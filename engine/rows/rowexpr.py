@@ -33,7 +33,7 @@ from cfql.plan.schema import did_you_mean
 from cfql.provider.model import Method
 from cfql.rows.jsonpath import walk
 from cfql.rows.projection import json_path_steps
-from cfql.sql.values import Bind, sql_value
+from cfql.sql.values import Bind, short_sql, sql_value
 
 Row = t.Mapping[str, t.Any]
 Params = t.Mapping[str, t.Any]
@@ -66,12 +66,6 @@ def and_all(predicates: list[Getter]) -> Getter | None:
     if len(predicates) == 1:
         return predicates[0]
     return _and(predicates)
-
-
-def short_sql(node: exp.Expression, width: int = 60) -> str:
-    """An expression's SQL on one line, cut to ``width`` characters for messages."""
-    text = " ".join(node.sql().split())
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _canonical(node: exp.Expression) -> str:

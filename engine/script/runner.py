@@ -427,6 +427,44 @@ def _wait_for_in_flight(
         return
 
 
+def run_one(
+    target: SyncTarget, plan: Plan, params: t.Mapping[str, t.Any] | None = None, on_interrupt: OnInterrupt | None = None
+) -> Result:
+    """Run one planned statement (the shell's) with ``run``'s Ctrl-C behaviour.
+
+    It runs on a daemon worker thread. On Ctrl-C, ``on_interrupt(1)`` is
+    called and the statement gets ``GRACE`` seconds: if it finishes, its
+    Result (or its error) is what it really was. If it does not, or a second
+    Ctrl-C comes, ``Interrupted`` is raised; its ``outcome_unknown`` is set
+    when the statement could change something.
+    """
+    finished: queue.SimpleQueue[Result | Exception] = queue.SimpleQueue()
+
+    def work() -> None:
+        try:
+            finished.put(target.run_plan(plan, params or {}))
+        except Exception as error:  # handed to the caller's thread
+            finished.put(error)
+
+    threading.Thread(target=work, name="cfql-statement", daemon=True).start()
+    try:
+        outcome = finished.get()
+    except KeyboardInterrupt:
+        if on_interrupt is not None:
+            on_interrupt(1)
+        try:
+            outcome = finished.get(timeout=GRACE)
+        except (queue.Empty, KeyboardInterrupt):
+            if not may_change(plan):
+                raise Interrupted("cancelled") from None
+            error = Interrupted(f"cancelled while its request was in flight; {OutcomeUnknownError.ADVICE}")
+            error.outcome_unknown = True
+            raise error from None
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
+
+
 async def run_async(
     target: AsyncTarget,
     script: Script,

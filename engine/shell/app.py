@@ -39,7 +39,7 @@ from prompt_toolkit.layout.processors import (
     HighlightMatchingBracketProcessor,
 )
 
-from cfql.errors import Error, OutcomeUnknownError, UnboundParameterError
+from cfql.errors import Error, Interrupted, OutcomeUnknownError, UnboundParameterError
 from cfql.settings import Settings
 from cfql.shell import context, display, keys, meta
 from cfql.shell.completer import SQLCompleter
@@ -94,6 +94,7 @@ class Shell:
         self.last_statement = ""
         self.next_default = ""
         self.variables = Variables()
+        self.interrupted = False  # Ctrl-C came while the current statement ran
         self._conn: Connection | None = None
 
     # -- the connection ----------------------------------------------------------------------
@@ -220,8 +221,13 @@ class Shell:
                 return
 
     def _run_statement(self, sql: str) -> bool:
-        """Plan (nothing sent yet), ask before a DELETE, run with the session variables, show; False stops the line."""
-        from cfql.script.runner import may_change
+        """Plan (nothing sent yet), ask before a DELETE, run with the session variables, show; False stops the line.
+
+        Ctrl-C while it runs waits (``runner.GRACE``) for the statement in
+        flight: one that completes is shown as it came; one that does not is
+        reported cancelled, and a change as possibly applied.
+        """
+        from cfql.script import runner as script
 
         try:
             plan = self.conn.plans.get(sql)
@@ -235,10 +241,11 @@ class Shell:
             self.info("Not deleted.")
             return False
         started = time.perf_counter()
+        self.interrupted = False
         try:
-            result = self.conn.run_plan(plan, self.variables)
-        except KeyboardInterrupt:  # the request may be on its way: say what that means for this statement
-            self.error(CANCELLED_CHANGE if may_change(plan) else CANCELLED)
+            result = script.run_one(self.conn, plan, self.variables, on_interrupt=self._waiting)
+        except Interrupted as error:  # still in flight after the grace period: say what that means for it
+            self.error(CANCELLED_CHANGE if error.outcome_unknown else CANCELLED)
             return False
         except UnboundParameterError as error:
             self.error(f"{error} (\\set NAME VALUE sets one; a one-row result sets its columns)")
@@ -255,7 +262,17 @@ class Shell:
             return False
         if self.timing:
             self.info(f"Time: {elapsed:.3f}s")
+        if self.interrupted:
+            self.error("interrupted: the statement completed before it could be stopped; the rest of the input was not run")
+            return False
         return True
+
+    def _waiting(self, running: int) -> None:
+        """Ctrl-C came while statements run: they get a moment to finish; the rest of the input will not run."""
+        from cfql.script.runner import GRACE
+
+        self.interrupted = True
+        self.warn(f"interrupted; waiting up to {GRACE:g} s for {running} statement(s) in flight (Ctrl-C again to stop waiting)")
 
     def is_secret(self, name: str) -> bool:
         """Whether ``\\set`` must not print the variable ``name`` (a secret field name of any provider)."""
@@ -299,10 +316,7 @@ class Shell:
                 prepared,
                 params=dict(self.variables),
                 on_result=shown,
-                on_interrupt=lambda running: self.warn(
-                    f"interrupted; waiting up to {script.GRACE:g} s for {running} statement(s) in flight "
-                    "(Ctrl-C again to stop waiting)"
-                ),
+                on_interrupt=self._waiting,
             )
         except KeyboardInterrupt:  # between the runner's own handling and here: it was running
             self.error(f"{CANCELLED}: {path} was running; {OutcomeUnknownError.ADVICE}")

@@ -48,8 +48,25 @@ def sql_value(node: exp.Expression, where: str) -> t.Any:
     if isinstance(node, exp.Paren):
         return sql_value(node.this, where)
     raise ProgrammingError(
-        f"column {where}: only literals and :parameters are allowed as values, got {node.sql()}"
+        f"column {where}: only literals and :parameters are allowed as values, got {short_sql(node)}"
     )
+
+
+def short_sql(node: exp.Expression, width: int = 60) -> str:
+    """A part of a statement as a message may quote it: one line, cut to ``width``, string literals as ``'…'``.
+
+    Messages about a statement's *shape* quote its SQL, and a string literal
+    there may be anything — a password, a JSON body holding one; the shape is
+    what the message is about (see ``cfql.plan.schema`` for messages about values).
+    """
+
+    def mask(sub: exp.Expression) -> exp.Expression:
+        if (isinstance(sub, exp.Literal) and sub.is_string) or isinstance(sub, exp.ByteString):
+            return exp.Literal.string("…")
+        return sub
+
+    text = " ".join(node.copy().transform(mask).sql().split())
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def sql_text(value: str, where: str) -> str:

@@ -308,7 +308,7 @@ def test_patch_rejects_bad_body_naming_the_field(api, body, field):
     assert api.http.get(api.meeting_path(meeting["id"])).json()["data"] == meeting
 
 
-@pytest.mark.parametrize("raw", [b"{", b"[]", b'"text"', b'{"title": NaN}', b"\xff\xfe"])
+@pytest.mark.parametrize("raw", [b"{", b"[]", b'"text"', b'{"title": NaN}', b"\xff\xfe", b'{"a": ' + b"[" * 100_000])
 def test_malformed_or_non_object_json_is_400(api, raw):
     response = api.http.post(api.base, content=raw, headers={"Content-Type": "application/json"})
     assert response.status_code == 400

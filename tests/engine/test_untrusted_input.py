@@ -230,3 +230,32 @@ def test_possible_settings_are_kept() -> None:
     made = Settings(timeout=0.5, retries=0, concurrency=MAX_CONCURRENCY, rate_limit="0")
     assert (made.timeout, made.retries, made.concurrency, made.rate_limit) == (0.5, 0, MAX_CONCURRENCY, "0")
     assert isinstance(Settings(timeout=5).timeout, float)
+
+
+def test_a_parameter_utf8_cannot_carry_is_refused_before_sending(conn: Connection, recorder: Recorder) -> None:
+    insert = f"INSERT INTO {MEETINGS} (account_id, app_id, title) SELECT 'a', 'b', :title"
+    with pytest.raises(DataError, match="UTF-8 cannot carry"):
+        conn.execute(insert, {"title": "half \ud800 a pair"})
+    assert recorder.requests == []
+
+
+@pytest.mark.parametrize("concurrency", [0, -3, 1.5, True])
+def test_executescript_refuses_an_impossible_concurrency(conn: Connection, recorder: Recorder, concurrency: t.Any) -> None:
+    with pytest.raises(InterfaceError, match="concurrency"):
+        conn.executescript(f"INSERT INTO {MEETINGS} (account_id, app_id) SELECT 'a', 'b'", concurrency=concurrency)
+    assert recorder.requests == []
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT LENGTH('hunter2') FROM cloudflare.realtime_kit.kit_meetings WHERE account_id = 'a' AND app_id = 'b'",
+        "SELECT json_extract('hunter2', '$.a') FROM cloudflare.realtime_kit.kit_meetings WHERE account_id = 'a' AND app_id = 'b'",
+        f"INSERT INTO {MEETINGS} (account_id, app_id, title) SELECT 'a', 'b', UPPER('hunter2')",
+    ],
+)
+def test_errors_about_a_statements_shape_never_quote_its_strings(conn: Connection, recorder: Recorder, sql: str) -> None:
+    with pytest.raises(ProgrammingError) as info:
+        conn.execute(sql)
+    assert "hunter2" not in str(info.value) and "'…'" in str(info.value)
+    assert recorder.requests == []

@@ -122,8 +122,11 @@ def slow() -> t.Iterator[Emulator]:
         yield emulator
 
 
-def ctrl_c_when_a_request_arrives(emulator: Emulator) -> threading.Thread:
-    """Press Ctrl-C (SIGINT to the main thread, as the terminal would) once the emulator has the request."""
+def ctrl_c_when_a_request_arrives(emulator: Emulator, times: int = 1) -> threading.Thread:
+    """Press Ctrl-C (SIGINT to the main thread, as the terminal would) once the emulator has the request.
+
+    ``times=2``: press it again 0.2 s later, which stops waiting for the statement in flight.
+    """
     main_thread = threading.main_thread().ident
     assert main_thread is not None
     seen = emulator.request_count
@@ -131,7 +134,10 @@ def ctrl_c_when_a_request_arrives(emulator: Emulator) -> threading.Thread:
     def watch() -> None:
         while emulator.request_count == seen:
             time.sleep(0.005)
-        signal.pthread_kill(main_thread, signal.SIGINT)
+        for press in range(times):
+            if press:
+                time.sleep(0.2)
+            signal.pthread_kill(main_thread, signal.SIGINT)
 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
@@ -146,17 +152,38 @@ def default_sigint() -> t.Iterator[None]:
     signal.signal(signal.SIGINT, previous)
 
 
+WAITING = "warning: interrupted; waiting up to 10 s for 1 statement(s) in flight (Ctrl-C again to stop waiting)\n"
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
-def test_ctrl_c_during_an_insert_says_it_may_have_been_applied(
+def test_ctrl_c_during_an_insert_waits_for_it_and_shows_its_result(
+    run_shell: Runner, slow: Emulator, default_sigint: None
+) -> None:
+    app = uuid.uuid4().hex
+    settings = Settings(base_url=slow.url, token=SANDBOX_TOKEN, retries=0)
+    insert = f"INSERT INTO {MEETINGS} (account_id, app_id, title) SELECT 'acct', '{app}', 'Done' RETURNING json_extract(data, '$.title') AS title;"
+    watcher = ctrl_c_when_a_request_arrives(slow)
+    session = run_shell(insert + " SHOW PROVIDERS;\r\\output\r" + CTRL_D, settings=settings)
+    watcher.join()
+    assert session.err == WAITING + (
+        "error: interrupted: the statement completed before it could be stopped; the rest of the input was not run\n"
+    )
+    assert "| Done " in session.out and "| cloudflare |" not in session.out
+    assert "Output format is table." in session.out
+    assert [m["title"] for m in slow.meetings("acct", app)] == ["Done"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_a_second_ctrl_c_during_an_insert_says_it_may_have_been_applied(
     run_shell: Runner, slow: Emulator, default_sigint: None
 ) -> None:
     app = uuid.uuid4().hex
     settings = Settings(base_url=slow.url, token=SANDBOX_TOKEN, retries=0)
     insert = f"INSERT INTO {MEETINGS} (account_id, app_id, title) SELECT 'acct', '{app}', 'Maybe';"
-    watcher = ctrl_c_when_a_request_arrives(slow)
+    watcher = ctrl_c_when_a_request_arrives(slow, times=2)
     session = run_shell(insert + " SHOW PROVIDERS;\r\\output\r" + CTRL_D, settings=settings)
     watcher.join()
-    assert session.err == "error: cancelled: the change may have been applied; check before re-running\n"
+    assert session.err == WAITING + "error: cancelled: the change may have been applied; check before re-running\n"
     assert "| cloudflare |" not in session.out  # the rest of the line did not run
     assert "Output format is table." in session.out  # but the shell did go on
     deadline = time.monotonic() + 10
@@ -168,10 +195,10 @@ def test_ctrl_c_during_an_insert_says_it_may_have_been_applied(
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 def test_ctrl_c_during_a_select_is_just_cancelled(run_shell: Runner, slow: Emulator, default_sigint: None) -> None:
     settings = Settings(base_url=slow.url, token=SANDBOX_TOKEN, retries=0)
-    watcher = ctrl_c_when_a_request_arrives(slow)
+    watcher = ctrl_c_when_a_request_arrives(slow, times=2)
     session = run_shell(f"SELECT id FROM {KIT} WHERE account_id = 'acct' AND app_id = 'x';\r\\output\r" + CTRL_D, settings=settings)
     watcher.join()
-    assert session.err == "error: cancelled\n" and "Output format is table." in session.out
+    assert session.err == WAITING + "error: cancelled\n" and "Output format is table." in session.out
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")

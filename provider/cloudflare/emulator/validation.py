@@ -324,6 +324,8 @@ def parse_body(raw: bytes, rule: Rule) -> dict[str, Any]:
             value = json.loads(raw, parse_constant=_reject_constant)
         except (ValueError, UnicodeDecodeError) as exc:
             raise Invalid("body", f"malformed JSON ({exc})") from None
+        except RecursionError:  # the stdlib parser recurses per nesting level
+            raise Invalid("body", "malformed JSON (nested too deeply)") from None
     body: dict[str, Any] = rule(value, "")
     return body
 
