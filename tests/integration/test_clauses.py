@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from pathlib import Path
 
 import pytest
@@ -17,20 +16,9 @@ MEETINGS = "cloudflare.realtime_kit.meetings"
 
 
 @pytest.fixture
-def ids() -> dict[str, str]:
-    return {"account_id": "cl-" + uuid.uuid4().hex[:8], "app_id": "app-" + uuid.uuid4().hex[:8]}
-
-
-@pytest.fixture
 def conn(emulator: Emulator) -> Connection:
     with connect(token=SANDBOX_TOKEN, base_url=emulator.url) as connection:
         yield connection
-
-
-@pytest.fixture
-def api(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    monkeypatch.setenv("CLOUDFLARE_API_TOKEN", SANDBOX_TOKEN)
-    return ["--base-url", emulator.url]
 
 
 def insert(ids: dict[str, str], tail: str, title: str = "Standup") -> str:

@@ -11,19 +11,13 @@ from pathlib import Path
 import pytest
 
 from cfql.cli.main import main
-from cfql.provider.cloudflare.emulator import SANDBOX_TOKEN, Emulator
+from cfql.provider.cloudflare.emulator import Emulator
 
 REPO = Path(__file__).resolve().parents[2]
 CREATE = (
     "INSERT INTO cloudflare.realtime_kit.meetings (account_id, app_id, title) "
     "SELECT 'cli-acct', 'cli-app', 'Hello' RETURNING json_extract(data, '$.title') AS title, success"
 )
-
-
-@pytest.fixture
-def api(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    monkeypatch.setenv("CLOUDFLARE_API_TOKEN", SANDBOX_TOKEN)
-    return ["--base-url", emulator.url]
 
 
 def cfql(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -12,28 +12,16 @@ import os
 import subprocess
 import sys
 import typing as t
-import uuid
 from pathlib import Path
 
 import pytest
 
 from cfql.cli.main import EXIT_OUTPUT_CLOSED, main
-from cfql.provider.cloudflare.emulator import SANDBOX_TOKEN, Emulator
+from cfql.provider.cloudflare.emulator import Emulator
 
 REPO = Path(__file__).resolve().parents[2]
 MEETINGS = "cloudflare.realtime_kit.meetings"
 WHERE = "WHERE meeting_id = 'm' AND account_id = 'a' AND app_id = 'b'"
-
-
-@pytest.fixture
-def api(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    monkeypatch.setenv("CLOUDFLARE_API_TOKEN", SANDBOX_TOKEN)
-    return ["--base-url", emulator.url]
-
-
-@pytest.fixture
-def ids() -> dict[str, str]:
-    return {"account_id": "acct-" + uuid.uuid4().hex[:8], "app_id": "app-" + uuid.uuid4().hex[:8]}
 
 
 def cfql(*args: str, stdin: bytes = b"", env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:

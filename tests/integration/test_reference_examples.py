@@ -15,7 +15,6 @@ import re
 import subprocess
 import sys
 import typing as t
-import uuid
 from pathlib import Path
 
 import pytest
@@ -104,11 +103,6 @@ class Runner:
 @pytest.fixture(params=["library", "cli"])
 def run(request: pytest.FixtureRequest, emulator: Emulator) -> Runner:
     return Runner(emulator, request.param)
-
-
-@pytest.fixture
-def ids() -> dict[str, str]:
-    return {"account_id": "acct-" + uuid.uuid4().hex[:8], "app_id": "app-" + uuid.uuid4().hex[:8]}
 
 
 def create_meeting(run: Runner, ids: dict[str, str]) -> dict[str, t.Any]:

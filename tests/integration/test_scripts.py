@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import textwrap
-import uuid
 from pathlib import Path
 
 import pytest
@@ -25,17 +24,6 @@ README_EXAMPLE = textwrap.dedent(
     RETURNING json_extract(data, '$.token') AS token;
     """
 )
-
-
-@pytest.fixture
-def ids() -> dict[str, str]:
-    return {"account_id": "acct-" + uuid.uuid4().hex[:8], "app_id": "app-" + uuid.uuid4().hex[:8]}
-
-
-@pytest.fixture
-def api(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    monkeypatch.setenv("CLOUDFLARE_API_TOKEN", SANDBOX_TOKEN)
-    return ["--base-url", emulator.url]
 
 
 def write(tmp_path: Path, text: str, name: str = "script.iql") -> str:

@@ -6,27 +6,15 @@ import json
 import os
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import pytest
 
 from cfql.cli.main import main
-from cfql.provider.cloudflare.emulator import SANDBOX_TOKEN, Emulator
+from cfql.provider.cloudflare.emulator import Emulator
 
 REPO = Path(__file__).resolve().parents[2]
 MEETINGS = "cloudflare.realtime_kit.meetings"
-
-
-@pytest.fixture
-def ids() -> dict[str, str]:
-    return {"account_id": "acct-" + uuid.uuid4().hex[:8], "app_id": "app-" + uuid.uuid4().hex[:8]}
-
-
-@pytest.fixture
-def api(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    monkeypatch.setenv("CLOUDFLARE_API_TOKEN", SANDBOX_TOKEN)
-    return ["--base-url", emulator.url]
 
 
 def insert(ids: dict[str, str], title: str) -> str:
