@@ -20,7 +20,7 @@ from cfql.plan.plans import Plan
 from cfql.provider.registry import Registry, default_registry
 from cfql.result import Result
 from cfql.script import runner
-from cfql.settings import Settings
+from cfql.settings import MAX_CONCURRENCY, Settings, check_count
 
 apilevel = "2.0"
 threadsafety = 1
@@ -71,8 +71,11 @@ class Connection:
         """
         self._check_open()
         params = named_params(params)
-        if concurrency is not None and (isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1):
-            raise InterfaceError(f"concurrency must be a whole number of 1 or more, not {concurrency!r}")
+        if concurrency is not None:
+            try:
+                check_count(concurrency, 1, MAX_CONCURRENCY)
+            except (TypeError, ValueError) as error:
+                raise InterfaceError(f"concurrency {error}") from None
         prepared = runner.prepare(self, text, source, variables, params=(params or {}).keys())
         results: list[Result] = []
         runner.run(
