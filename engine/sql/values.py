@@ -8,6 +8,7 @@ so nothing is silently sent as something the user did not write.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import typing as t
@@ -110,6 +111,10 @@ def literal_source(node: exp.Expression) -> tuple[int, bool] | None:
 MAX_JSON_DEPTH = 512
 _SURROGATE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")  # an escaped UTF-16 surrogate, paired or not
 _STRUCTURE = re.compile(r'[\[\]{}"\\]')  # what changes depth, and what starts or escapes inside a string
+_ESCAPE = re.compile(rb"\\.", re.DOTALL)
+_QUOTED = re.compile(rb'"[^"]*"')
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'"[]{}')
+_DEPTH_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
 
 
 def load_json(text: str | bytes) -> t.Any:
@@ -121,14 +126,20 @@ def load_json(text: str | bytes) -> t.Any:
     """
     if isinstance(text, (bytes, bytearray)):
         text = bytes(text).decode(json.detect_encoding(text))  # as json.loads does, but strict: no lone surrogates
-    if text.count("[") + text.count("{") > MAX_JSON_DEPTH:  # only then can it be too deep
+    many = text.count("[") + text.count("{") > MAX_JSON_DEPTH  # only then can it be too deep
+    if many and _may_be_too_deep(text):
         _check_depth(text)
     try:
         value = json.loads(text, parse_constant=_no_constant)
-    except _Constant as constant:
-        raise json.JSONDecodeError(f"{constant.name} is not valid JSON", text, max(text.find(constant.name), 0)) from None
-    except RecursionError:  # unreachable after _check_depth for well-formed text; kept as a guard
-        raise json.JSONDecodeError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels", text, 0) from None
+    except (ValueError, RecursionError, _Constant) as failure:
+        if many:  # the fast filter is exact for well-formed text only: the exact check speaks first
+            _check_depth(text)
+        if isinstance(failure, _Constant):
+            name = failure.name
+            raise json.JSONDecodeError(f"{name} is not valid JSON", text, max(text.find(name), 0)) from None
+        if isinstance(failure, RecursionError):  # unreachable after _check_depth; kept as a guard
+            raise json.JSONDecodeError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels", text, 0) from None
+        raise
     surrogate = _SURROGATE.search(text)
     if surrogate is not None:  # maybe half of a pair only: then no UTF-8 can carry it (to the API, or to stdout)
         try:
@@ -138,6 +149,21 @@ def load_json(text: str | bytes) -> t.Any:
                 f"{surrogate.group()} is half of a UTF-16 pair, not a character", text, surrogate.start()
             ) from None
     return value
+
+
+def _may_be_too_deep(text: str) -> bool:
+    """A fast filter for ``_check_depth``, in C: the brackets outside strings, summed.
+
+    An API page of meetings holds thousands of brackets, and walking them in
+    Python costs several times the parse itself. Escapes are dropped, then
+    everything but quotes and brackets, then the strings (quote to quote, as
+    JSON's lexer pairs them); the brackets left give the depth. A string left
+    open keeps its brackets, so this can only say "maybe" too often, and
+    ``_check_depth`` then decides exactly.
+    """
+    raw = _ESCAPE.sub(b"", text.encode("utf-8", "surrogatepass"))
+    brackets = _QUOTED.sub(b"", raw.translate(None, _NOT_STRUCTURE).replace(b'""', b"")).replace(b'"', b"")
+    return max(itertools.accumulate(map(_DEPTH_STEP.__getitem__, brackets)), default=0) > MAX_JSON_DEPTH
 
 
 def _check_depth(text: str) -> None:

@@ -259,3 +259,30 @@ def test_errors_about_a_statements_shape_never_quote_its_strings(conn: Connectio
         conn.execute(sql)
     assert "hunter2" not in str(info.value) and "'…'" in str(info.value)
     assert recorder.requests == []
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet='[]{}"\\a1, ', max_size=40))
+def test_the_fast_depth_filter_changes_no_answer(text: str) -> None:
+    """load_json answers as the exact depth check followed by the parser would, whatever the text."""
+    from cfql.sql import values
+
+    def exact(text: str) -> str:
+        try:
+            values._check_depth(text)
+            return repr(json.loads(text))
+        except ValueError as error:
+            return str(error)
+
+    def fast(text: str) -> str:
+        try:
+            return repr(values.load_json(text))
+        except ValueError as error:
+            return str(error)
+
+    original = values.MAX_JSON_DEPTH
+    values.MAX_JSON_DEPTH = 3  # small, so that random text reaches it
+    try:
+        assert fast(text) == exact(text)
+    finally:
+        values.MAX_JSON_DEPTH = original
