@@ -10,16 +10,16 @@ from __future__ import annotations
 import typing as t
 
 import httpx
+from cfql.connection import prepare_script
 from cfql.cursor import ResultCursor, Row
 from cfql.errors import InterfaceError, NotSupportedError
 from cfql.http.async_driver import AsyncDriver
-from cfql.http.core import named_params
 from cfql.plan.cache import PlanCache
 from cfql.plan.plans import Plan
 from cfql.provider.registry import Registry, default_registry
 from cfql.result import Result
 from cfql.script import runner
-from cfql.settings import MAX_CONCURRENCY, Settings, check_count
+from cfql.settings import Settings
 
 
 class AsyncConnection:
@@ -57,21 +57,14 @@ class AsyncConnection:
         concurrency: int | None = None,
     ) -> list[Result]:
         """As ``Connection.executescript``: one Result per statement, up to ``concurrency`` at once."""
-        self._check_open()
-        params = named_params(params)
-        if concurrency is not None:
-            try:
-                check_count(concurrency, 1, MAX_CONCURRENCY)
-            except (TypeError, ValueError) as error:
-                raise InterfaceError(f"concurrency {error}") from None
-        prepared = runner.prepare(self, text, source, variables, params=(params or {}).keys())
+        prepared, params, concurrency = prepare_script(self, text, params, variables, source, concurrency)
         results: list[Result] = []
         await runner.run_async(
             self,
             prepared,
             params,
             on_result=lambda _statement, result: results.append(result),
-            concurrency=concurrency or self.settings.concurrency,
+            concurrency=concurrency,
         )
         return results
 

@@ -69,21 +69,14 @@ class Connection:
         later ``:params``. A failing statement raises its own error class,
         located in the script (``source``, ``line``) and saying how many ran.
         """
-        self._check_open()
-        params = named_params(params)
-        if concurrency is not None:
-            try:
-                check_count(concurrency, 1, MAX_CONCURRENCY)
-            except (TypeError, ValueError) as error:
-                raise InterfaceError(f"concurrency {error}") from None
-        prepared = runner.prepare(self, text, source, variables, params=(params or {}).keys())
+        prepared, params, concurrency = prepare_script(self, text, params, variables, source, concurrency)
         results: list[Result] = []
         runner.run(
             self,
             prepared,
             params,
             on_result=lambda _statement, result: results.append(result),
-            concurrency=concurrency or self.settings.concurrency,
+            concurrency=concurrency,
         )
         return results
 
@@ -112,6 +105,26 @@ class Connection:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def prepare_script(
+    conn: t.Any,
+    text: str,
+    params: t.Mapping[str, t.Any] | None,
+    variables: t.Mapping[str, t.Any] | None,
+    source: str,
+    concurrency: int | None,
+) -> tuple[runner.Script, t.Mapping[str, t.Any] | None, int]:
+    """What ``executescript`` runs, sync or async: the prepared script, its checked parameters and concurrency."""
+    conn._check_open()
+    params = named_params(params)
+    if concurrency is not None:
+        try:
+            check_count(concurrency, 1, MAX_CONCURRENCY)
+        except (TypeError, ValueError) as error:
+            raise InterfaceError(f"concurrency {error}") from None
+    prepared = runner.prepare(conn, text, source, variables, params=(params or {}).keys())
+    return prepared, params, concurrency or conn.settings.concurrency
 
 
 class Cursor(ResultCursor):
