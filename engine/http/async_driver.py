@@ -11,7 +11,7 @@ import typing as t
 
 import httpx
 from cfql.errors import Error
-from cfql.http.core import DriverCore, changes, pool_limits
+from cfql.http.core import DriverCore, pool_limits
 from cfql.http.messages import ApiRequest, ApiResponse
 from cfql.provider.registry import Registry
 from cfql.result import Result
@@ -32,22 +32,17 @@ class AsyncDriver(DriverCore):
 
     async def run(self, plan: Plan, params: t.Mapping[str, t.Any] | None = None) -> Result:
         """Drive ``plan``'s exchange to its result."""
-        started = self.start(plan, params)
-        if isinstance(started, Result):
-            return started
-        exchange, batch = started
-        applied = 0  # requests of this statement that changed something: a later failure cannot undo them
+        steps = self.statement(plan, params)
         try:
+            request = next(steps)
             while True:
-                answers = []
-                for request in batch:
-                    answers.append(await self.send(request))
-                    applied += changes(request)
-                batch = exchange.send(answers)
+                try:
+                    answer = await self.send(request)
+                except Error as error:
+                    steps.throw(error)  # raises it, marked if earlier requests were applied
+                request = steps.send(answer)
         except StopIteration as done:
-            return self.finished(plan, done.value)
-        except Error as error:
-            raise self.partly_applied(error, applied)
+            return t.cast(Result, done.value)
 
     async def send(self, request: ApiRequest) -> ApiResponse:
         """The sync driver's ``send``, awaiting: the same attempts, pauses and retries."""

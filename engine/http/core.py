@@ -58,6 +58,8 @@ if t.TYPE_CHECKING:
 USER_AGENT = "cfql/0.1.0"
 DRY_RUN_COLUMNS = ["method", "url", "headers", "body"]
 
+#: What ``DriverCore.statement`` yields (each request), receives (its answer) and returns.
+Statement = t.Generator[ApiRequest, ApiResponse, Result]
 #: What ``DriverCore.attempts`` yields (a pause or a request), receives (a response or an error), returns.
 Attempts = t.Generator[float | httpx.Request, httpx.Response | httpx.HTTPError | None, ApiResponse]
 
@@ -364,6 +366,31 @@ class DriverCore:
         exchange.close()
         rows = [self.describe(request) for request in batch]
         return self.finished(plan, Result(list(DRY_RUN_COLUMNS), rows, statement=plan.sql, dry_run=True))
+
+    def statement(self, plan: Plan, params: t.Mapping[str, t.Any] | None) -> Statement:
+        """One statement's requests, one at a time, sans-IO: yields each request, receives its answer.
+
+        The driver sends each request and hands back the ``ApiResponse``, or
+        throws in the cfql error sending it raised; the generator returns the
+        Result. A failure after requests that changed something is reported
+        as partly applied (``partly_applied``): those changes are not undone.
+        """
+        started = self.start(plan, params)
+        if isinstance(started, Result):
+            return started
+        exchange, batch = started
+        applied = 0
+        try:
+            while True:
+                answers = []
+                for request in batch:
+                    answers.append((yield request))
+                    applied += changes(request)
+                batch = exchange.send(answers)
+        except StopIteration as done:
+            return self.finished(plan, done.value)
+        except Error as error:
+            raise self.partly_applied(error, applied)
 
     @staticmethod
     def finished(plan: Plan, result: Result) -> Result:

@@ -14,7 +14,7 @@ import typing as t
 
 import httpx
 from cfql.errors import Error
-from cfql.http.core import DriverCore, changes, pool_limits
+from cfql.http.core import DriverCore, pool_limits
 from cfql.http.messages import ApiRequest, ApiResponse
 from cfql.provider.registry import Registry
 from cfql.result import Result
@@ -51,22 +51,17 @@ class SyncDriver(DriverCore):
 
     def run(self, plan: Plan, params: t.Mapping[str, t.Any] | None = None) -> Result:
         """Drive ``plan``'s exchange to its result."""
-        started = self.start(plan, params)
-        if isinstance(started, Result):
-            return started
-        exchange, batch = started
-        applied = 0  # requests of this statement that changed something: a later failure cannot undo them
+        steps = self.statement(plan, params)
         try:
+            request = next(steps)
             while True:
-                answers = []
-                for request in batch:
-                    answers.append(self.send(request))
-                    applied += changes(request)
-                batch = exchange.send(answers)
+                try:
+                    answer = self.send(request)
+                except Error as error:
+                    steps.throw(error)  # raises it, marked if earlier requests were applied
+                request = steps.send(answer)
         except StopIteration as done:
-            return self.finished(plan, done.value)
-        except Error as error:
-            raise self.partly_applied(error, applied)
+            return t.cast(Result, done.value)
 
     def send(self, request: ApiRequest) -> ApiResponse:
         """Send one request (paced, retrying where safe) and return its answer, or raise a cfql error."""
