@@ -55,24 +55,24 @@ def plan_statement(node: exp.Expression, sql: str, registry: Registry, source: S
     return StaticPlan(sql, meta.producer(t.cast(Show, node), registry))
 
 
+#: Statement kinds by node class, in the order they are tested (REPLACE is a kind of UPDATE node).
+_KINDS: tuple[tuple[type[exp.Expression], str], ...] = (
+    (exp.Insert, "INSERT"),
+    (Replace, "REPLACE"),
+    (exp.Update, "UPDATE"),
+    (exp.Delete, "DELETE"),
+    (exp.Select, "SELECT"),
+    (Exec, "EXEC"),
+    (Show, "SHOW"),
+    (exp.Describe, "DESCRIBE"),
+)
+
+
 def _kind(node: exp.Expression, sql: str) -> str:
     """The statement kind, which names its whitelist of clauses (``cfql.plan.clauses.HONOURED``)."""
-    if isinstance(node, exp.Insert):
-        return "INSERT"
-    if isinstance(node, Replace):
-        return "REPLACE"
-    if isinstance(node, exp.Update):
-        return "UPDATE"
-    if isinstance(node, exp.Delete):
-        return "DELETE"
-    if isinstance(node, exp.Select):
-        return "SELECT"
-    if isinstance(node, Exec):
-        return "EXEC"
-    if isinstance(node, Show):
-        return "SHOW"
-    if isinstance(node, exp.Describe):
-        return "DESCRIBE"
+    for cls, kind in _KINDS:
+        if isinstance(node, cls):
+            return kind
     if isinstance(node, exp.SetOperation):
         raise NotSupportedError(f"{node.key.upper()} is not supported; run the SELECTs separately")
     raise NotSupportedError(f"unsupported statement: {sql.strip().split(None, 1)[0].upper()}")
