@@ -18,9 +18,11 @@ from cfql.plan.schema import did_you_mean
 from cfql.provider.model import Method, Resource
 from cfql.provider.registry import Registry
 from cfql.rows.projection import Projection, compile_projection
-from cfql.rows.rowexpr import VALUE_NODES, Compiler, Getter
 from cfql.sql.dialect import Exec, Piece, Replace, Show, parse_statement, table_parts
-from cfql.sql.values import Bind, literal_source, load_json, short_sql, sql_value
+from cfql.sql.values import VALUE_NODES, Bind, literal_source, load_json, short_sql, sql_value
+
+if t.TYPE_CHECKING:
+    from cfql.rows.rowexpr import Compiler, Getter
 
 
 def plan_sql(sql: str, registry: Registry, piece: Piece | None = None) -> Plan:
@@ -132,6 +134,8 @@ def _select_row_kept(select: exp.Select, source: Source) -> bool:
 
 def _constant_truth(condition: exp.Expression, source: Source) -> bool | None:
     """A WHERE over literals, evaluated now with SQL's three-valued logic (``cfql.rows.rowexpr``)."""
+    from cfql.rows.rowexpr import Compiler  # loaded only for a WHERE, as for a SELECT
+
     def leaf(node: exp.Expression, compiler: Compiler) -> Getter | None:
         if isinstance(node, exp.Placeholder):
             raise NotSupportedError(

@@ -20,7 +20,6 @@ import json
 import typing as t
 
 from cfql.errors import DataError
-from cfql.plan.formats import FORMATS
 from cfql.sql.values import load_json
 
 Schema = t.Mapping[str, t.Any]
@@ -159,7 +158,12 @@ def _check_length(value: str, schema: Schema, where: str) -> None:
 
 def _check_format(value: str, schema: Schema, where: str, names: Names) -> None:
     """The ``format`` the schema states, when it is one ``cfql.plan.formats`` can check."""
-    known = FORMATS.get(schema.get("format", ""))
+    name = schema.get("format")
+    if not name:
+        return
+    from cfql.plan.formats import FORMATS  # loaded only once a field states a format
+
+    known = FORMATS.get(name)
     if known is not None and not known[1](value):
         raise DataError(f"column {where}: expected {known[0]}, got {shown(value, schema, where, names)}")
 

@@ -52,7 +52,6 @@ from cfql.provider.model import Method, Resource
 from cfql.result import Result
 from cfql.rows.projection import Projection, compile_projection, row_objects
 from cfql.rows.rowexpr import (
-    VALUE_NODES,
     Aggregate,
     Compiler,
     Getter,
@@ -62,7 +61,7 @@ from cfql.rows.rowexpr import (
     and_all,
     has_aggregate,
 )
-from cfql.sql.values import Bind, Deferred, short_sql, sql_value
+from cfql.sql.values import VALUE_NODES, Bind, Deferred, short_sql, sql_value
 
 if t.TYPE_CHECKING:
     from cfql.provider.registry import Registry

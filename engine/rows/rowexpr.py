@@ -33,7 +33,7 @@ from cfql.plan.schema import did_you_mean
 from cfql.provider.model import Method
 from cfql.rows.jsonpath import walk
 from cfql.rows.projection import json_path_steps
-from cfql.sql.values import Bind, short_sql, sql_value
+from cfql.sql.values import VALUE_NODES, Bind, short_sql, sql_value
 
 Row = t.Mapping[str, t.Any]
 Params = t.Mapping[str, t.Any]
@@ -42,7 +42,6 @@ Params = t.Mapping[str, t.Any]
 Getter = t.Callable[[t.Any, Params], t.Any]
 
 #: Nodes that are one value: a literal (E'...' included), NULL, a negative number or a :param.
-VALUE_NODES = (exp.Literal, exp.ByteString, exp.Boolean, exp.Null, exp.Neg, exp.Placeholder)
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,10 @@ def sql_value(node: exp.Expression, where: str) -> t.Any:
     )
 
 
+#: The nodes ``sql_value`` reads as a value: literals, NULL, a negated number, a ``:param``.
+VALUE_NODES = (exp.Literal, exp.ByteString, exp.Boolean, exp.Null, exp.Neg, exp.Placeholder)
+
+
 def short_sql(node: exp.Expression, width: int = 60) -> str:
     """A part of a statement as a message may quote it: one line, cut to ``width``, string literals as ``'…'``.
 
