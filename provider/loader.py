@@ -1,9 +1,15 @@
-"""Build Provider/Service/Resource/Method objects from StackQL-format manifests.
+"""Build Provider/Service/Resource/Method objects from StackQL provider documents.
 
-A manifest directory holds ``<provider>/provider.yaml`` and the OpenAPI 3
-service documents it references. Everything the engine knows about a method
-(HTTP verb, path, parameters, body schema, SQL verb) comes from here, so adding
-a resource means adding YAML, not Python.
+A provider is ``<src>/<provider>/<version>/provider.yaml`` and the OpenAPI 3
+service documents it references (``$ref``s relative to ``<src>``, as in
+StackQL's registry). Everything the engine knows about a method — verb, path,
+servers, parameters, body, media types, SQL verb — comes from here, so adding a
+resource means adding YAML, not Python.
+
+Documents written for StackQL carry much cfql does not drive (GraphQL, XML,
+response transforms ...). Each method is built on its own, when first looked
+up; one cfql cannot drive stays listed with the reason (``Method.unsupported``)
+and never breaks its service.
 """
 
 from __future__ import annotations
@@ -12,18 +18,14 @@ import json
 import os
 import typing as t
 import zlib
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
-from cfql.provider.model import (
-    Conventions,
-    Field,
-    Method,
-    PageNumbering,
-    Pagination,
-    Provider,
-    Resource,
-    Service,
-)
+from cfql.provider.model import Conventions, Field, Method, Pagination, Provider, Resource, Service
+from cfql.provider.pagination import infer_pagination, read_pagination
+
+T = t.TypeVar("T")
 
 # cfql.manifests sits beside cfql.provider's parent once installed (cfql/manifests), and in the
 # source tree too (manifests/ beside provider/), so one path serves wheels and editable installs.
@@ -43,19 +45,42 @@ def read_yaml(path: Path) -> t.Any:
                 return json.load(fh)
         except (OSError, ValueError):
             pass
-    import yaml
-
     with open(path, "rb") as fh:
-        document = yaml.load(fh, Loader=_loader())
+        document = yaml_load(fh)
     if cache is not None:
         _write_atomically(cache, json.dumps(document, separators=(",", ":")))
     return document
 
 
-def _loader() -> t.Any:
-    import yaml
+def yaml_load(stream: t.Any) -> t.Any:
+    """Safe YAML, where a tag cfql does not know (``!GetAtt``, ``!include`` ...) reads as its plain value."""
+    return __import__("yaml").load(stream, Loader=_loader())
 
-    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader is several times faster
+
+_LOADER: t.Any = None
+
+
+def _loader() -> t.Any:
+    global _LOADER
+    if _LOADER is None:
+        import yaml
+
+        base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader is several times faster
+
+        class TolerantLoader(base):  # type: ignore[misc, valid-type]
+            """SafeLoader that never builds objects: unknown tags give the scalar, list or mapping under them."""
+
+        def plain(loader: t.Any, _suffix: str, node: t.Any) -> t.Any:
+            if isinstance(node, yaml.MappingNode):
+                return loader.construct_mapping(node, deep=True)
+            if isinstance(node, yaml.SequenceNode):
+                return loader.construct_sequence(node, deep=True)
+            return loader.construct_scalar(node)
+
+        TolerantLoader.add_multi_constructor("!", plain)
+        TolerantLoader.add_multi_constructor("tag:", plain)
+        _LOADER = TolerantLoader
+    return _LOADER
 
 
 def _cache_file(path: Path) -> Path | None:
@@ -82,74 +107,99 @@ def _write_atomically(target: Path, text: str) -> None:
         pass
 
 
-def load_provider(provider_dir: Path) -> Provider:
-    """Read a provider document; its services are loaded only when first touched."""
-    document = read_yaml(provider_dir / "provider.yaml")
+def load_provider(document_path: Path, src_root: Path | None = None, version: str = "") -> Provider:
+    """Read a provider document; its services are loaded only when first touched.
+
+    A service's ``$ref`` is relative to ``src_root`` (StackQL's registry) or,
+    failing that, to the provider document's own folder.
+    """
+    document = read_yaml(document_path)
+    if not isinstance(document, dict) or not isinstance(document.get("name"), str):
+        raise ProviderDocumentError(f"{document_path}: not a provider document (no top-level name)")
+    name = document["name"]
     conventions = _conventions(document.get("x-cfql-config") or {})
     services = {}
-    for name, entry in (document.get("providerServices") or {}).items():
-        service_path = provider_dir / entry["service"]["$ref"]
-        services[name] = Service(
-            name=name,
-            title=entry.get("title", name),
-            description=entry.get("description", ""),
-            _load=lambda p=service_path, prov=document["name"], svc=name: load_resources(
-                p, prov, svc, conventions.secret_names
+    for service_name, entry in (document.get("providerServices") or {}).items():
+        if not isinstance(entry, dict):
+            continue
+        ref = ((entry.get("service") or {}).get("$ref")) or ""
+        services[service_name] = Service(
+            name=service_name,
+            title=str(entry.get("title") or service_name),
+            description=str(entry.get("description") or ""),
+            _load=lambda ref=ref, svc=service_name: load_resources(
+                _service_path(ref, document_path, src_root), name, svc, conventions
             ),
         )
     config = document.get("config") or {}
     return Provider(
-        name=document["name"],
-        title=document.get("title", document["name"]),
-        description=document.get("description", ""),
+        name=name,
+        title=str(document.get("title") or name),
+        description=str(document.get("description") or ""),
         services=services,
         auth=config.get("auth") or {},
         conventions=conventions,
+        version=str(document.get("version") or version),
+        document=document_path,
     )
+
+
+class ProviderDocumentError(ValueError):
+    """A provider or service document cfql cannot read at all; the message names the file."""
+
+
+def _service_path(ref: str, document_path: Path, src_root: Path | None) -> Path:
+    if not ref:
+        raise ProviderDocumentError(f"{document_path}: a service has no service.$ref")
+    for base in (src_root, document_path.parent):
+        if base is not None and (base / ref).is_file():
+            return base / ref
+    raise ProviderDocumentError(f"{document_path}: service document {ref} is missing")
+
+
+#: Field names masked in a provider that does not list its own (``x-cfql-config.secretFields``).
+DEFAULT_SECRET_NAMES = frozenset(
+    {"password", "passwd", "secret", "client_secret", "token", "access_token", "refresh_token", "private_key",
+     "api_key", "apikey", "access_key", "secret_key", "credential", "credentials", "passphrase"}
+)
 
 
 def _conventions(raw: t.Mapping[str, t.Any]) -> Conventions:
     errors = raw.get("errors") or {}
     defaults = Conventions()
+    declared = raw.get("secretFields")
     return Conventions(
         base_url_env_var=raw.get("baseUrlEnvVar"),
         rate_limit=str(raw["rateLimit"]) if raw.get("rateLimit") else None,
         error_message_paths=tuple(errors.get("message") or defaults.error_message_paths),
         error_code_paths=tuple(errors.get("code") or ()),
-        secret_names=frozenset(str(n).lower() for n in raw.get("secretFields") or ()),
+        secret_names=frozenset(str(n).lower() for n in declared) if declared is not None else DEFAULT_SECRET_NAMES,
         sandbox=dict(raw.get("sandbox") or {}),
     )
 
 
-def load_resources(
-    service_path: Path, provider: str, service: str, secret_names: frozenset[str] = frozenset()
-) -> Resources:
+def load_resources(service_path: Path, provider: str, service: str, conventions: Conventions = Conventions()) -> Resources:
+    """A service's resources, each built when first looked up."""
     document = read_yaml(service_path)
-    refs = _RefResolver(document)
-    base_url = (document.get("servers") or [{}])[0].get("url", "")
-    raw_resources = document.get("components", {}).get("x-stackQL-resources", {})
-    pagination = _pagination((document.get("x-stackQL-config") or {}).get("pagination"))
-
-    def build(name: str) -> Resource:
-        resource_id = f"{provider}.{service}.{name}"
-        return _build_resource(name, raw_resources[name], refs, base_url, resource_id, pagination, secret_names)
-
-    return Resources(list(raw_resources), build)
+    if not isinstance(document, dict):
+        raise ProviderDocumentError(f"{service_path}: not an OpenAPI document")
+    context = _Context(document, provider, service, conventions)
+    raw_resources = (document.get("components") or {}).get("x-stackQL-resources") or {}
+    return Resources(
+        [name for name, raw in raw_resources.items() if isinstance(raw, dict)],
+        lambda name: _build_resource(name, raw_resources[name], context),
+    )
 
 
-class Resources(t.Mapping[str, Resource]):
-    """A service's resources by name, each built from its document the first time it is looked up.
+class _Lazy(t.Mapping[str, T]):
+    """A mapping whose values are built from their names the first time each is looked up."""
 
-    A statement names one resource, so it pays for that one only; listing
-    them all (SHOW RESOURCES, completion) builds them all, once.
-    """
-
-    def __init__(self, names: t.Sequence[str], build: t.Callable[[str], Resource]):
+    def __init__(self, names: t.Iterable[str], build: t.Callable[[str], T]):
         self._names = dict.fromkeys(names)  # ordered, and O(1) to test
         self._build = build
-        self._built: dict[str, Resource] = {}
+        self._built: dict[str, T] = {}
 
-    def __getitem__(self, name: str) -> Resource:
+    def __getitem__(self, name: str) -> T:
         found = self._built.get(name)
         if found is None:
             if name not in self._names:
@@ -164,124 +214,192 @@ class Resources(t.Mapping[str, Resource]):
         return len(self._names)
 
 
-def _pagination(raw: t.Mapping[str, t.Any] | None) -> Pagination | None:
-    """StackQL's ``pagination`` block (service-wide, or a method's own ``config``), or None."""
-    if not raw:
-        return None
-    request = raw.get("requestToken") or {}
-    response = raw.get("responseToken") or {}
-    numbered = response.get("x-cfql-pageNumber")
-    numbering = None
-    if numbered is not None:
-        numbering = PageNumbering(
-            first=int(numbered.get("first", 1)),
-            size_key=numbered.get("sizeKey"),
-            total_items=numbered.get("totalItems"),
-            last_index=numbered.get("lastIndex"),
-            total_pages=numbered.get("totalPages"),
-            current_page=numbered.get("currentPage"),
-        )
-    return Pagination(
-        request_key=str(request.get("key") or ""),
-        request_location=str(request.get("location") or "query"),
-        response_key=str(response.get("key") or ""),
-        response_location=str(response.get("location") or "body"),
-        algorithm=response.get("algorithm"),
-        numbering=numbering,
-    )
+class Resources(_Lazy[Resource]):
+    """A service's resources by name: a statement names one resource, so it pays for that one only."""
 
 
-def _build_resource(
-    name: str,
-    raw: dict,
-    refs: _RefResolver,
-    base_url: str,
-    resource_id: str,
-    pagination: Pagination | None,
-    secret_names: frozenset[str],
-) -> Resource:
+class Methods(_Lazy[Method]):
+    """A resource's methods by name, each built on its own: one cfql cannot drive never breaks the others."""
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What every method of one service document shares."""
+
+    document: dict
+    provider: str
+    service: str
+    conventions: Conventions
+
+    @cached_property
+    def refs(self) -> _RefResolver:
+        return _RefResolver(self.document)
+
+    @cached_property
+    def pagination(self) -> Pagination | None:
+        return read_pagination((self.document.get("x-stackQL-config") or {}).get("pagination"))
+
+
+def _build_resource(name: str, raw: dict, context: _Context) -> Resource:
+    resource_id = str(raw.get("id") or f"{context.provider}.{context.service}.{name}")
+    raw_methods = {k: v for k, v in (raw.get("methods") or {}).items() if isinstance(v, dict)}
     sql_verbs: dict[str, tuple[str, ...]] = {}
     verb_of: dict[str, str] = {}
     for verb, entries in (raw.get("sqlVerbs") or {}).items():
-        names = tuple(entry["$ref"].rsplit("/", 1)[-1] for entry in entries or ())
+        names = tuple(
+            ref.rsplit("/", 1)[-1]
+            for entry in entries or ()
+            if isinstance(entry, dict) and isinstance(ref := entry.get("$ref"), str) and ref.rsplit("/", 1)[-1] in raw_methods
+        )
         sql_verbs[verb] = names
         for method_name in names:
             verb_of.setdefault(method_name, verb)
-    methods = {
-        method_name: _build_method(
-            method_name,
-            spec,
-            refs,
-            base_url,
-            raw.get("id", resource_id),
-            verb_of.get(method_name, "exec"),
-            pagination,
-            secret_names,
-        )
-        for method_name, spec in (raw.get("methods") or {}).items()
-        for method_name, spec in (raw.get("methods") or {}).items()
-    }
-    sql_verbs["exec"] = tuple(n for n in methods if n not in verb_of)
+    sql_verbs["exec"] = tuple(n for n in raw_methods if n not in verb_of)
+
+    def build(method_name: str) -> Method:
+        verb = verb_of.get(method_name, "exec")
+        try:
+            return _build_method(method_name, raw_methods[method_name], context, resource_id, verb)
+        except Exception as error:  # a document cfql cannot read for this method: listed, never fatal
+            return _unsupported(method_name, resource_id, verb, f"its document cannot be read ({_why(error)})", context)
+
     return Resource(
-        id=raw.get("id", resource_id),
+        id=resource_id,
         name=name,
-        title=raw.get("title", name),
-        methods=methods,
+        title=str(raw.get("title") or name),
+        methods=Methods(raw_methods, build),
         sql_verbs=sql_verbs,
     )
 
 
-def _build_method(
-    name: str,
-    spec: dict,
-    refs: _RefResolver,
-    base_url: str,
-    resource_id: str,
-    verb: str,
-    pagination: Pagination | None,
-    secret_names: frozenset[str],
-) -> Method:
+def _why(error: Exception) -> str:
+    if isinstance(error, KeyError):
+        return f"missing {error.args[0]!r}"
+    return f"{type(error).__name__}: {error}"[:200]
+
+
+def _unsupported(name: str, resource_id: str, verb: str, reason: str, context: _Context, **known: t.Any) -> Method:
+    return Method(
+        name=name,
+        resource_id=resource_id,
+        sql_verb=verb,
+        http_method=known.pop("http_method", ""),
+        path=known.pop("path", ""),
+        base_url=known.pop("base_url", ""),
+        parameters=known.pop("parameters", {}),
+        body_fields={},
+        has_body=False,
+        response_schema={},
+        secret_names=context.conventions.secret_names,
+        unsupported=reason,
+        **known,
+    )
+
+
+#: Request media types cfql encodes: JSON (and its ``+json``/vendor variants) and HTML forms.
+def _is_json(media: str) -> bool:
+    base = media.split(";", 1)[0].strip().lower()
+    return base == "application/json" or base.endswith("+json") or base.startswith("application/x-amz-json")
+
+
+FORM = "application/x-www-form-urlencoded"
+
+#: ``requestBodyTranslate`` algorithms: the SQL name of a body property is ``prefix + property``.
+#: With none, StackQL prefixes every body property with ``data__``.
+BODY_PREFIX = {None: "data__", "naive": "", "naive_DesiredState": ""}
+
+
+def _build_method(name: str, spec: dict, context: _Context, resource_id: str, verb: str) -> Method:
+    refs = context.refs
     pointer = spec["operation"]["$ref"]
     operation = refs.resolve(pointer)
     path_item_pointer, http_method = pointer.rsplit("/", 1)
     path = _unescape(path_item_pointer.split("/paths/", 1)[1])
     path_item = refs.resolve(path_item_pointer)
+    config = spec.get("config") or {}
+    request = spec.get("request") or {}
+    response = spec.get("response") or {}
+    servers = operation.get("servers") or path_item.get("servers") or context.document.get("servers") or [{}]
+    server = refs.resolve_all(servers[0]) if servers else {}
+    base_url = str(server.get("url") or "")
 
     parameters: dict[str, Field] = {}
+    for var_name, var in (server.get("variables") or {}).items():
+        var = var if isinstance(var, dict) else {}
+        parameters[var_name] = Field(
+            name=var_name,
+            location="server",
+            required="default" not in var and not var.get("x-stackQL-envVar"),
+            schema={"type": "string", **({"enum": var["enum"]} if var.get("enum") else {})},
+            description=str(var.get("description") or ""),
+            default=var.get("default"),
+            env_var=var.get("x-stackQL-envVar"),
+        )
     for raw_param in [*path_item.get("parameters", ()), *operation.get("parameters", ())]:
         param = refs.resolve_all(raw_param)
-        if param.get("in") not in ("path", "query"):
+        location = param.get("in")
+        if location not in ("path", "query", "header"):
+            continue  # cookies: nothing in the published registry needs them
+        if location == "header" and param["name"].lower() in _HEADERS_CFQL_SETS:
             continue
+        schema = param.get("schema") or {}
         parameters[param["name"]] = Field(
             name=param["name"],
-            location=param["in"],
-            required=bool(param.get("required")) or param["in"] == "path",
-            schema=param.get("schema") or {},
-            description=param.get("description", ""),
+            location=location,
+            required=(bool(param.get("required")) or location == "path") and not (location == "header" and "default" in schema),
+            schema=schema,
+            description=str(param.get("description") or ""),
+            default=schema.get("default") if location == "header" else None,
         )
 
+    def unsupported(reason: str) -> Method:
+        return _unsupported(
+            name, resource_id, verb, reason, context,
+            http_method=http_method.upper(), path=path, base_url=base_url, parameters=parameters,
+            description=str(operation.get("description") or operation.get("summary") or ""),
+        )
+
+    if operation.get("x-stackQL-graphQL") or operation.get("x-stackql-protocol") == "graphql":
+        return unsupported("it is a GraphQL query (x-stackQL-graphQL), which cfql does not run yet")
+    transform = response.get("transform")
+    if transform:
+        kind = transform.get("type") if isinstance(transform, dict) else transform
+        return unsupported(f"its response transform {kind} is not implemented")
+    algorithm = (config.get("requestBodyTranslate") or {}).get("algorithm")
+    if algorithm not in BODY_PREFIX:
+        return unsupported(f"its requestBodyTranslate algorithm {algorithm} is not implemented")
+    request_translate = (config.get("requestTranslate") or {}).get("algorithm")
+    if request_translate:
+        return unsupported(f"its requestTranslate algorithm {request_translate} is not implemented")
+
     body_schema = None
+    media = str(request.get("mediaType") or "application/json")
     request_body = operation.get("requestBody")
     if request_body:
-        media = (spec.get("request") or {}).get("mediaType", "application/json")
-        body_schema = refs.resolve_all(request_body)["content"][media]["schema"]
-    body_fields: dict[str, Field] = {}
-    if body_schema:
-        required = set(body_schema.get("required", ()))
-        for prop, prop_schema in (body_schema.get("properties") or {}).items():
-            body_fields[prop] = Field(
-                name=prop,
-                location="body",
-                required=prop in required,
-                schema=prop_schema,
-                description=prop_schema.get("description", ""),
-            )
+        content = refs.resolve_all(request_body).get("content") or {}
+        if content:
+            if not (_is_json(media) or media == FORM):
+                return unsupported(f"its request body is {media}; cfql sends JSON and form-urlencoded bodies")
+            chosen = content.get(media) or next(iter(content.values()))
+            body_schema = (chosen or {}).get("schema") or {"type": "object"}
+        else:  # ``content: {}``: a documented body with nothing in it (e.g. a POST that stops something)
+            body_schema = {"type": "object"}
+    body_fields, wrap = _body_fields(body_schema, BODY_PREFIX[algorithm], algorithm == "naive_DesiredState")
 
-    response = spec.get("response") or {}
+    base = request.get("base")
+    if isinstance(base, str) and base.strip():
+        base = json.loads(base)
     status = str(response.get("openAPIDocKey", "200"))
-    response_media = response.get("mediaType", "application/json")
-    response_spec = refs.resolve_all(operation.get("responses", {}).get(status, {}))
-    response_schema = response_spec.get("content", {}).get(response_media, {}).get("schema", {})
+    response_media = str(response.get("mediaType") or "application/json")
+    if not _is_json(response_media) and response_media not in ("", "string"):
+        return unsupported(f"its response is {response_media}; cfql reads JSON responses")
+    responses = operation.get("responses") or {}
+    response_spec = refs.resolve_all(responses.get(status) or {})
+    content = response_spec.get("content") or {}
+    response_schema = (content.get(response_media) or next(iter(content.values()), None) or {}).get("schema") or {}
+    schema_override = response.get("schema_override")
+    if isinstance(schema_override, dict):
+        response_schema = refs.resolve_all(schema_override)
 
     return Method(
         name=name,
@@ -295,10 +413,49 @@ def _build_method(
         has_body=body_schema is not None,
         response_schema=response_schema,
         object_key=response.get("objectKey"),
-        description=operation.get("description", "") or operation.get("summary", ""),
-        pagination=_pagination((spec.get("config") or {}).get("pagination")) or pagination,
-        secret_names=secret_names,
+        description=str(operation.get("description") or operation.get("summary") or ""),
+        pagination=read_pagination(config.get("pagination")) or context.pagination
+        or infer_pagination(parameters, response_schema),
+        secret_names=context.conventions.secret_names,
+        request_media=media if body_schema is not None else None,
+        body_base=base if isinstance(base, dict) else None,
+        body_wrap=wrap,
     )
+
+
+#: Header parameters a document may list that cfql sets itself (from the media type and the auth config).
+_HEADERS_CFQL_SETS = frozenset({"content-type", "accept", "authorization", "content-length", "host", "user-agent"})
+
+
+def _body_fields(schema: t.Mapping[str, t.Any] | None, prefix: str, desired_state: bool) -> tuple[dict[str, Field], str | None]:
+    """The SQL names a body takes: its top-level properties, prefixed as the translate algorithm says.
+
+    ``naive_DesiredState`` (AWS Cloud Control) takes the properties of
+    ``DesiredState`` as columns and sends them back as its JSON text.
+    """
+    if not schema:
+        return {}, None
+    properties = dict(schema.get("properties") or {})
+    required = set(schema.get("required", ()))
+    wrap = None
+    if desired_state and isinstance(properties.get("DesiredState"), dict):
+        inner = properties.pop("DesiredState")
+        required.discard("DesiredState")
+        required |= set(inner.get("required", ()))
+        properties = {**properties, **(inner.get("properties") or {})}
+        wrap = "DesiredState"
+    fields = {}
+    for prop, prop_schema in properties.items():
+        prop_schema = prop_schema if isinstance(prop_schema, dict) else {}
+        fields[prefix + prop] = Field(
+            name=prefix + prop,
+            location="body",
+            required=prop in required,
+            schema=prop_schema,
+            description=str(prop_schema.get("description") or ""),
+            wire=prop,
+        )
+    return fields, wrap
 
 
 def _unescape(pointer_part: str) -> str:

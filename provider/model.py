@@ -9,6 +9,7 @@ from __future__ import annotations
 import typing as t
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 
 from cfql.rows.jsonpath import compile_path
 
@@ -18,13 +19,20 @@ SQL_VERBS = ("select", "insert", "delete", "update", "replace", "exec")
 
 @dataclass(frozen=True)
 class Field:
-    """One thing a statement can supply: a path or query parameter, or a top-level body property."""
+    """One thing a statement can supply: a server variable, a path, query or header parameter, or a body property."""
 
-    name: str
-    location: str  # "path", "query" or "body"
+    name: str  # as SQL names it
+    location: str  # "server", "path", "query", "header" or "body"
     required: bool
     schema: t.Mapping[str, t.Any]
     description: str = ""
+    default: t.Any = None  # sent when the statement gives no value (server variables, header parameters)
+    env_var: str | None = None  # a server variable's value from the environment (StackQL's x-stackQL-envVar)
+    wire: str | None = None  # the name the API uses when SQL's differs (a body property under ``data__``)
+
+    @property
+    def api_name(self) -> str:
+        return self.wire or self.name
 
     @property
     def type_name(self) -> str:
@@ -38,18 +46,22 @@ class Field:
 
 @dataclass(frozen=True)
 class PageNumbering:
-    """cfql's numbered pages (``x-cfql-pageNumber``): no token comes back, the next page is one more.
+    """Numbered pages: no token comes back, the next page is one more.
 
-    The JSONPaths say, when the response gives them, whether pages remain;
-    otherwise a page shorter than ``sizeKey`` asked for (or an empty one) is the last.
+    StackQL's ``algorithm: page_number`` (the current page and the page
+    count), cfql's ``x-cfql-pageNumber``, or inferred from the document (see
+    ``cfql.provider.pagination``). The JSONPaths say, when the response gives
+    them, how many pages remain — then the rest can be read at once; otherwise
+    a page shorter than ``sizeKey`` asked for (or an empty one) is the last.
     """
 
     first: int = 1
-    size_key: str | None = None
+    size_key: str | None = None  # the query parameter that sets the page size
     total_items: str | None = None  # items across all pages
     last_index: str | None = None  # 0-based index of this page's last item
     total_pages: str | None = None
     current_page: str | None = None
+    page_size: str | None = None  # the page size the response reports (``result_info.per_page``)
 
 
 @dataclass(frozen=True)
@@ -60,6 +72,7 @@ class Pagination:
     body, header), or ``request`` when the token is the next page's whole URL;
     ``response_key`` is a JSONPath into the body or a header name, and
     ``algorithm: RFC5988`` reads a ``Link`` header's ``rel="next"``.
+    Read or inferred by ``cfql.provider.pagination``.
     """
 
     request_key: str = ""
@@ -90,6 +103,11 @@ class Method:
     #: Field names the provider declares secret (``x-cfql-config.secretFields``), lower-case:
     #: kept here so whatever shows this method's values can mask them without the provider.
     secret_names: frozenset[str] = frozenset()
+    #: Why cfql cannot drive this method (GraphQL, an XML body, a transform ...), or "" when it can.
+    unsupported: str = ""
+    request_media: str | None = None  # the body's media type (``request.mediaType``); None without a body
+    body_base: t.Mapping[str, t.Any] | None = None  # ``request.base``: a body every request starts from
+    body_wrap: str | None = None  # naive_DesiredState: the body property the columns are sent inside, as JSON text
 
     @cached_property
     def fields(self) -> dict[str, Field]:
@@ -98,12 +116,13 @@ class Method:
 
     @cached_property
     def required_names(self) -> tuple[str, ...]:
-        """Required path params sorted, then required query params, then required body fields, as StackQL lists them."""
-        by_location: dict[str, list[str]] = {"path": [], "query": [], "body": []}
+        """Required path params sorted, then query, header, server and body names, as StackQL lists them."""
+        order = ("path", "query", "header", "server", "body")
+        by_location: dict[str, list[str]] = {location: [] for location in order}
         for f in self.fields.values():
             if f.required:
                 by_location[f.location].append(f.name)
-        return tuple(n for loc in ("path", "query", "body") for n in sorted(by_location[loc]))
+        return tuple(n for loc in order for n in sorted(by_location[loc]))
 
     @cached_property
     def row_schema(self) -> t.Mapping[str, t.Any]:
@@ -121,11 +140,18 @@ class Method:
 
     @property
     def paged(self) -> bool:
-        """Whether SELECT follows pages: pagination is declared and this method takes its request token."""
+        """Whether SELECT follows pages: pagination is declared and this method takes its request token.
+
+        A service-wide block also reaches methods that do not page (a get by
+        id); those do not document the token's parameter or body property.
+        """
         spec = self.pagination
         if spec is None:
             return False
-        return spec.request_location == "request" or spec.request_key in self.parameters
+        if spec.request_location == "request":
+            return True
+        fields = self.body_fields if spec.request_location == "body" else self.parameters
+        return any(f.api_name == spec.request_key for f in fields.values())
 
 
 @dataclass(frozen=True, eq=False)  # one object per documented thing: identity is equality
@@ -182,3 +208,5 @@ class Provider:
     services: dict[str, Service]
     auth: t.Mapping[str, t.Any]
     conventions: Conventions = field(default_factory=Conventions)
+    version: str = ""
+    document: Path | None = None  # its provider.yaml

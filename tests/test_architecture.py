@@ -124,8 +124,8 @@ def test_the_wheel_holds_cfql_and_its_metadata_only(wheel: zipfile.ZipFile) -> N
     names = wheel.namelist()
     assert {name.split("/")[0] for name in names} == {"cfql", next(n.split("/")[0] for n in names if ".dist-info/" in n)}
     assert "cfql/py.typed" in names and "cfql/__main__.py" in names
-    assert "cfql/manifests/cloudflare/provider.yaml" in names
-    assert "cfql/manifests/cloudflare/services/realtime_kit.yaml" in names
+    assert "cfql/manifests/src/cloudflare/v00.00.00000/provider.yaml" in names
+    assert "cfql/manifests/src/cloudflare/v00.00.00000/services/realtime_kit.yaml" in names
 
 
 def test_the_wheel_holds_every_module_of_the_source_tree(wheel: zipfile.ZipFile) -> None:

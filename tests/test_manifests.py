@@ -22,7 +22,7 @@ from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import OpenAPIV30SpecValidator, validate
 
 REPO = Path(__file__).resolve().parents[1]
-PROVIDER_DIR = REPO / "manifests" / "cloudflare"
+PROVIDER_DIR = REPO / "manifests" / "src" / "cloudflare" / "v00.00.00000"
 PROVIDER_FILE = PROVIDER_DIR / "provider.yaml"
 SERVICE_FILE = PROVIDER_DIR / "services" / "realtime_kit.yaml"
 SDK_FILE = Path(__file__).resolve().parent / "data" / "sdk-5.9.0-realtime_kit-meetings.json"
@@ -187,7 +187,7 @@ def test_provider_manifest_shape(provider):
     assert svc["id"] == "realtime_kit:v00.00.00000"
     assert svc["name"] == "realtime_kit"
     assert svc["preferred"] is True
-    assert (PROVIDER_DIR / svc["service"]["$ref"]).resolve() == SERVICE_FILE.resolve()
+    assert (PROVIDER_DIR.parents[1] / svc["service"]["$ref"]).resolve() == SERVICE_FILE.resolve()
 
     auth = provider["config"]["auth"]
     assert auth["type"] == "bearer"

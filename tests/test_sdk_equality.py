@@ -14,7 +14,7 @@ fields as JSON string literals), every value as a ``:bind`` (object fields as
 dicts), and every value as a ``:bind`` with object fields as JSON text.
 
 The property tests generate bodies by walking the request-body schemas of the
-manifest (``manifests/cloudflare/services/realtime_kit.yaml``) and ids from
+manifest (``manifests/src/cloudflare/v00.00.00000/services/realtime_kit.yaml``) and ids from
 arbitrary text. Cases that fail here are genuine differences from the SDK;
 they are not adjusted to cfql.
 """
@@ -38,7 +38,7 @@ from cfql import connect
 
 BASE_URL = "https://api.cloudflare.com/client/v4"
 MEETINGS = "cloudflare.realtime_kit.meetings"
-MANIFEST = Path(__file__).resolve().parents[1] / "manifests" / "cloudflare" / "services" / "realtime_kit.yaml"
+MANIFEST = Path(__file__).resolve().parents[1] / "manifests" / "src" / "cloudflare" / "v00.00.00000" / "services" / "realtime_kit.yaml"
 
 Request = t.Tuple[str, str, t.Any]  # (HTTP method, raw path, parsed JSON body or None)
 

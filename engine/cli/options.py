@@ -14,6 +14,8 @@ from cfql.settings import (
     MAX_CONCURRENCY,
     MAX_RETRIES,
     Settings,
+    check_auth,
+    check_base_url,
     check_count,
     check_timeout,
 )
@@ -22,12 +24,21 @@ from cfql.settings import (
 def connection_options(parser: argparse.ArgumentParser, sandbox_flag: bool = True) -> None:
     if sandbox_flag:
         parser.add_argument("--sandbox", action="store_true", help="run against an in-process emulator (no account needed)")
-    parser.add_argument("--base-url", help="API base URL (default: the variable the provider names, else its document's server)")
+    parser.add_argument(
+        "--base-url", action="append", type=base_url, metavar="[PROVIDER=]URL",
+        help="a provider's API base URL (default: the variable the provider names, else its document's server); "
+        "repeat as PROVIDER=URL for several",
+    )
     parser.add_argument("--timeout", type=timeout, default=60.0, help="seconds per request (default 60)")
     parser.add_argument("--retries", type=retries, default=2, help="retries for failed requests (default 2)")
     parser.add_argument(
         "--rate-limit", type=rate_limit, default=None, metavar="N/SECONDS",
         help="client-side pacing (default: the provider's, e.g. 1200/300; 0 turns it off)",
+    )
+    parser.add_argument(
+        "--auth", type=auth, default=None, metavar="JSON",
+        help='per-provider auth, as StackQL\'s --auth: {"okta": {"type": "api_key", "valuePrefix": "SSWS ", '
+        '"credentialsenvvar": "OKTA_SECRET_KEY"}} (default: $CFQL_AUTH, else each provider\'s config.auth)',
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
 
@@ -40,8 +51,34 @@ def connection_settings(args: argparse.Namespace, **more: t.Any) -> Settings:
         retries=args.retries,
         rate_limit=args.rate_limit,
         debug=args.debug,
+        auth=args.auth,
         **more,
     )
+
+
+def registry_url_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--registry-url", type=registry_url, default=None, metavar="URL",
+        help="the provider registry REGISTRY LIST and PULL use (default: $CFQL_REGISTRY_URL, else StackQL's public one)",
+    )
+
+
+def chosen_registry_url(args: argparse.Namespace) -> str | None:
+    """``--registry-url``, else ``$CFQL_REGISTRY_URL`` (checked the same way), else None: the registry's own."""
+    if args.registry_url:
+        return t.cast(str, args.registry_url)
+    import os
+
+    text = os.environ.get("CFQL_REGISTRY_URL")
+    if not text:
+        return None
+    from cfql.errors import InterfaceError
+    from cfql.provider.hub import check_url
+
+    try:
+        return check_url(text)
+    except InterfaceError as error:
+        raise InterfaceError(f"CFQL_REGISTRY_URL: {error}") from None
 
 
 # Each flag's type checks its value as Settings will, so an impossible value is a usage error
@@ -57,6 +94,14 @@ def timeout(text: str) -> float:
         return check_timeout(value)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def base_url(text: str) -> str:
+    try:
+        check_base_url(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
 
 
 def retries(text: str) -> int:
@@ -75,6 +120,28 @@ def _count(text: str, low: int, high: int) -> int:
     try:
         return check_count(value, low, high)
     except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def auth(text: str) -> dict[str, dict[str, t.Any]]:
+    """``--auth``: the JSON checked as Settings checks it (argparse names the flag); an error never echoes the text."""
+    from cfql.errors import InterfaceError
+
+    try:
+        parsed = check_auth(text, "the value")
+    except InterfaceError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    assert parsed is not None  # text is never None
+    return parsed
+
+
+def registry_url(text: str) -> str:
+    from cfql.errors import InterfaceError
+    from cfql.provider.hub import check_url
+
+    try:
+        return check_url(text)
+    except InterfaceError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 

@@ -34,7 +34,8 @@ from cfql.errors import (
 from cfql.http.messages import ApiRequest, ApiResponse, Exchange
 from cfql.http.pacing import Pacer, parse_rate_limit
 from cfql.http.retry import NEVER_SENT, READS, retry_after_error, retry_after_response
-from cfql.provider.auth import Credentials, Given, MissingCredentials, credentials
+from cfql.provider.loader import FORM
+from cfql.provider.auth import AuthConfigError, Credentials, Given, MissingCredentials, UnsupportedAuth, credentials
 from cfql.provider.model import Method, Provider
 from cfql.provider.registry import Registry
 from cfql.redact import (
@@ -58,8 +59,10 @@ if t.TYPE_CHECKING:
 USER_AGENT = "cfql/0.1.0"
 DRY_RUN_COLUMNS = ["method", "url", "headers", "body"]
 
-#: What ``DriverCore.statement`` yields (each request), receives (its answer) and returns.
-Statement = t.Generator[ApiRequest, ApiResponse, Result]
+#: What ``DriverCore.statement`` yields (requests to send at once), receives (their answers, in order) and returns.
+Statement = t.Generator[list[ApiRequest], list[ApiResponse], Result]
+#: Most requests of one batch a driver has in flight at once (a SELECT's pages; see ``cfql.plan.pages``).
+READS_AT_ONCE = 4
 #: What ``DriverCore.attempts`` yields (a pause or a request), receives (a response or an error), returns.
 Attempts = t.Generator[float | httpx.Request, httpx.Response | httpx.HTTPError | None, ApiResponse]
 
@@ -69,7 +72,7 @@ class Endpoint:
     """Everything needed to reach one provider: resolved once, then shared by every request."""
 
     provider: Provider
-    base_url: str
+    base_url: str | None  # set by --base-url, the provider's variable or a sandbox; None: each method's server
     credentials: Credentials | None  # None: credentials are missing (raised when a request needs them)
     missing: str  # why they are missing
     pacer: Pacer
@@ -96,10 +99,10 @@ class DriverCore:
             with self._lock:  # concurrent statements must not start two sandboxes
                 found = self._endpoints.get(name)
                 if found is None:
-                    found = self._endpoints[name] = self._open(name, method.base_url)
+                    found = self._endpoints[name] = self._open(name)
         return found
 
-    def _open(self, name: str, document_url: str) -> Endpoint:
+    def _open(self, name: str) -> Endpoint:
         provider = self.registry.provider(name)
         if provider is None:  # the planner found it, so this cannot happen
             raise InternalError(f"a plan names provider {name!r}, which the registry does not have")
@@ -112,22 +115,52 @@ class DriverCore:
             if not entry:
                 raise NotSupportedError(f"--sandbox: provider {name} has no sandbox (x-cfql-config.sandbox in its provider.yaml)")
             sandbox = start_sandbox(entry)
-            given = Given(token=sandbox.token)
-            creds, missing = self._credentials(provider, given)
+            given = Given(token=sandbox.token)  # the emulator answers the manifest's own auth, never --auth's
+            creds, missing = self._credentials(provider, provider.auth, given, f"provider {name}")
             return Endpoint(provider, sandbox.url.rstrip("/"), creds, missing, self._pacer(None), sandbox)
         env_var = conventions.base_url_env_var
-        base_url = settings.base_url or (os.environ.get(env_var) if env_var else None) or document_url
+        base_url = self._base_url_for(name) or (os.environ.get(env_var) if env_var else None) or None
         given = Given(token=settings.token, api_key=settings.api_key, email=settings.email)
-        creds, missing = self._credentials(provider, given)
+        override = (settings.auth or {}).get(name)
+        auth, origin = (provider.auth, f"provider {name}") if override is None else (override, f"--auth for {name}")
+        creds, missing = self._credentials(provider, auth, given, origin)
         limit = settings.rate_limit if settings.rate_limit is not None else conventions.rate_limit
-        return Endpoint(provider, base_url.rstrip("/"), creds, missing, self._pacer(limit))
+        return Endpoint(provider, base_url.rstrip("/") if base_url else None, creds, missing, self._pacer(limit))
+
+    def _base_url_for(self, provider: str) -> str | None:
+        """``--base-url``'s URL for this provider: ``PROVIDER=URL`` names one; a bare URL serves a single provider only."""
+        chosen = self.settings.base_urls.get(provider)
+        if chosen is not None:
+            return chosen
+        bare = self.settings.base_urls.get("")
+        if bare is None:
+            return None
+        others = sorted(name for name in self._endpoints if name != provider)
+        if others:
+            raise ProgrammingError(
+                f"--base-url {bare} names no provider, and this session uses {others[0]} and {provider}: "
+                f"write --base-url {provider}=URL"
+            )
+        return bare
 
     @staticmethod
-    def _credentials(provider: Provider, given: Given) -> tuple[Credentials | None, str]:
+    def _credentials(
+        provider: Provider, auth: t.Mapping[str, t.Any], given: Given, origin: str
+    ) -> tuple[Credentials | None, str]:
+        """The credentials ``auth`` gives, or why they are missing (raised when a request needs them).
+
+        An auth block cfql cannot send (``aws_signing_v4``, a ``custom`` without
+        a ``name`` ...) is refused here, on the first use of the provider: before any request.
+        """
         try:
-            return credentials(provider.auth, given), ""
+            return credentials(auth, given), ""
         except MissingCredentials as error:
-            return None, str(error)
+            hint = ", or use --sandbox" if provider.conventions.sandbox.get("start") else ""
+            return None, f"{error}{hint}"
+        except UnsupportedAuth as error:
+            raise NotSupportedError(f"{error} ({origin}); nothing was sent") from None
+        except AuthConfigError as error:
+            raise ProgrammingError(f"{error} ({origin}); nothing was sent") from None
 
     def _pacer(self, limit: str | None) -> Pacer:
         pacer = Pacer(parse_rate_limit(limit))
@@ -145,25 +178,69 @@ class DriverCore:
     def url(self, request: ApiRequest) -> str:
         if request.url is not None:
             return request.url
-        return self.endpoint(request.method).base_url + request.path
+        return self.base_url(request) + request.path
+
+    def base_url(self, request: ApiRequest) -> str:
+        """The endpoint's override, else the method's server URL with its variables filled.
+
+        A variable takes the statement's value, else its ``x-stackQL-envVar``, else its default.
+        """
+        override = self.endpoint(request.method).base_url
+        if override is not None:
+            return override
+        method = request.method
+        values: dict[str, str] = {}
+        for field_ in method.parameters.values():
+            if field_.location != "server":
+                continue
+            value = request.server.get(field_.name)
+            if value is None and field_.env_var:
+                value = os.environ.get(field_.env_var) or None
+            if value is None and field_.default is not None:
+                value = str(field_.default)
+            if value is None:
+                raise ProgrammingError(f"{method.name}: server variable {field_.name} has no value: add WHERE {field_.name} = '...'")
+            values[field_.name] = value
+        try:
+            return method.base_url.format_map(values).rstrip("/")
+        except (KeyError, ValueError, IndexError):
+            raise NotSupportedError(f"{method.name}: its server URL {method.base_url!r} names a variable the document does not define") from None
 
     def headers(self, request: ApiRequest) -> dict[str, str]:
         endpoint = self.endpoint(request.method)
         if endpoint.credentials is None:
-            raise CredentialsError(f"{endpoint.missing}, or use --sandbox")
-        return {"User-Agent": USER_AGENT, "Accept": "application/json", **request.headers, **endpoint.credentials.headers}
+            raise CredentialsError(endpoint.missing)
+        return with_credentials(request.headers, endpoint.credentials.headers)
+
+    def params(self, request: ApiRequest, shown: bool = False) -> t.Any:
+        """The query to send (or, ``shown``, to show): the request's, plus a credential the provider puts there.
+
+        httpx replaces a URL's own query by the ``params`` it is given, so a
+        next-page link's query is kept by merging the credential into it.
+        """
+        creds = self.endpoint(request.method).credentials
+        extra = (creds.shown_query if shown else creds.query) if creds is not None else {}
+        if not extra:
+            return request.query or None
+        own = httpx.URL(request.url).params if request.url is not None else httpx.QueryParams()
+        return own.merge(request.query).merge(extra)
 
     def build(self, client: httpx.Client | httpx.AsyncClient, request: ApiRequest) -> httpx.Request:
         url = self.url(request)
         if request.url is not None:
             self._same_origin(request)
         try:
+            form = request.body is not None and request.method.request_media == FORM
+            headers = self.headers(request)
+            if request.body is not None and not form:
+                headers["Content-Type"] = request.method.request_media or "application/json"
             return client.build_request(
                 request.http_method,
                 url,
-                params=request.query or None,
-                json=request.body,
-                headers=self.headers(request),
+                params=self.params(request),
+                json=None if form else request.body,
+                data=form_fields(request.body) if form else None,
+                headers=headers,
             )
         except UnicodeEncodeError as error:  # e.g. a :param value holding half of a UTF-16 surrogate pair
             raise DataError(
@@ -173,7 +250,7 @@ class DriverCore:
 
     def _same_origin(self, request: ApiRequest) -> None:
         """A next-page URL from a response must stay on the provider's host: credentials go with it."""
-        base = httpx.URL(self.endpoint(request.method).base_url)
+        base = httpx.URL(self.base_url(request))
         target = httpx.URL(request.url or "")
         if (target.scheme, target.host, target.port) != (base.scheme, base.host, base.port):
             raise OperationalError(
@@ -316,7 +393,8 @@ class DriverCore:
             *secret_strings(request.body, method.body_fields, method.secret_names),
         ]
         if endpoint is not None:
-            secrets.append(httpx.URL(endpoint.base_url).password)  # from --base-url http://user:pw@host
+            if endpoint.base_url:
+                secrets.append(httpx.URL(endpoint.base_url).password)  # from --base-url http://user:pw@host
             if endpoint.credentials is not None:
                 secrets += endpoint.credentials.secrets
         return scrub(text, secrets)
@@ -326,22 +404,20 @@ class DriverCore:
             print(f"cfql: {request.http_method} {self.shown_url(request)} -> {outcome}", file=sys.stderr)
 
     def shown_url(self, request: ApiRequest) -> str:
-        """The request's URL as cfql shows it: a password in it (``user:pw@host``) masked."""
-        url = httpx.URL(self.url(request), params=request.query or None)
+        """The request's URL as cfql shows it: a password in it (``user:pw@host``) and a credential in its query masked."""
+        url = httpx.URL(self.url(request), params=self.params(request, shown=True))
         if url.password:
             url = url.copy_with(username=url.username, password=MASK)
-        return str(url)
+        return str(url).replace("=%2A%2A%2A", f"={MASK}")  # the mask as written, not percent-encoded
 
     # -- dry runs --------------------------------------------------------------------------
 
     def describe(self, request: ApiRequest) -> dict[str, t.Any]:
         """A request as a dry run shows it: credentials and secret body fields masked."""
         endpoint = self.endpoint(request.method)
-        headers = {"User-Agent": USER_AGENT, "Accept": "application/json", **request.headers}
-        if endpoint.credentials is not None:
-            headers.update(endpoint.credentials.shown)
+        headers = with_credentials(request.headers, endpoint.credentials.shown if endpoint.credentials else {})
         if request.body is not None:
-            headers["Content-Type"] = "application/json"
+            headers["Content-Type"] = request.method.request_media or "application/json"
         method = request.method
         body = redact_body(request.body, method.body_fields, method.secret_names) if request.body is not None else None
         return {"method": request.http_method, "url": self.shown_url(request), "headers": headers, "body": body}
@@ -354,6 +430,8 @@ class DriverCore:
         as ``:name``). Each driver then sends the batches and hands back the answers.
         """
         params = named_params(params)
+        if self.settings.dry_run and getattr(plan, "dry_run", None) is not None:  # REGISTRY: described, not fetched
+            return self.finished(plan, plan.dry_run())  # type: ignore[attr-defined]
         if self.settings.dry_run:
             params = {**{name: Deferred(name) for name in plan.bind_names}, **(params or {})}
         exchange = plan.exchange(params or {})
@@ -368,12 +446,17 @@ class DriverCore:
         return self.finished(plan, Result(list(DRY_RUN_COLUMNS), rows, statement=plan.sql, dry_run=True))
 
     def statement(self, plan: Plan, params: t.Mapping[str, t.Any] | None) -> Statement:
-        """One statement's requests, one at a time, sans-IO: yields each request, receives its answer.
+        """One statement's requests, sans-IO: yields the requests to send at once, receives their answers.
 
-        The driver sends each request and hands back the ``ApiResponse``, or
-        throws in the cfql error sending it raised; the generator returns the
-        Result. A failure after requests that changed something is reported
-        as partly applied (``partly_applied``): those changes are not undone.
+        A batch of reads (a SELECT's next pages) goes to the driver whole: it
+        sends them concurrently, at most ``READS_AT_ONCE`` in flight, and hands
+        back the ``ApiResponse`` of each in request order — or throws in the
+        first cfql error, leaving the rest cancelled or ignored (reads change
+        nothing, so nothing is half done). A batch holding a change goes one
+        request at a time, in order, so its first failure stops it there; a
+        failure after requests that changed something is reported as partly
+        applied (``partly_applied``): those changes are not undone. The
+        generator returns the Result.
         """
         started = self.start(plan, params)
         if isinstance(started, Result):
@@ -382,10 +465,13 @@ class DriverCore:
         applied = 0
         try:
             while True:
-                answers = []
-                for request in batch:
-                    answers.append((yield request))
-                    applied += changes(request)
+                if not any(changes(request) for request in batch):
+                    answers = list((yield list(batch)))
+                else:
+                    answers = []
+                    for request in batch:
+                        answers += (yield [request])
+                        applied += changes(request)
                 batch = exchange.send(answers)
         except StopIteration as done:
             return self.finished(plan, done.value)
@@ -397,6 +483,22 @@ class DriverCore:
         """The Result as the caller gets it: the secret literals of its statement masked."""
         shown = redact_statement(result.statement, plan)
         return result if shown == result.statement else dataclasses.replace(result, statement=shown)
+
+
+def form_fields(body: t.Mapping[str, t.Any]) -> dict[str, str]:
+    """A form body's fields as text: JSON for objects and lists, ``true``/``false`` for booleans."""
+    return {
+        key: value if isinstance(value, str) else json.dumps(value)
+        for key, value in body.items()
+        if value is not None
+    }
+
+
+def with_credentials(headers: t.Mapping[str, str], credentials: t.Mapping[str, str]) -> dict[str, str]:
+    """A request's headers with its credentials, which replace a header of the same name in any case."""
+    taken = {name.lower() for name in credentials}
+    own = {name: value for name, value in headers.items() if name.lower() not in taken}
+    return {"User-Agent": USER_AGENT, "Accept": "application/json", **own, **credentials}
 
 
 def changes(request: ApiRequest) -> bool:

@@ -33,6 +33,7 @@ class ApiRequest:
     body: t.Mapping[str, t.Any] | None
     url: str | None = None
     headers: t.Mapping[str, str] = field(default_factory=dict)
+    server: t.Mapping[str, str] = field(default_factory=dict)  # values for the server URL's variables
 
 
 @dataclass(frozen=True, eq=False)

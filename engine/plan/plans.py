@@ -12,6 +12,8 @@ yields the requests it needs and receives their answers (see
 
 from __future__ import annotations
 
+import json
+import re
 import typing as t
 from dataclasses import dataclass, field
 from urllib.parse import quote
@@ -75,22 +77,7 @@ class CallPlan:
                 raise UnboundParameterError(f"parameter :{bind.name} (for column {name}) has no value")
             value = params[bind.name]
             values[name] = value if isinstance(value, Deferred) else check(value, fields[name].schema, name, names)
-        path_values, query, body = {}, {}, {} if self.method.has_body else None
-        for name, value in values.items():
-            location = fields[name].location
-            if location == "path":
-                path_values[name] = encode_path_segment(name, value)
-            elif location == "query":
-                query[name] = value
-            elif body is not None:
-                body[name] = value
-        return ApiRequest(
-            method=self.method,
-            http_method=self.method.http_method,
-            path=self.method.path.format_map(path_values),
-            query=query,
-            body=body,
-        )
+        return bind_request(self.method, values)
 
     def exchange(self, params: t.Mapping[str, t.Any] | None = None) -> Exchange:
         """Send one request per row, in order; rows from the answers by RETURNING.
@@ -127,13 +114,15 @@ class CallPlan:
 
 @dataclass(frozen=True)
 class StaticPlan:
-    """A statement answered from the manifests alone (SHOW, DESCRIBE): its exchange sends nothing."""
+    """A statement answered without the driver: from the manifests (SHOW, DESCRIBE), or by the
+    remote provider registry (REGISTRY), whose ``dry_run`` is what a dry run shows instead of running it."""
 
     sql: str
     produce: t.Callable[[], Result]
     bind_names: frozenset[str] = field(default=frozenset())
     provides: frozenset[str] = field(default=frozenset())
     max_rows: int | None = None
+    dry_run: t.Callable[[], Result] | None = None  # set when ``produce`` itself would send something
 
     def exchange(self, params: t.Mapping[str, t.Any] | None = None) -> Exchange:
         result = self.produce()
@@ -165,6 +154,76 @@ class Plan(t.Protocol):
 
 # The characters RFC 3986 allows in a path segment, which the official SDK leaves as they are.
 _SEGMENT_SAFE = "!$&'()*+,;=:@"
+
+
+def bind_request(method: Method, values: t.Mapping[str, t.Any]) -> ApiRequest:
+    """The request ``values`` (checked, by SQL name) make: each put where its field's document says.
+
+    Server variables fill the server URL (``ApiRequest.server``), header
+    parameters become headers, body properties go under their API names —
+    inside ``request.base`` and, for ``naive_DesiredState``, inside the wrapping property.
+    """
+    fields = method.fields
+    path_values: dict[str, str] = {}
+    query: dict[str, t.Any] = {}
+    headers: dict[str, str] = {}
+    server: dict[str, str] = {}
+    body: dict[str, t.Any] | None = dict(method.body_base or {}) if method.has_body else None
+    inner: dict[str, t.Any] = {}
+    for field_ in fields.values():
+        if field_.default is not None and field_.name not in values and field_.location == "header":
+            headers[field_.api_name] = header_value(field_.name, field_.default)
+    for name, value in values.items():
+        field_ = fields[name]
+        location = field_.location
+        if location == "path":
+            path_values[name] = encode_path_segment(name, value)
+        elif location == "query":
+            query[field_.api_name] = value
+        elif location == "header":
+            headers[field_.api_name] = header_value(name, value)
+        elif location == "server":
+            server[name] = server_value(field_, value)
+        elif body is not None:
+            (inner if method.body_wrap else body)[field_.api_name] = value
+    if method.body_wrap and body is not None and inner:
+        body[method.body_wrap] = inner if any(isinstance(v, Deferred) for v in inner.values()) else json.dumps(inner)
+    return ApiRequest(
+        method=method,
+        http_method=method.http_method,
+        path=method.path.format_map(path_values),
+        query=query,
+        body=body,
+        headers=headers,
+        server=server,
+    )
+
+
+def header_value(name: str, value: t.Any) -> str:
+    """A header parameter's text; a line break or NUL would start another header, so it is refused."""
+    if isinstance(value, Deferred):
+        return f":{value.name}"
+    text = value if isinstance(value, str) else json.dumps(value)
+    if any(ch in text for ch in "\r\n\0"):
+        raise DataError(f"header parameter {name}: the value holds a line break or NUL character")
+    return text
+
+
+#: What a server variable may hold: one host label or path segment, never a character that changes the URL's shape.
+_SERVER_VALUE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~-]*")
+
+
+def server_value(field_: Field, value: t.Any) -> str:
+    """A server variable's value, checked to stay in its place: a value such as ``evil.example/`` would carry credentials elsewhere."""
+    if isinstance(value, Deferred):
+        return f":{value.name}"
+    text = str(value) if not isinstance(value, bool) else ""
+    if not _SERVER_VALUE.fullmatch(text) or ".." in text:
+        raise DataError(
+            f"server variable {field_.name}: {text[:40]!r} is not a host label or path segment "
+            "(letters, digits, '.', '_', '~', '-')"
+        )
+    return text
 
 
 def encode_path_segment(name: str, value: t.Any) -> str:

@@ -14,7 +14,8 @@ import typing as t
 from cfql.errors import NotSupportedError, ProgrammingError, ResolutionError
 from cfql.plan.schema import did_you_mean
 from cfql.provider.model import Method, Provider, Resource, Service
-from cfql.provider.registry import Registry
+from cfql.provider.loader import ProviderDocumentError
+from cfql.provider.registry import Registry, RegistryError
 
 SELECT_NOT_SUPPORTED = (
     "SELECT not supported for this resource, use SHOW METHODS to view available "
@@ -23,9 +24,13 @@ SELECT_NOT_SUPPORTED = (
 
 
 def find_provider(registry: Registry, name: str) -> Provider:
-    provider = registry.provider(name)
+    try:
+        provider = registry.provider(name)
+    except (RegistryError, ProviderDocumentError) as error:
+        raise ProgrammingError(str(error)) from None
     if provider is None:
-        raise ProgrammingError(f"unknown provider {name!r}{did_you_mean(name, registry.provider_names)}")
+        hint = did_you_mean(name, registry.provider_names) or f" (REGISTRY PULL {name} installs it from the registry)"
+        raise ProgrammingError(f"unknown provider {name!r}{hint}")
     return provider
 
 
@@ -39,6 +44,23 @@ def find_service(registry: Registry, provider_name: str, name: str) -> Service:
     return service
 
 
+def resources_of(service: Service, provider_name: str) -> t.Mapping[str, Resource]:
+    """The service's resources; a service document cfql cannot read is one error naming it."""
+    try:
+        return service.resources
+    except ProviderDocumentError as error:
+        raise ProgrammingError(f"service {provider_name}.{service.name}: {error}") from None
+    except (OSError, ValueError) as error:  # YAML or JSON that does not parse
+        raise ProgrammingError(f"service {provider_name}.{service.name}: its document cannot be read ({str(error).splitlines()[0][:200]})") from None
+
+
+def check_usable(method: Method) -> Method:
+    """The chosen method, or its refusal with the reason cfql cannot drive it."""
+    if method.unsupported:
+        raise NotSupportedError(f"{method.resource_id}.{method.name} cannot be used: {method.unsupported}")
+    return method
+
+
 def find_resource(registry: Registry, parts: t.Sequence[str]) -> Resource:
     """Look up ``provider.service.resource``, with did-you-mean at whichever level fails."""
     if len(parts) != 3:
@@ -46,10 +68,11 @@ def find_resource(registry: Registry, parts: t.Sequence[str]) -> Resource:
             f"{'.'.join(parts)}: name a resource as provider.service.resource (SHOW PROVIDERS lists the providers)"
         )
     service = find_service(registry, parts[0], parts[1])
-    resource = service.resources.get(parts[2])
+    resources = resources_of(service, parts[0])
+    resource = resources.get(parts[2])
     if resource is None:
         raise ProgrammingError(
-            f"unknown resource {'.'.join(parts)}{did_you_mean(parts[2], service.resources)}"
+            f"unknown resource {'.'.join(parts)}{did_you_mean(parts[2], resources)}"
         )
     return resource
 
@@ -78,7 +101,7 @@ def choose_method(
         else:
             complaints.append(_complaint(method, missing, refused))
     if matches:
-        return max(matches, key=lambda m: len(m.required_names))
+        return check_usable(max(matches, key=lambda m: len(m.required_names)))
     raise ResolutionError(
         f"no {verb.upper()} method of {resource.id} matches ({', '.join(supplied) or 'nothing supplied'}): "
         + "; ".join(complaints)
@@ -88,6 +111,7 @@ def choose_method(
 
 def check_exec(method: Method, supplied: t.Collection[str]) -> None:
     """EXEC names its method; only check that it gets what it needs and nothing else."""
+    check_usable(method)
     missing = [n for n in method.required_names if n not in supplied]
     refused = [n for n in supplied if n not in method.fields]
     if missing or refused:

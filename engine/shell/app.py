@@ -387,8 +387,9 @@ class Shell:
         """What the prompt says it talks to: the sandbox, a custom API host, or nothing for the providers' own."""
         if self.settings.sandbox:
             return "sandbox"
-        if self.settings.base_url:
-            return urlsplit(self.settings.base_url).netloc or self.settings.base_url
+        urls = list(self.settings.base_urls.values())
+        if urls:
+            return ", ".join(urlsplit(url).netloc or url for url in urls)
         return ""
 
     def prompt_message(self) -> StyleAndTextTuples:

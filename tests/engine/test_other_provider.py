@@ -1,6 +1,6 @@
 """A provider unlike Cloudflare in every convention runs with no engine change.
 
-``tests/data/providers/acme`` pages by cursor, authenticates with an API key
+``tests/data/registry/src/acme/v1`` pages by cursor, authenticates with an API key
 in its own header, wraps errors in its own envelope and has a secret field its
 schemas do not mark. Everything here goes over ``httpx.MockTransport``.
 """
@@ -18,7 +18,7 @@ import pytest
 from cfql import APIDataError, Connection, IntegrityError, Settings
 from cfql.provider.registry import Registry
 
-PROVIDERS = Path(__file__).resolve().parents[1] / "data" / "providers"
+PROVIDERS = Path(__file__).resolve().parents[1] / "data" / "registry"
 ENGINE = Path(__file__).resolve().parents[2] / "engine"
 WIDGETS = "acme.widgets.widgets"
 PAGES = {

@@ -119,8 +119,8 @@ def test_the_registry_names_every_credential_variable_of_its_providers() -> None
 
 def test_credential_variables_are_found_in_alternatives_and_in_any_spelling(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """StackQL's other auth types name theirs keyIDenvvar, credentialsenvvar ...; none looks secret by name here."""
-    (tmp_path / "acme").mkdir()
-    (tmp_path / "acme" / "provider.yaml").write_text(
+    (tmp_path / "src" / "acme" / "v1").mkdir(parents=True)
+    (tmp_path / "src" / "acme" / "v1" / "provider.yaml").write_text(
         "id: acme\nname: acme\nversion: v1\nproviderServices: {}\nconfig:\n  auth:\n    type: service_account\n"
         "    credentialsenvvar: ACME_CREDS_FILE\n    alternatives:\n      - type: aws_signing_v4\n"
         "        keyIDenvvar: ACME_ID\n        credentialsenvvar: ACME_PASS_PHRASE\n"

@@ -267,7 +267,7 @@ def test_fields_the_provider_names_secret_are_never_quoted() -> None:
     from cfql import Settings
     from cfql.provider.registry import Registry
 
-    providers = Path(__file__).resolve().parents[1] / "data" / "providers"
+    providers = Path(__file__).resolve().parents[1] / "data" / "registry"
     client = httpx.Client(transport=httpx.MockTransport(lambda request: httpx.Response(500)))
     with Connection(Settings(token="k"), http_client=client, registry=Registry(providers)) as acme:
         sql = "INSERT INTO acme.widgets.widgets (shop, name, passphrase) SELECT 's1', 'w', :p"

@@ -124,15 +124,16 @@ def test_the_names_come_from_the_provider_data(tmp_path: Path, monkeypatch: pyte
 
 def _demo_manifests(root: Path) -> Path:
     manifests = root / "manifests"
-    (manifests / "demo" / "services").mkdir(parents=True)
-    (manifests / "demo" / "provider.yaml").write_text(
+    demo = manifests / "src" / "demo" / "v1"
+    (demo / "services").mkdir(parents=True)
+    (demo / "provider.yaml").write_text(
         "id: demo\nname: demo\nversion: v1\ntitle: Demo\ndescription: For the history tests.\n"
         "providerServices:\n  things:\n    id: things:v1\n    name: things\n    title: Things\n"
-        "    description: Things.\n    version: v1\n    preferred: true\n    service:\n      $ref: services/things.yaml\n"
+        "    description: Things.\n    version: v1\n    preferred: true\n    service:\n      $ref: demo/v1/services/things.yaml\n"
         "config:\n  auth:\n    type: bearer\n    credentialsenvvar: DEMO_TOKEN\n"
         "x-cfql-config:\n  secretFields: [pin]\n"
     )
-    (manifests / "demo" / "services" / "things.yaml").write_text(
+    (demo / "services" / "things.yaml").write_text(
         """openapi: 3.0.3
 info: {title: Things, version: v1}
 servers: [{url: 'https://demo.test'}]
@@ -166,6 +167,7 @@ components:
       methods:
         create_thing:
           operation: {$ref: '#/paths/~1things/post'}
+          config: {requestBodyTranslate: {algorithm: naive}}
           request: {mediaType: application/json}
           response: {mediaType: application/json, openAPIDocKey: '201'}
       sqlVerbs:

@@ -126,6 +126,6 @@ class Emulator:
 
 
 def start_sandbox() -> Sandbox:
-    """The ``--sandbox`` entry point named in manifests/cloudflare/provider.yaml: an in-memory emulator."""
+    """The ``--sandbox`` entry point named in the provider document of manifests/src/cloudflare: an in-memory emulator."""
     emulator = Emulator(host="127.0.0.1", port=0, token=SANDBOX_TOKEN).start()
     return Sandbox(url=emulator.url, token=SANDBOX_TOKEN, stop=emulator.stop)
