@@ -10,13 +10,13 @@ from __future__ import annotations
 import typing as t
 
 import httpx
-from cfql.connection import prepare_script
+from cfql.connection import open_registry, prepare_script
 from cfql.cursor import ResultCursor, Row
 from cfql.errors import InterfaceError, NotSupportedError
 from cfql.http.async_driver import AsyncDriver
 from cfql.plan.cache import PlanCache
 from cfql.plan.plans import Plan
-from cfql.provider.registry import Registry, default_registry
+from cfql.provider.registry import Registry
 from cfql.result import Result
 from cfql.script import runner
 from cfql.settings import Settings
@@ -29,12 +29,12 @@ class AsyncConnection:
         self,
         settings: Settings | None = None,
         http_client: httpx.AsyncClient | None = None,
-        registry: Registry | None = None,
+        registry: Registry | str | None = None,
     ):
         self.settings = settings or Settings()
-        self.registry = registry or default_registry()
+        self.registry = open_registry(self.settings, registry)
         self.driver = AsyncDriver(self.settings, self.registry, http_client)
-        self.plans = PlanCache(self.registry)
+        self.plans = PlanCache(self.registry, strict=self.settings.strict)
         self.closed = False
 
     async def run(self, sql: str, params: t.Mapping[str, t.Any] | None = None) -> Result:

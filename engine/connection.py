@@ -17,7 +17,7 @@ from cfql.http.core import named_params
 from cfql.http.sync_driver import SyncDriver
 from cfql.plan.cache import PlanCache
 from cfql.plan.plans import Plan
-from cfql.provider.registry import Registry, default_registry
+from cfql.provider.registry import Registry, RegistryError, default_registry
 from cfql.result import Result
 from cfql.script import runner
 from cfql.settings import MAX_CONCURRENCY, Settings, check_count
@@ -34,12 +34,12 @@ class Connection:
         self,
         settings: Settings | None = None,
         http_client: httpx.Client | None = None,
-        registry: Registry | None = None,
+        registry: Registry | str | None = None,
     ):
         self.settings = settings or Settings()
-        self.registry = registry or default_registry()
+        self.registry = open_registry(self.settings, registry)
         self.driver = SyncDriver(self.settings, self.registry, http_client)
-        self.plans = PlanCache(self.registry)
+        self.plans = PlanCache(self.registry, strict=self.settings.strict)
         self.closed = False
 
     def run(self, sql: str, params: t.Mapping[str, t.Any] | None = None, line_offset: int = 0) -> Result:
@@ -176,11 +176,23 @@ def connect(
     concurrency: int = 1,
     dry_run: bool = False,
     debug: bool = False,
+    strict: bool = False,
+    auth: t.Mapping[str, t.Mapping[str, t.Any]] | str | None = None,
+    registry: Registry | str | None = None,
+    provider_versions: t.Mapping[str, str] | None = None,
     http_client: httpx.Client | None = None,
 ) -> Connection:
     """Open a connection; credentials default to the environment variables the manifest names.
 
     ``rate_limit`` is ``"N/SECONDS"`` or ``"0"`` for none; None means each provider's own budget.
+    ``strict`` refuses values outside the enums and bounds of provider documents cfql does not ship,
+    as it always does for its own; by default they are sent with a ``cfql.SchemaWarning``.
+    ``auth`` is StackQL's ``--auth``: a mapping (or its JSON text) of an auth block per provider,
+    replacing that provider's ``config.auth``, e.g. ``{"okta": {"type": "api_key", "valuePrefix":
+    "SSWS ", "credentialsenvvar": "OKTA_SECRET_KEY"}}``; None means ``$CFQL_AUTH``, if set.
+    ``registry`` is StackQL's ``--registry``: a folder in its layout, a ``file://`` URL, its JSON form,
+    or a ``Registry``; None means ``$CFQL_REGISTRY``, else the shipped providers.
+    ``provider_versions`` pins versions by provider name (the latest present is used otherwise).
     """
     settings = Settings(
         token=token,
@@ -194,5 +206,24 @@ def connect(
         concurrency=concurrency,
         dry_run=dry_run,
         debug=debug,
+        strict=strict,
+        auth=auth,
+        registry=registry if isinstance(registry, str) else None,
+        provider_versions=provider_versions,
     )
-    return Connection(settings, http_client=http_client)
+    return Connection(settings, http_client=http_client, registry=registry if isinstance(registry, Registry) else None)
+
+
+def open_registry(settings: Settings, given: Registry | str | None = None) -> Registry:
+    """The registry a connection reads: the one given, else ``settings.registry``, else the process default."""
+    if isinstance(given, Registry):
+        return given
+    option = given or settings.registry
+    if option is None and not settings.provider_versions:
+        return default_registry()
+    try:
+        if option is None:
+            return Registry(default_registry().root, versions=settings.provider_versions)
+        return Registry.from_option(str(option), versions=settings.provider_versions or {})
+    except RegistryError as error:
+        raise InterfaceError(str(error)) from None

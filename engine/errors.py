@@ -5,7 +5,8 @@ nothing else unless ``--debug`` is given. Everything the library raises is one
 of these classes::
 
     Warning                     (also a builtins.Warning, so warnings.warn can issue it)
-     └── PaginationCapWarning   a SELECT stopped after the page cap; the rows so far came back
+     ├── PaginationCapWarning   a SELECT stopped after the page cap; the rows so far came back
+     └── SchemaWarning          a value outside a third-party document's enum or bounds was sent anyway
     Error
      ├── InterfaceError         misuse of the library: a closed connection or cursor
      └── DatabaseError
@@ -56,6 +57,10 @@ class Warning(builtins.Warning):
 
 class PaginationCapWarning(Warning):
     """A SELECT stopped after its page cap; the rows read so far were returned."""
+
+
+class SchemaWarning(Warning):
+    """A value outside the enum, bounds or format of a document cfql does not ship was sent (``strict`` refuses it)."""
 
 
 class Error(Exception):

@@ -7,6 +7,7 @@ secret (``x-cfql-config.secretFields``, passed here as ``names``).
 
 from __future__ import annotations
 
+import json
 import typing as t
 
 from cfql.plan.schema import is_secret
@@ -22,7 +23,35 @@ def _secret(name: str, schema: t.Mapping[str, t.Any], names: Names) -> bool:
 
 
 def redact_body(body: t.Mapping[str, t.Any], fields: t.Mapping[str, Field], names: Names = _NONE) -> dict[str, t.Any]:
-    return {name: _redact(name, value, fields[name].schema if name in fields else {}, names) for name, value in body.items()}
+    shown = {}
+    for name, value in body.items():
+        schema, text = _entry(name, fields)
+        value = _redact(name, _parsed(value) if text else value, schema, names)
+        shown[name] = json.dumps(value) if text and isinstance(value, dict) else value
+    return shown
+
+
+def _entry(key: str, fields: t.Mapping[str, Field]) -> tuple[t.Mapping[str, t.Any], bool]:
+    """A body entry's schema, and whether it travels as JSON text, for a body keyed by SQL names or the API's.
+
+    A request's body has the API's names (``data__name`` is sent as
+    ``name``), and naive_DesiredState sends the fields inside ``DesiredState``
+    as its JSON text: their secrets are inside that text.
+    """
+    if key in fields:
+        return fields[key].schema, False
+    inside = {f.api_name: f.schema for f in fields.values() if f.inside == key}
+    if inside:
+        return {"type": "object", "properties": inside}, True
+    wire = (f.schema for f in fields.values() if f.location == "body" and not f.inside and f.api_name == key)
+    return next(wire, {}), False
+
+
+def _parsed(value: t.Any) -> t.Any:
+    try:
+        return json.loads(value) if isinstance(value, str) else value
+    except ValueError:
+        return value
 
 
 def _redact(name: str, value: t.Any, schema: t.Mapping[str, t.Any], names: Names) -> t.Any:
@@ -67,7 +96,8 @@ def secret_strings(body: t.Mapping[str, t.Any] | None, fields: t.Mapping[str, Fi
                 walk("", v, schema.get("items") or {})
 
     for name, value in (body or {}).items():
-        walk(name, value, fields[name].schema if name in fields else {})
+        schema, text = _entry(name, fields)
+        walk(name, _parsed(value) if text else value, schema)
     return found
 
 
@@ -103,6 +133,9 @@ def secret_paths(schema: t.Mapping[str, t.Any], names: Names = _NONE) -> tuple[t
     def walk(node: t.Mapping[str, t.Any], path: tuple[str, ...], depth: int) -> None:
         if depth > 12:
             return
+        items = node.get("items")
+        if isinstance(items, dict):  # a list's objects (a list method's rows): ``EVERY_ITEM`` in the path
+            walk(items, (*path, EVERY_ITEM), depth + 1)
         for name, prop in _merged_properties(node).items():
             if _secret(name, prop, names):
                 found.append((*path, name))
@@ -120,7 +153,14 @@ def mask_paths(payload: t.Any, paths: t.Iterable[tuple[str, ...]]) -> t.Any:
     return payload
 
 
+#: The step of a ``secret_paths`` path into every item of a list (never its last step).
+EVERY_ITEM = "[*]"
+
+
 def _mask(node: t.Any, path: tuple[str, ...]) -> t.Any:
+    if path[0] == EVERY_ITEM and isinstance(node, list):
+        masked = [_mask(item, path[1:]) for item in node]
+        return node if all(new is old for new, old in zip(masked, node)) else masked
     if not isinstance(node, dict) or path[0] not in node or node[path[0]] is None:
         return node
     key, rest = path[0], path[1:]

@@ -121,6 +121,11 @@ class Settings:
     concurrency: int = 1
     dry_run: bool = False
     debug: bool = False
+    # Refuse values outside the enums and bounds of documents cfql does not ship (default: warn and send them)
+    strict: bool = False
+    # StackQL's --registry: a folder, a file:// URL or its JSON form; None: $CFQL_REGISTRY or the shipped providers
+    registry: str | None = None
+    provider_versions: t.Mapping[str, str] | None = None  # pinned versions by provider name
     # {"okta": {"type": "api_key", ...}}: replaces a provider's config.auth; None: $CFQL_AUTH, if set
     auth: t.Mapping[str, t.Mapping[str, t.Any]] | str | None = None
 

@@ -362,10 +362,10 @@ def credential_env_vars(auth: t.Any) -> set[str]:
     found: set[str] = set()
     if isinstance(auth, t.Mapping):
         for key, value in auth.items():
-            named = isinstance(key, str) and key.lower().endswith(("envvar", "_var"))
-            if named and isinstance(value, str) and value:
-                found.add(value)
-            elif not named:
+            if isinstance(value, str):
+                if value and isinstance(key, str) and key.lower().endswith(("envvar", "_var")):
+                    found.add(value)
+            else:
                 found |= credential_env_vars(value)
     elif isinstance(auth, (list, tuple)):
         for item in auth:

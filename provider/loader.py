@@ -45,8 +45,15 @@ def read_yaml(path: Path) -> t.Any:
                 return json.load(fh)
         except (OSError, ValueError):
             pass
-    with open(path, "rb") as fh:
-        document = yaml_load(fh)
+    try:
+        with open(path, "rb") as fh:
+            document = yaml_load(fh)
+    except OSError as error:
+        raise ProviderDocumentError(f"{path}: cannot be read ({error.strerror or error})") from None
+    except __import__("yaml").YAMLError as error:  # many lines, naming the parser's states: one is enough
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        raise ProviderDocumentError(f"{path}: not valid YAML ({where}{getattr(error, 'problem', None) or 'cannot be parsed'})") from None
     if cache is not None:
         _write_atomically(cache, json.dumps(document, separators=(",", ":")))
     return document
@@ -77,6 +84,8 @@ def _loader() -> t.Any:
                 return loader.construct_sequence(node, deep=True)
             return loader.construct_scalar(node)
 
+        # Timestamps stay the text they are (OpenAPI examples), so every document is plain JSON data.
+        TolerantLoader.add_constructor("tag:yaml.org,2002:timestamp", base.construct_yaml_str)
         TolerantLoader.add_multi_constructor("!", plain)
         TolerantLoader.add_multi_constructor("tag:", plain)
         _LOADER = TolerantLoader
@@ -183,7 +192,7 @@ def load_resources(service_path: Path, provider: str, service: str, conventions:
     document = read_yaml(service_path)
     if not isinstance(document, dict):
         raise ProviderDocumentError(f"{service_path}: not an OpenAPI document")
-    context = _Context(document, provider, service, conventions)
+    context = _Context(document, provider, service, conventions, service_path.resolve().is_relative_to(MANIFESTS_DIR))
     raw_resources = (document.get("components") or {}).get("x-stackQL-resources") or {}
     return Resources(
         [name for name, raw in raw_resources.items() if isinstance(raw, dict)],
@@ -213,6 +222,10 @@ class _Lazy(t.Mapping[str, T]):
     def __len__(self) -> int:
         return len(self._names)
 
+    def built(self) -> list[T]:
+        """The values built so far, building none."""
+        return list(self._built.values())
+
 
 class Resources(_Lazy[Resource]):
     """A service's resources by name: a statement names one resource, so it pays for that one only."""
@@ -230,6 +243,7 @@ class _Context:
     provider: str
     service: str
     conventions: Conventions
+    shipped: bool = False  # the document is one cfql ships (under MANIFESTS_DIR): its enums and bounds bind
 
     @cached_property
     def refs(self) -> _RefResolver:
@@ -311,9 +325,9 @@ BODY_PREFIX = {None: "data__", "naive": "", "naive_DesiredState": ""}
 
 def _build_method(name: str, spec: dict, context: _Context, resource_id: str, verb: str) -> Method:
     refs = context.refs
-    pointer = spec["operation"]["$ref"]
-    operation = refs.resolve(pointer)
-    path_item_pointer, http_method = pointer.rsplit("/", 1)
+    path_item_pointer, http_method = spec["operation"]["$ref"].rsplit("/", 1)
+    http_method = http_method.lower()  # older documents write ``.../POST``; OpenAPI's keys are lower-case
+    operation = refs.resolve(f"{path_item_pointer}/{http_method}")
     path = _unescape(path_item_pointer.split("/paths/", 1)[1])
     path_item = refs.resolve(path_item_pointer)
     config = spec.get("config") or {}
@@ -420,11 +434,13 @@ def _build_method(name: str, spec: dict, context: _Context, resource_id: str, ve
         request_media=media if body_schema is not None else None,
         body_base=base if isinstance(base, dict) else None,
         body_wrap=wrap,
+        strict_schema=context.shipped,
     )
 
 
-#: Header parameters a document may list that cfql sets itself (from the media type and the auth config).
-_HEADERS_CFQL_SETS = frozenset({"content-type", "accept", "authorization", "content-length", "host", "user-agent"})
+#: Header parameters a document may list that cfql sets itself (from the media type and the auth config);
+#: ``Accept`` is the document's to set (PagerDuty versions its API by it), cfql's JSON default otherwise.
+_HEADERS_CFQL_SETS = frozenset({"content-type", "authorization", "content-length", "host", "user-agent"})
 
 
 def _body_fields(schema: t.Mapping[str, t.Any] | None, prefix: str, desired_state: bool) -> tuple[dict[str, Field], str | None]:
@@ -438,10 +454,12 @@ def _body_fields(schema: t.Mapping[str, t.Any] | None, prefix: str, desired_stat
     properties = dict(schema.get("properties") or {})
     required = set(schema.get("required", ()))
     wrap = None
+    wrapped: set[str] = set()  # DesiredState's own properties; the others stay beside it (ClientToken ...)
     if desired_state and isinstance(properties.get("DesiredState"), dict):
         inner = properties.pop("DesiredState")
         required.discard("DesiredState")
         required |= set(inner.get("required", ()))
+        wrapped = set(inner.get("properties") or {})
         properties = {**properties, **(inner.get("properties") or {})}
         wrap = "DesiredState"
     fields = {}
@@ -454,6 +472,7 @@ def _body_fields(schema: t.Mapping[str, t.Any] | None, prefix: str, desired_stat
             schema=prop_schema,
             description=str(prop_schema.get("description") or ""),
             wire=prop,
+            inside=wrap if prop in wrapped else None,
         )
     return fields, wrap
 
@@ -472,7 +491,7 @@ class _RefResolver:
     def resolve(self, pointer: str) -> t.Any:
         node: t.Any = self._document
         for part in pointer.removeprefix("#/").split("/"):
-            node = node[_unescape(part)]
+            node = node[int(part)] if isinstance(node, list) else node[_unescape(part)]
         return node
 
     def resolve_all(self, node: t.Any) -> t.Any:

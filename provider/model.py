@@ -29,6 +29,7 @@ class Field:
     default: t.Any = None  # sent when the statement gives no value (server variables, header parameters)
     env_var: str | None = None  # a server variable's value from the environment (StackQL's x-stackQL-envVar)
     wire: str | None = None  # the name the API uses when SQL's differs (a body property under ``data__``)
+    inside: str | None = None  # naive_DesiredState: the body property it is sent inside (as JSON text), if any
 
     @property
     def api_name(self) -> str:
@@ -108,6 +109,9 @@ class Method:
     request_media: str | None = None  # the body's media type (``request.mediaType``); None without a body
     body_base: t.Mapping[str, t.Any] | None = None  # ``request.base``: a body every request starts from
     body_wrap: str | None = None  # naive_DesiredState: the body property the columns are sent inside, as JSON text
+    #: Whether a value outside the document's enums and bounds is refused (a document cfql ships, whose
+    #: constraints are the API's) or sent with a warning (one written elsewhere: see ``cfql.plan.schema``).
+    strict_schema: bool = True
 
     @cached_property
     def fields(self) -> dict[str, Field]:

@@ -158,15 +158,18 @@ def infer_pagination(parameters: t.Mapping[str, Field], response_schema: t.Mappi
       ``page_no``) and a response that documents a page count
       (``result_info.total_pages``) or an item total (``total_count``).
       With a total the remaining pages are known after the first, so they
-      can be read at once.
+      can be read at once. Without one, a page parameter *and* a page-size
+      parameter (``page`` + ``per_page``) still page, one at a time, until
+      a page comes back empty, shorter than the size the statement asked
+      for, or the same as the one before (an API that ignores the number).
     * Cursor pages: a query parameter named like a cursor (``cursor``,
       ``page_token``) and a response property holding the next one — the
       same name (``result_info.cursor``), ``next_`` + the name
       (``next_page_token``), or ``after``/``next`` under the name
       (``result_info.cursors.after``).
 
-    A page parameter without a documented total is not enough: nothing would
-    say when the pages end for an API that ignores it.
+    A page parameter alone is not enough: nothing would say how long a full
+    page is, so nothing but an empty page would end the walk.
     """
     query = {_word(f.api_name): f for f in parameters.values() if f.location == "query"}
     properties = list(_properties(response_schema))
@@ -174,25 +177,29 @@ def infer_pagination(parameters: t.Mapping[str, Field], response_schema: t.Mappi
 
 
 def _numbered(query: t.Mapping[str, Field], properties: list[tuple[tuple[str, ...], t.Mapping]]) -> Pagination | None:
-    page = next((query[w] for w in query if w in _PAGE_PARAMS and _numeric(query[w].schema)), None)
+    # A page parameter may be typed as text (Cloudflare's take "all" too); the totals must be numbers.
+    page = next((query[w] for w in query if w in _PAGE_PARAMS and _scalar(query[w].schema)), None)
     if page is None:
         return None
     numbers = [(path, schema) for path, schema in properties if _numeric(schema)]
+    size = next((query[w] for w in query if w in _SIZE_PARAMS and _scalar(query[w].schema)), None)
     total_pages = _first(numbers, _TOTAL_PAGES)
     total_items = _first(numbers, _TOTAL_ITEMS)
+    first = _first_number(page.schema)
     if total_pages is None and total_items is None:
-        return None
+        if size is None:
+            return None
+        return Pagination(request_key=page.api_name, request_location="query", numbering=PageNumbering(first=first, size_key=size.api_name))
     # The current page and the page size are read beside the total they qualify.
     beside = (total_pages or total_items)[:-1]  # type: ignore[index]
     siblings = [(path, schema) for path, schema in numbers if path[:-1] == beside]
     current = _first(siblings, _CURRENT_PAGE) if total_pages else None
-    size_param = next((query[w].api_name for w in query if w in _SIZE_PARAMS and _numeric(query[w].schema)), None)
     return Pagination(
         request_key=page.api_name,
         request_location="query",
         numbering=PageNumbering(
-            first=_first_number(page.schema),
-            size_key=size_param,
+            first=first,
+            size_key=size.api_name if size else None,
             total_pages=_jsonpath(total_pages),
             total_items=None if total_pages else _jsonpath(total_items),
             current_page=_jsonpath(current),
@@ -210,7 +217,9 @@ def _cursor(query: t.Mapping[str, Field], properties: list[tuple[tuple[str, ...]
                 continue
             last = _word(path[-1])
             parent = _word(path[-2]) if len(path) > 1 else ""
-            if last in (word, "next" + word) or (last in _NEXT_WORDS and parent in (word, word + "s")):
+            named = last in (word, "next" + word) or (last in _NEXT_WORDS and parent in (word, word + "s"))
+            # A bare ``next`` is the next cursor only as a number: as text it is as often the next page's URL.
+            if named or (last == "next" and _types(schema) & {"integer"}):
                 return Pagination(request_key=field_.api_name, request_location="query", response_key=_jsonpath(path) or "")
     return None
 
@@ -267,13 +276,27 @@ def _scalar_token(schema: t.Mapping[str, t.Any]) -> bool:
     return not kinds or bool(kinds & {"string", "integer"})
 
 
+def _scalar(schema: t.Mapping[str, t.Any]) -> bool:
+    kinds = _types(schema) - {"null"}
+    return not kinds or bool(kinds & {"string", "integer", "number"})
+
+
 def _first_number(schema: t.Mapping[str, t.Any]) -> int:
-    """The first page's number: the parameter's default, else its minimum, else 1."""
+    """The first page's number: the parameter's default (the page a request without it gets), else its minimum, else 1."""
     for key in ("default", "minimum"):
-        value = schema.get(key)
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and value == int(value) and value >= 0:
-            return int(value)
+        value = _whole(schema.get(key))
+        if value is not None:
+            return value
     return 1
+
+
+def _whole(value: t.Any) -> int | None:
+    """A documented whole number >= 0 (``20``, ``20.0`` or ``"20"``), else None."""
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value == int(value) and value >= 0:
+        return int(value)
+    return None
 
 
 def _jsonpath(path: tuple[str, ...] | None) -> str | None:

@@ -66,12 +66,13 @@ class Registry:
         *,
         pulled_root: Path | str | None = None,
         versions: t.Mapping[str, str] | None = None,
-        hub_url: str = DEFAULT_HUB,
+        hub_url: str | None = None,
     ):
         self.root = Path(root) if root is not None else MANIFESTS_DIR
         self.pulled_root = Path(pulled_root) if pulled_root is not None else data_dir() / "registry"
         self.versions = dict(versions or {})  # pinned versions by provider name
-        self.hub_url = hub_url
+        self.hub_url = hub_url or os.environ.get("CFQL_REGISTRY_URL") or DEFAULT_HUB  # REGISTRY LIST/PULL's source
+        self.generation = 0  # bumped by refresh(): plans made before it may name what is gone or miss what came
         self._installed: dict[str, list[Installed]] | None = None
         self._providers: dict[str, Provider] = {}
 
@@ -90,8 +91,6 @@ class Registry:
             config = json.loads(text)
         except ValueError as error:
             raise RegistryError(f"--registry is not valid JSON: {error}") from None
-        if not isinstance(config, dict):
-            raise RegistryError("--registry JSON must be an object such as {\"url\": \"file:///path\"}")
         unknown = sorted(set(config) - {"url", "localDocRoot", "verifyConfig", "useEmbedded"})
         if unknown:
             raise RegistryError(f"--registry JSON has unknown key {unknown[0]!r} (known: url, localDocRoot, verifyConfig, useEmbedded)")
@@ -115,6 +114,7 @@ class Registry:
         """Forget what was found, so a provider pulled since is seen (loaded documents stay cached)."""
         self._installed = None
         self._providers.clear()
+        self.generation += 1
 
     @property
     def installed(self) -> dict[str, list[Installed]]:
@@ -133,9 +133,25 @@ class Registry:
     def provider_names(self) -> list[str]:
         return sorted(self.installed)
 
+    def _versions_of(self, name: str) -> list[Installed]:
+        """``name``'s versions: from folders of that name when their documents agree, else from a full scan.
+
+        A statement names one provider, so it need not open every other provider's document.
+        """
+        if self._installed is None:
+            found = [
+                item
+                for root in dict.fromkeys([self.root, self.pulled_root])
+                for item in _scan(root / "src", only=name)
+                if item.name == name
+            ]
+            if found:
+                return sorted(found, key=lambda item: version_key(item.version))
+        return self.installed.get(name) or []
+
     def chosen(self, name: str) -> Installed | None:
         """The version of ``name`` statements use: the pinned one, else the latest."""
-        items = self.installed.get(name)
+        items = self._versions_of(name)
         if not items:
             return None
         pinned = self.versions.get(name)
@@ -164,38 +180,42 @@ class Registry:
     # -- what templates and messages must not show -------------------------------------------
 
     def secret_names(self, provider: str | None = None) -> frozenset[str]:
-        """Field names a provider declares secret (``x-cfql-config.secretFields``); all providers' for None."""
-        names = [provider] if provider is not None else self.provider_names
-        found: set[str] = set()
-        for name in names:
-            loaded = self.provider(name)
-            if loaded is not None:
-                found |= loaded.conventions.secret_names
-        return frozenset(found)
+        """Field names a provider declares secret (``x-cfql-config.secretFields``).
+
+        For None: the names of every provider this process has loaded (the
+        names masked by default before any is) — never a reason to parse every
+        provider present.
+        """
+        from cfql.provider.loader import DEFAULT_SECRET_NAMES
+
+        if provider is not None:
+            loaded = self.provider(provider)
+            return loaded.conventions.secret_names if loaded is not None else frozenset()
+        providers = list(self._providers.values())
+        if not providers:
+            return DEFAULT_SECRET_NAMES
+        return frozenset().union(*(loaded.conventions.secret_names for loaded in providers))
+
+    def loaded_resources(self) -> t.Iterator[Resource]:
+        """The resources this process has built so far (what a session has used), without building more."""
+        for loaded in list(self._providers.values()):
+            for service in loaded.services.values():
+                if "resources" in vars(service):  # cached_property: read already
+                    yield from service.resources.built()
 
     def credential_env_vars(self) -> frozenset[str]:
-        """Environment variables any provider reads credentials from (its ``config.auth``): templates never see them."""
+        """Environment variables any provider reads credentials from (its ``config.auth``): templates never see them.
+
+        Every provider present is asked, loaded or not: a template could name any of them.
+        """
+        from cfql.provider.auth import credential_env_vars
+
         found: set[str] = set()
         for name in self.provider_names:
             loaded = self.provider(name)
             if loaded is not None:
-                found |= _env_vars_in(loaded.auth)
+                found |= credential_env_vars(loaded.auth)
         return frozenset(found)
-
-
-def _env_vars_in(auth: t.Any) -> set[str]:
-    """The values of every key ending in ``envvar`` (any case) in an auth block, however nested."""
-    found: set[str] = set()
-    if isinstance(auth, t.Mapping):
-        for key, value in auth.items():
-            if isinstance(key, str) and key.lower().endswith("envvar") and isinstance(value, str) and value:
-                found.add(value)
-            else:
-                found |= _env_vars_in(value)
-    elif isinstance(auth, (list, tuple)):
-        for item in auth:
-            found |= _env_vars_in(item)
-    return found
 
 
 def _folder(text: str) -> Path:
@@ -211,14 +231,14 @@ def _folder(text: str) -> Path:
     return path
 
 
-def _scan(src: Path) -> t.Iterator[Installed]:
-    """``src/<folder>/<version>/provider.yaml`` documents, named by their ``name``."""
+def _scan(src: Path, only: str | None = None) -> t.Iterator[Installed]:
+    """``src/<folder>/<version>/provider.yaml`` documents (in the folder ``only`` if given), named by their ``name``."""
     try:
         folders = sorted(os.scandir(src), key=lambda entry: entry.name)
     except OSError:
         return
     for folder in folders:
-        if not folder.is_dir() or folder.name.startswith("."):
+        if not folder.is_dir() or folder.name.startswith(".") or (only is not None and folder.name != only):
             continue
         for version in sorted(os.scandir(folder.path), key=lambda entry: entry.name):
             document = Path(version.path) / "provider.yaml"

@@ -1,4 +1,5 @@
-"""The ``cfql`` command: ``exec`` runs statements, ``shell`` is the interactive shell, ``emulator`` serves a provider's local twin.
+"""The ``cfql`` command: ``exec`` runs statements, ``shell`` is the interactive shell, ``registry`` lists and pulls
+providers from a StackQL provider registry, ``emulator`` serves a provider's local twin.
 
 Errors are one line on stderr and a non-zero exit status; a traceback only
 with ``--debug``. Heavy modules are imported only by the subcommand that
@@ -14,7 +15,7 @@ import sys
 import typing as t
 import warnings
 
-from cfql.cli.options import concurrency, connection_options
+from cfql.cli.options import concurrency, connection_options, registry_options, registry_url_option, timeout
 from cfql.rows.output import FORMATS
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -49,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--template-dir", metavar="DIR", help="the folder include/import/extends in templates may read from")
     run.add_argument("--concurrency", type=concurrency, default=1, metavar="N", help="run up to N statements at once (1-100)")
     run.add_argument("--continue-on-error", action="store_true", help="run the remaining statements after a failure")
+    registry_url_option(run)
 
     shell = commands.add_parser(
         "shell",
@@ -65,11 +67,45 @@ def build_parser() -> argparse.ArgumentParser:
     shell.add_argument("--vi", action=on_off, default=None, help="vi editing mode (default: emacs)")
     shell.add_argument("--pager", action=on_off, default=None, help="page results that do not fit the terminal")
 
+    _registry_parser(commands)
+
     emulator = commands.add_parser(
         "emulator", help="serve a provider's local emulator (the one --sandbox uses)", add_help=False
     )
     emulator.add_argument("args", nargs=argparse.REMAINDER)
     return parser
+
+
+def _registry_parser(commands: t.Any) -> None:
+    """``cfql registry list [provider]`` and ``cfql registry pull provider [version]``."""
+    hub = commands.add_parser(
+        "registry",
+        help="list or pull providers from a StackQL provider registry",
+        description="List what a StackQL provider registry offers, or pull a provider version into "
+        "$CFQL_DATA_DIR/registry (default ~/.local/share/cfql/registry), where every cfql command finds it. "
+        "The same as the REGISTRY LIST and REGISTRY PULL statements. Signatures (.sig files) are not verified.",
+    )
+    actions = hub.add_subparsers(dest="action", metavar="ACTION")
+    actions.required = True
+    listing = actions.add_parser(
+        "list", help="every provider with its latest version, or one provider's versions",
+        description="Every provider with its latest version; with PROVIDER, each of its versions.",
+    )
+    listing.add_argument("provider", nargs="?", help="list this provider's versions")
+    pulling = actions.add_parser(
+        "pull", help="download and install a provider version",
+        description="Download a provider version (default: its latest) and install it; an existing copy of "
+        "that version is replaced only once the new one is complete and checked.",
+    )
+    pulling.add_argument("provider")
+    pulling.add_argument("version", nargs="?", help="e.g. v0.1.0 (default: the latest listed)")
+    for action in (listing, pulling):
+        registry_url_option(action)
+        registry_options(action)
+        action.add_argument("--timeout", type=timeout, default=60.0, help="seconds per network operation (default 60)")
+        action.add_argument("-o", "--output", choices=FORMATS, default="table", help="result format (default: table)")
+        action.add_argument("-H", "--no-headers", action="store_true", help="omit column headers")
+        action.add_argument("--debug", action="store_true", help="show tracebacks")
 
 
 class _Version(argparse.Action):
@@ -95,14 +131,19 @@ def main(argv: t.Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # --help or --version into a pipe already closed
         _silence_stdout()
         return EXIT_OUTPUT_CLOSED
+    from cfql.errors import SchemaWarning
     from cfql.errors import Warning as CfqlWarning
 
     warnings.filterwarnings("ignore", category=CfqlWarning)  # said once, as a note
+    warnings.filterwarnings("default", category=SchemaWarning)  # each value sent outside its document's enum or bounds, once
+    warnings.showwarning = _show_warning
     try:
         if args.command == "shell":
             from cfql.shell.app import main as shell_main
 
             return shell_main(args)
+        if args.command == "registry":
+            return _registry(args)
         return _exec(args)
     except KeyboardInterrupt:
         print("cfql: interrupted", file=sys.stderr)
@@ -118,6 +159,19 @@ def main(argv: t.Sequence[str] | None = None) -> int:
         prefix = "error" if isinstance(error, Error) else f"internal error ({type(error).__name__})"
         print(f"cfql: {prefix}: {error}", file=sys.stderr)
         return EXIT_FAILED
+
+
+_PYTHON_SHOWWARNING = warnings.showwarning
+
+
+def _show_warning(message: t.Any, category: type[Warning], *rest: t.Any, **more: t.Any) -> None:
+    """A cfql warning as one line, ``cfql: warning: ...`` (no source line); any other as Python shows it."""
+    from cfql.errors import Warning as CfqlWarning
+
+    if issubclass(category, CfqlWarning):
+        print(f"cfql: warning: {message}", file=sys.stderr)
+    else:
+        _PYTHON_SHOWWARNING(message, category, *rest, **more)
 
 
 def _emulator(argv: list[str]) -> int:
@@ -142,8 +196,26 @@ def _emulator(argv: list[str]) -> int:
     return int(entry_point(served[name])(argv) or 0)
 
 
+def _registry(args: argparse.Namespace) -> int:
+    """``cfql registry list|pull``: what the REGISTRY statements do, printed as ``cfql exec`` prints a result."""
+    from cfql.cli.options import chosen_registry_url
+    from cfql.plan.registry_statements import list_result, pull_result
+    from cfql.provider.registry import Registry, default_registry
+    from cfql.rows.output import render
+
+    registry = Registry.from_option(args.registry) if args.registry else default_registry()
+    url = chosen_registry_url(args) or registry.hub_url
+    if args.action == "list":
+        result = list_result(url, args.provider, timeout=args.timeout)
+    else:
+        result = pull_result(registry, args.provider, args.version, url=url, timeout=args.timeout)
+    render(result, args.output, sys.stdout, not args.no_headers)
+    sys.stdout.flush()
+    return EXIT_OK
+
+
 def _exec(args: argparse.Namespace) -> int:
-    from cfql.cli.options import connection_settings
+    from cfql.cli.options import chosen_registry_url, connection_settings
     from cfql.connection import Connection
     from cfql.errors import Error
     from cfql.script import runner as script
@@ -164,6 +236,9 @@ def _exec(args: argparse.Namespace) -> int:
     if isinstance(sys.stdout, io.TextIOWrapper):  # a lone surrogate (JSON's "\ud800") prints as its escape
         sys.stdout.reconfigure(errors="backslashreplace")
     with Connection(settings) as conn:
+        hub_url = chosen_registry_url(args)
+        if hub_url:
+            conn.registry.hub_url = hub_url
         try:
             prepared = script.prepare(conn, text, source, variables, template_dir=args.template_dir)
         except Error as error:

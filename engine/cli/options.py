@@ -40,7 +40,26 @@ def connection_options(parser: argparse.ArgumentParser, sandbox_flag: bool = Tru
         help='per-provider auth, as StackQL\'s --auth: {"okta": {"type": "api_key", "valuePrefix": "SSWS ", '
         '"credentialsenvvar": "OKTA_SECRET_KEY"}} (default: $CFQL_AUTH, else each provider\'s config.auth)',
     )
+    registry_options(parser)
+    parser.add_argument(
+        "--strict", action="store_true",
+        help="refuse values outside the enums and bounds of provider documents cfql does not ship "
+        "(default: send them with a warning; cfql's own documents always refuse them)",
+    )
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
+
+
+def registry_options(parser: argparse.ArgumentParser) -> None:
+    """``--registry`` and ``--provider-version``: which provider documents a command reads."""
+    parser.add_argument(
+        "--registry", type=registry, default=None, metavar="DIR|JSON",
+        help="provider documents in StackQL's layout (DIR/src/<provider>/<version>/provider.yaml), a file:// URL, "
+        'or StackQL\'s JSON form {"url": "file:///...", "localDocRoot": "..."} (default: $CFQL_REGISTRY, else the shipped providers)',
+    )
+    parser.add_argument(
+        "--provider-version", type=provider_version, action="append", default=None, metavar="PROVIDER=VERSION",
+        help="use this version of a provider (default: the latest present)",
+    )
 
 
 def connection_settings(args: argparse.Namespace, **more: t.Any) -> Settings:
@@ -51,7 +70,10 @@ def connection_settings(args: argparse.Namespace, **more: t.Any) -> Settings:
         retries=args.retries,
         rate_limit=args.rate_limit,
         debug=args.debug,
+        strict=args.strict,
         auth=args.auth,
+        registry=args.registry,
+        provider_versions=dict(args.provider_version or ()) or None,
         **more,
     )
 
@@ -102,6 +124,24 @@ def base_url(text: str) -> str:
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
     return text
+
+
+def registry(text: str) -> str:
+    """Checked now, so a missing folder or bad JSON is a usage error before anything starts."""
+    from cfql.provider.registry import Registry, RegistryError
+
+    try:
+        Registry.from_option(text)
+    except RegistryError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
+def provider_version(text: str) -> tuple[str, str]:
+    name, equals, version = text.partition("=")
+    if not equals or not name.strip() or not version.strip():
+        raise argparse.ArgumentTypeError(f"{text!r} is not PROVIDER=VERSION (for example okta=v0.1.0)")
+    return name.strip(), version.strip()
 
 
 def retries(text: str) -> int:

@@ -1,7 +1,8 @@
 """The async driver: the sync driver's loop, awaiting ``httpx.AsyncClient`` instead of blocking.
 
-Everything that decides (URLs, credentials, retries, decoding, dry runs) is the
-shared ``DriverCore``; only the waiting differs.
+Everything that decides (URLs, credentials, retries, decoding, dry runs, what
+may be sent at once) is the shared ``DriverCore``; only the waiting differs —
+a batch of reads runs as tasks instead of threads.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import typing as t
 
 import httpx
 from cfql.errors import Error
-from cfql.http.core import DriverCore, pool_limits
+from cfql.http.core import READS_AT_ONCE, DriverCore, pool_limits
 from cfql.http.messages import ApiRequest, ApiResponse
 from cfql.provider.registry import Registry
 from cfql.result import Result
@@ -34,15 +35,37 @@ class AsyncDriver(DriverCore):
         """Drive ``plan``'s exchange to its result."""
         steps = self.statement(plan, params)
         try:
-            request = next(steps)
+            batch = next(steps)
             while True:
                 try:
-                    answer = await self.send(request)
+                    answers = await self.send_all(batch)
                 except Error as error:
                     steps.throw(error)  # raises it, marked if earlier requests were applied
-                request = steps.send(answer)
+                batch = steps.send(answers)
         except StopIteration as done:
             return t.cast(Result, done.value)
+
+    async def send_all(self, requests: t.Sequence[ApiRequest]) -> list[ApiResponse]:
+        """The sync driver's ``send_all``, as tasks: at most ``READS_AT_ONCE`` in flight, answers in request order.
+
+        The first error raised cancels the requests still running or waiting,
+        and they are awaited before it propagates, so none is left behind.
+        """
+        if len(requests) <= 1:
+            return [await self.send(request) for request in requests]
+        gate = asyncio.Semaphore(READS_AT_ONCE)
+
+        async def one(request: ApiRequest) -> ApiResponse:
+            async with gate:
+                return await self.send(request)
+
+        tasks = [asyncio.ensure_future(one(request)) for request in requests]
+        try:
+            return list(await asyncio.gather(*tasks))
+        finally:
+            for task in tasks:
+                task.cancel()  # nothing for those already done
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     async def send(self, request: ApiRequest) -> ApiResponse:
         """The sync driver's ``send``, awaiting: the same attempts, pauses and retries."""

@@ -109,9 +109,9 @@ class DriverCore:
         conventions = provider.conventions
         settings = self.settings
         if settings.sandbox:
-            from cfql.provider.sandbox import start_sandbox
+            from cfql.provider.sandbox import sandbox_entry, start_sandbox
 
-            entry = conventions.sandbox.get("start")
+            entry = sandbox_entry(name, conventions.sandbox.get("start"))
             if not entry:
                 raise NotSupportedError(f"--sandbox: provider {name} has no sandbox (x-cfql-config.sandbox in its provider.yaml)")
             sandbox = start_sandbox(entry)
@@ -185,10 +185,16 @@ class DriverCore:
 
         A variable takes the statement's value, else its ``x-stackQL-envVar``, else its default.
         """
-        override = self.endpoint(request.method).base_url
-        if override is not None:
-            return override
+        endpoint = self.endpoint(request.method)
         method = request.method
+        sandbox = endpoint.sandbox
+        if sandbox is not None and not sandbox.implements(method.http_method, method.path):
+            raise NotSupportedError(
+                f"--sandbox: {method.resource_id}.{method.name} ({method.http_method} {method.path}) is not in the "
+                f"{endpoint.provider.name} sandbox, which serves {sandbox.serves or 'other methods'}"
+            )
+        if endpoint.base_url is not None:
+            return endpoint.base_url
         values: dict[str, str] = {}
         for field_ in method.parameters.values():
             if field_.location != "server":

@@ -1,9 +1,10 @@
 """The sync driver: runs a plan's exchange over one pooled ``httpx.Client``, with retries and pacing.
 
 With the async driver, it is the only code that sends anything. A plan yields
-batches of requests (see ``cfql.http.messages``); each request of a batch is
-sent in turn, and the answers go back to the plan. A dry run describes the
-first batch instead and sends nothing.
+batches of requests (see ``cfql.http.messages``); the core hands over what may
+go at once (``DriverCore.statement``) — a lone request, or a batch of reads
+sent by a few threads over the same client — and the answers go back to the
+plan in request order. A dry run describes the first batch instead and sends nothing.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from __future__ import annotations
 import threading
 import time
 import typing as t
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
 import httpx
 from cfql.errors import Error
-from cfql.http.core import DriverCore, pool_limits
+from cfql.http.core import READS_AT_ONCE, DriverCore, pool_limits
 from cfql.http.messages import ApiRequest, ApiResponse
 from cfql.provider.registry import Registry
 from cfql.result import Result
@@ -53,15 +55,35 @@ class SyncDriver(DriverCore):
         """Drive ``plan``'s exchange to its result."""
         steps = self.statement(plan, params)
         try:
-            request = next(steps)
+            batch = next(steps)
             while True:
                 try:
-                    answer = self.send(request)
+                    answers = self.send_all(batch)
                 except Error as error:
                     steps.throw(error)  # raises it, marked if earlier requests were applied
-                request = steps.send(answer)
+                batch = steps.send(answers)
         except StopIteration as done:
             return t.cast(Result, done.value)
+
+    def send_all(self, requests: t.Sequence[ApiRequest]) -> list[ApiResponse]:
+        """Send requests at once (at most ``READS_AT_ONCE`` in flight); their answers in request order.
+
+        The first cfql error is raised (of those that failed, the earliest
+        request's); requests not started by then are cancelled, and those in
+        flight are waited for, so no thread outlives the call.
+        """
+        if len(requests) <= 1:
+            return [self.send(request) for request in requests]
+        pool = ThreadPoolExecutor(max_workers=min(READS_AT_ONCE, len(requests)), thread_name_prefix="cfql-send")
+        try:
+            futures = [pool.submit(self.send, request) for request in requests]
+            wait(futures, return_when=FIRST_EXCEPTION)
+            failed = next((f for f in futures if f.done() and not f.cancelled() and f.exception() is not None), None)
+            if failed is not None:
+                raise t.cast(BaseException, failed.exception())
+            return [future.result() for future in futures]
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def send(self, request: ApiRequest) -> ApiResponse:
         """Send one request (paced, retrying where safe) and return its answer, or raise a cfql error."""

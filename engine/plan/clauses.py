@@ -22,7 +22,7 @@ from sqlglot.tokens import Token, TokenType
 
 from cfql.errors import NotSupportedError, ProgrammingError
 from cfql.sql import scanner
-from cfql.sql.dialect import Exec, ExecParam, Replace, Show, tokenize
+from cfql.sql.dialect import Exec, ExecParam, RegistryStatement, Replace, Show, tokenize
 from cfql.sql.values import Bind, short_sql, sql_value
 
 Honoured = t.Mapping[type, frozenset[str]]
@@ -69,6 +69,7 @@ HONOURED: dict[str, Honoured] = {
     },
     "SHOW": {Show: frozenset({"this", "target", "extended", "like"}), exp.Table: _TARGET},
     "DESCRIBE": {exp.Describe: frozenset({"this", "style"}), exp.Table: _TARGET},
+    "REGISTRY": {RegistryStatement: frozenset({"this", "provider", "version"})},
 }
 
 #: How a clause is called in messages (and the keyword its position is looked up by).

@@ -1,4 +1,10 @@
-"""SHOW and DESCRIBE: what the manifests offer, as rows, without any HTTP call."""
+"""SHOW and DESCRIBE: what the manifests offer, as rows, without any HTTP call.
+
+``SHOW METHODS`` lists every documented method, those cfql cannot drive
+included; ``SHOW EXTENDED METHODS`` adds each one's description and, in
+``unsupported``, why cfql cannot drive it ("" when it can). ``DESCRIBE``
+shows the columns of one method: see ``describe_method`` for which.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +15,14 @@ from sqlglot import exp
 from cfql.errors import NotSupportedError, ProgrammingError
 from cfql.plan.resolver import (
     SELECT_NOT_SUPPORTED,
+    check_usable,
     find_provider,
     find_resource,
     find_service,
+    resources_of,
 )
-from cfql.provider.model import SQL_VERBS, Resource
+from cfql.plan.schema import did_you_mean
+from cfql.provider.model import SQL_VERBS, Method, Resource
 from cfql.provider.registry import Registry
 from cfql.result import Result
 from cfql.rows.rowexpr import like_regex
@@ -29,8 +38,10 @@ def producer(node: Show | exp.Describe, registry: Registry) -> Producer:
     style = node.args.get("style")
     if style is not None and str(style).upper() != "EXTENDED":
         raise NotSupportedError(f"DESCRIBE {str(style).upper()} is not supported (DESCRIBE [EXTENDED] resource)")
-    resource = find_resource(registry, table_parts(node.this))
-    return _describe_producer(resource, extended=style is not None)
+    parts = table_parts(node.this)
+    resource = find_resource(registry, parts[:3] if len(parts) == 4 else parts)
+    method = describe_method(resource, parts[3] if len(parts) == 4 else None)
+    return _describe_producer(method, extended=style is not None)
 
 
 def _show_producer(node: Show, registry: Registry) -> Producer:
@@ -75,13 +86,13 @@ def _show_resources(registry: Registry, target: list[str], extended: bool) -> Re
         raise ProgrammingError("SHOW RESOURCES IN <provider>.<service>")
     service = find_service(registry, *target)
     columns = ["name", "id"] + (["title"] if extended else [])
-    rows = [{"name": r.name, "id": r.id, "title": r.title} for r in service.resources.values()]
+    rows = [{"name": r.name, "id": r.id, "title": r.title} for r in resources_of(service, target[0]).values()]
     return Result(columns, sorted(rows, key=lambda r: r["name"]))
 
 
 def _show_methods(registry: Registry, target: list[str], extended: bool) -> Result:
     resource = find_resource(registry, target)
-    columns = ["MethodName", "RequiredParams", "SQLVerb"] + (["description"] if extended else [])
+    columns = ["MethodName", "RequiredParams", "SQLVerb"] + (["description", "unsupported"] if extended else [])
     rows = []
     for verb in SQL_VERBS:
         for method in sorted(resource.methods_for(verb), key=lambda m: m.name):
@@ -91,6 +102,7 @@ def _show_methods(registry: Registry, target: list[str], extended: bool) -> Resu
                     "RequiredParams": ", ".join(method.required_names),
                     "SQLVerb": verb.upper(),
                     "description": method.description,
+                    **({"unsupported": method.unsupported} if extended else {}),
                 }
             )
     return Result(columns, rows)
@@ -104,21 +116,47 @@ _SHOW: dict[str, t.Callable[[Registry, list[str], bool], Result]] = {
 }
 
 
-def _describe_producer(resource: Resource, extended: bool) -> Producer:
-    """Columns a SELECT returns, from the select methods' row schemas."""
+def describe_method(resource: Resource, name: str | None) -> Method:
+    """The method whose row columns ``DESCRIBE`` shows.
+
+    ``DESCRIBE p.s.r.m`` names it (any verb: an insert's columns are what its
+    RETURNING can name). ``DESCRIBE p.s.r`` takes the select method that
+    ``SELECT * FROM p.s.r`` uses when WHERE gives no more than it must: the
+    one with the fewest required names — the list, not the read by id, since
+    the planner picks the match with the most required names and a read by
+    id only matches once its id is given. Ties go to the method listed first
+    under ``sqlVerbs.select``, which is StackQL's choice for every DESCRIBE.
+    A list and a read by id often return different shapes (summaries against
+    the whole object): this is why DESCRIBE shows one method, not a union.
+    Methods cfql cannot drive are passed over; if only such remain, DESCRIBE
+    gives the reason, as the SELECT would.
+    """
+    if name is not None:
+        method = resource.methods.get(name)
+        if method is None:
+            raise ProgrammingError(
+                f"unknown method {resource.id}.{name}{did_you_mean(name, resource.methods)}; "
+                f"methods: {', '.join(sorted(resource.methods))}"
+            )
+        return check_usable(method)
     methods = resource.methods_for("select")
     if not methods:
         raise NotSupportedError(SELECT_NOT_SUPPORTED)
-    columns: dict[str, dict[str, t.Any]] = {}
-    for method in methods:
-        for name, schema in (method.row_schema.get("properties") or {}).items():
-            columns.setdefault(
-                name,
-                {
-                    "name": name,
-                    "type": schema.get("type", "object" if "properties" in schema else "string"),
-                    "description": schema.get("description", ""),
-                },
-            )
+    usable = [m for m in methods if not m.unsupported]
+    if not usable:
+        return check_usable(methods[0])
+    return min(usable, key=lambda m: len(m.required_names))  # min keeps the first of equals
+
+
+def _describe_producer(method: Method, extended: bool) -> Producer:
+    """The columns of ``method``'s rows, from its row schema (name, type and, EXTENDED, description)."""
+    rows = [
+        {
+            "name": name,
+            "type": schema.get("type", "object" if "properties" in schema else "string"),
+            "description": schema.get("description", ""),
+        }
+        for name, schema in (method.row_schema.get("properties") or {}).items()
+    ]
     names = ["name", "type"] + (["description"] if extended else [])
-    return _copies_of(Result(names, list(columns.values())))
+    return _copies_of(Result(names, rows))

@@ -18,7 +18,7 @@ from cfql.plan.schema import did_you_mean
 from cfql.provider.model import Method, Resource
 from cfql.provider.registry import Registry
 from cfql.rows.projection import Projection, compile_projection
-from cfql.sql.dialect import Exec, Piece, Replace, Show, parse_statement, table_parts
+from cfql.sql.dialect import Exec, Piece, RegistryStatement, Replace, Show, parse_statement, table_parts
 from cfql.sql.values import VALUE_NODES, Bind, literal_source, load_json, short_sql, sql_value
 
 if t.TYPE_CHECKING:
@@ -52,6 +52,10 @@ def plan_statement(node: exp.Expression, sql: str, registry: Registry, source: S
         return plan_select(t.cast(exp.Select, node), sql, registry)  # one read method, pages, local SQL
     if kind == "EXEC":
         return _plan_exec(t.cast(Exec, node), sql, registry)
+    if kind == "REGISTRY":
+        from cfql.plan.registry_statements import plan_registry  # loaded only for REGISTRY
+
+        return plan_registry(t.cast(RegistryStatement, node), sql, registry)
     from cfql.plan import meta  # loaded only for SHOW and DESCRIBE
 
     return StaticPlan(sql, meta.producer(t.cast(Show, node), registry))
@@ -67,6 +71,7 @@ _KINDS: tuple[tuple[type[exp.Expression], str], ...] = (
     (Exec, "EXEC"),
     (Show, "SHOW"),
     (exp.Describe, "DESCRIBE"),
+    (RegistryStatement, "REGISTRY"),
 )
 
 
@@ -233,7 +238,7 @@ def _row(nodes: t.Mapping[str, exp.Expression], method: Method, given: t.Mapping
     """Values for one call, noting which literal token each came from (so the plan's shape can be reused)."""
     values = {**(given or {}), **{name: _value(node, name) for name, node in nodes.items()}}
     sources = {name: source for name, node in nodes.items() if (source := literal_source(node)) is not None}
-    return check_constants(values, method.fields, sources, method.secret_names)
+    return check_constants(values, method.fields, sources, method.secret_names, loose=not method.strict_schema)
 
 
 def _value(node: exp.Expression, name: str) -> t.Any:

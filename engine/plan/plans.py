@@ -8,6 +8,11 @@ repeated or parametrised statement cheap.
 Plans never send anything. ``plan.exchange(params)`` is a generator that
 yields the requests it needs and receives their answers (see
 ``cfql.http.messages``); a driver does the sending.
+
+A value outside the enum or bounds of a document cfql does not ship is kept
+(``cfql.plan.schema``): the plan notes it, warns (``SchemaWarning``) each time
+its requests are built, and sends it; ``enforce`` turns the notes back into
+refusals for a ``--strict`` connection.
 """
 
 from __future__ import annotations
@@ -15,10 +20,11 @@ from __future__ import annotations
 import json
 import re
 import typing as t
-from dataclasses import dataclass, field
+import warnings
+from dataclasses import dataclass, field, replace
 from urllib.parse import quote
 
-from cfql.errors import DataError, UnboundParameterError
+from cfql.errors import DataError, SchemaWarning, UnboundParameterError
 from cfql.http.messages import ApiRequest, ApiResponse, Exchange, no_requests
 from cfql.plan.schema import check
 from cfql.provider.model import Field, Method
@@ -39,6 +45,8 @@ class BoundRow:
     binds: t.Mapping[str, Bind]
     # column -> (offset of the literal token it was written as, negated): see engine/shapes.py
     sources: t.Mapping[str, tuple[int, bool]] = field(default_factory=dict)
+    # column -> the constraints its constant breaks in a document cfql does not ship (warned about, then sent)
+    notes: t.Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -51,6 +59,12 @@ class CallPlan:
     projection: Projection | None
     kind: str  # the SQL verb as written, for messages
     bind_names: frozenset[str] = field(default=frozenset())
+    strict: bool = False  # --strict: every document's enums and bounds bind (see ``enforce``)
+
+    @property
+    def loose(self) -> bool:
+        """Whether a bound value outside its document's enum or bounds is sent with a warning rather than refused."""
+        return not (self.strict or self.method.strict_schema)
 
     @property
     def provides(self) -> frozenset[str]:
@@ -67,16 +81,23 @@ class CallPlan:
         return None if answers_many(self.method) else len(self.rows)
 
     def requests(self, params: t.Mapping[str, t.Any] | None = None) -> list[ApiRequest]:
-        return [self._request(row, params or {}) for row in self.rows]
+        """One request per row; what they send outside a third-party document's constraints is warned about."""
+        notes: list[str] = []
+        requests = [self._request(row, params or {}, notes) for row in self.rows]
+        warn_sent_anyway(self.method, notes)
+        return requests
 
-    def _request(self, row: BoundRow, params: t.Mapping[str, t.Any]) -> ApiRequest:
+    def _request(self, row: BoundRow, params: t.Mapping[str, t.Any], notes: list[str]) -> ApiRequest:
         values = dict(row.constants)
         fields, names = self.method.fields, self.method.secret_names
+        for found in row.notes.values():
+            notes.extend(found)
+        loose = notes if self.loose else None
         for name, bind in row.binds.items():
             if bind.name not in params:
                 raise UnboundParameterError(f"parameter :{bind.name} (for column {name}) has no value")
             value = params[bind.name]
-            values[name] = value if isinstance(value, Deferred) else check(value, fields[name].schema, name, names)
+            values[name] = value if isinstance(value, Deferred) else check(value, fields[name].schema, name, names, loose)
         return bind_request(self.method, values)
 
     def exchange(self, params: t.Mapping[str, t.Any] | None = None) -> Exchange:
@@ -185,7 +206,7 @@ def bind_request(method: Method, values: t.Mapping[str, t.Any]) -> ApiRequest:
         elif location == "server":
             server[name] = server_value(field_, value)
         elif body is not None:
-            (inner if method.body_wrap else body)[field_.api_name] = value
+            (inner if field_.inside else body)[field_.api_name] = value
     if method.body_wrap and body is not None and inner:
         body[method.body_wrap] = inner if any(isinstance(v, Deferred) for v in inner.values()) else json.dumps(inner)
     return ApiRequest(
@@ -261,15 +282,48 @@ def check_constants(
     fields: t.Mapping[str, Field],
     sources: t.Mapping[str, tuple[int, bool]] | None = None,
     names: t.AbstractSet[str] = frozenset(),
+    loose: bool = False,
 ) -> BoundRow:
     """Split a row into checked constants and binds; constants fail here, before any request.
 
     ``names``: the field names the provider declares secret (their values are never quoted in errors).
+    ``loose``: the document is not cfql's (``not Method.strict_schema``): broken enums and bounds are
+    noted in ``BoundRow.notes`` instead of refused.
     """
-    constants, binds = {}, {}
+    constants, binds, notes = {}, {}, {}
     for name, value in values.items():
         if isinstance(value, Bind):
             binds[name] = value
-        else:
-            constants[name] = check(value, fields[name].schema, name, names)
-    return BoundRow(constants, binds, dict(sources or {}))
+            continue
+        found: list[str] | None = [] if loose else None
+        constants[name] = check(value, fields[name].schema, name, names, found)
+        if found:
+            notes[name] = tuple(found)
+    return BoundRow(constants, binds, dict(sources or {}), notes)
+
+
+def warn_sent_anyway(method: Method, notes: t.Iterable[str]) -> None:
+    """One ``SchemaWarning`` per broken constraint of a third-party document (the CLI prints ``cfql: warning: ...``)."""
+    for note in dict.fromkeys(notes):
+        warnings.warn(
+            SchemaWarning(f"{note}; sent anyway: the document of {method.resource_id} is not one cfql ships (--strict refuses it)"),
+            stacklevel=3,
+        )
+
+
+def enforce(plan: t.Any) -> t.Any:
+    """``plan`` for a ``--strict`` connection: what a third-party document's constraints forbid is refused, as in cfql's own.
+
+    A constant that broke one is refused now, before anything runs; the plan
+    (or a SELECT's call) is marked ``strict``, so that bound values are too.
+    """
+    if isinstance(plan, CallPlan):
+        broken = next((found[0] for row in plan.rows for found in row.notes.values()), None)
+        if broken is not None:
+            raise DataError(broken)
+        return plan if plan.strict or plan.method.strict_schema else replace(plan, strict=True)
+    call = getattr(plan, "call", None)  # a SELECT binds its request through a CallPlan
+    if isinstance(call, CallPlan):
+        strict = enforce(call)
+        return plan if strict is call else replace(plan, call=strict)
+    return plan

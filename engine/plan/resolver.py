@@ -90,6 +90,8 @@ def choose_method(
         if verb == "select":
             raise NotSupportedError(SELECT_NOT_SUPPORTED)
         raise NotSupportedError(f"{verb.upper()} is not supported by {resource.id}; use SHOW METHODS IN {resource.id}")
+    if len(candidates) == 1:
+        check_usable(candidates[0])  # the only method cfql cannot drive: its reason, not its (unknown) fields
     supplied = [*params, *body, *anywhere]
     matches = []
     complaints = []
@@ -99,7 +101,7 @@ def choose_method(
         if not missing and not refused:
             matches.append(method)
         else:
-            complaints.append(_complaint(method, missing, refused))
+            complaints.append(f"{method.name} cannot be used ({method.unsupported})" if method.unsupported else _complaint(method, missing, refused))
     if matches:
         return check_usable(max(matches, key=lambda m: len(m.required_names)))
     raise ResolutionError(

@@ -6,6 +6,17 @@ manifests use, plus the string formats of ``cfql.plan.formats``. It runs on
 every call, so it is written for speed, and its messages name the column
 path, the bad value and what would be accepted.
 
+Which checks refuse a value depends on whose document it is. Its *shape* —
+type, NULL, required and unknown fields — is always checked. Its
+*constraints* — ``enum``, ``minimum``/``maximum`` (and their exclusive forms),
+``minLength``/``maxLength``, ``pattern``, ``minItems``/``maxItems`` and
+``format`` — bind in a document cfql ships, whose schemas say what the API
+accepts; documents written elsewhere are often narrower than their API
+(one published DNS API allows only ``ttl`` 1 and record ``type`` A). So
+``check`` takes ``notes``: when given, a broken constraint is noted there and
+the value kept, for the caller to warn about and send (or to refuse, under
+``--strict``: see ``cfql.plan.plans``).
+
 One rule decides which values a message may quote: a scalar of a field that
 is not secret. The value of a secret field (by its schema, or by a name the
 provider declares secret: ``names``) is shown as ``'***'``, and JSON — text or
@@ -17,7 +28,9 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 import typing as t
+from functools import lru_cache
 
 from cfql.errors import DataError
 from cfql.sql.values import load_json
@@ -70,17 +83,21 @@ def show(value: t.Any, schema: Schema | None = None) -> str:
     return repr(value)
 
 
-def check(value: t.Any, schema: Schema, where: str, names: Names = _NO_NAMES) -> t.Any:
+Notes = t.Optional[list[str]]  # broken constraints, noted instead of refused (the module docstring)
+
+
+def check(value: t.Any, schema: Schema, where: str, names: Names = _NO_NAMES, notes: Notes = None) -> t.Any:
     """Return ``value`` normalised for the request (JSON text parsed for object fields), or raise DataError.
 
     ``names``: field names the provider declares secret, whose values no message quotes.
+    ``notes``: given for a document cfql does not ship; a broken constraint is appended to it, not raised.
     """
     if value is None:
         if schema.get("nullable") or not _constrains_type(schema):
             return None
         raise DataError(f"column {where}: NULL is not allowed")
     if "anyOf" in schema or "oneOf" in schema:
-        return _check_any_of(value, schema, where, names)
+        return _check_any_of(value, schema, where, names, notes)
     kind = schema.get("type")
     if kind in _JSON_KINDS and isinstance(value, str):
         value = _parse_json(value, kind, where)
@@ -89,18 +106,27 @@ def check(value: t.Any, schema: Schema, where: str, names: Names = _NO_NAMES) ->
     enum = schema.get("enum")
     if enum is not None and value not in enum:
         allowed = ", ".join(show(v) for v in enum)
-        raise DataError(f"column {where}: {shown(value, schema, where, names)} is not one of {allowed}")
+        _broken(f"column {where}: {shown(value, schema, where, names)} is not one of {allowed}", notes)
     if kind == "object" or (kind is None and isinstance(value, dict) and "properties" in schema):
-        return _check_object(value, schema, where, names)
+        return _check_object(value, schema, where, names, notes)
     if kind == "array":
+        _check_count(value, schema, where, notes)
         items = schema.get("items") or {}
-        return [check(item, items, f"{where}[{i}]", names) for i, item in enumerate(value)]
+        return [check(item, items, f"{where}[{i}]", names, notes) for i, item in enumerate(value)]
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        _check_bounds(value, schema, where, names)
+        _check_bounds(value, schema, where, names, notes)
     elif isinstance(value, str):
-        _check_length(value, schema, where)
-        _check_format(value, schema, where, names)
+        _check_length(value, schema, where, notes)
+        _check_pattern(value, schema, where, names, notes)
+        _check_format(value, schema, where, names, notes)
     return value
+
+
+def _broken(message: str, notes: Notes) -> None:
+    """A constraint the value breaks: refused, or noted when the document is not cfql's."""
+    if notes is None:
+        raise DataError(message)
+    notes.append(message)
 
 
 def _constrains_type(schema: Schema) -> bool:
@@ -136,27 +162,66 @@ def _check_type(value: t.Any, kind: str, schema: Schema, where: str, names: Name
         raise DataError(f"column {where}: expected {article} {kind}, got {shown(value, schema, where, names)}")
 
 
-def _check_bounds(value: float, schema: Schema, where: str, names: Names) -> None:
+def _check_bounds(value: float, schema: Schema, where: str, names: Names, notes: Notes) -> None:
+    """``minimum``/``maximum``, and ``exclusiveMinimum``/``exclusiveMaximum`` as OpenAPI 3.0 (a flag) or 3.1 (a number) write them."""
     low, high = schema.get("minimum"), schema.get("maximum")
-    if low is not None and value < low:
-        raise DataError(f"column {where}: {shown(value, schema, where, names)} is below the minimum {low}{_range(low, high)}")
-    if high is not None and value > high:
-        raise DataError(f"column {where}: {shown(value, schema, where, names)} is above the maximum {high}{_range(low, high)}")
+    low_open, high_open = schema.get("exclusiveMinimum"), schema.get("exclusiveMaximum")
+    if _is_number(low_open):
+        low, low_open = low_open, True
+    if _is_number(high_open):
+        high, high_open = high_open, True
+    if low is not None and (value <= low if low_open is True else value < low):
+        what = "not above" if low_open is True else "below"
+        _broken(f"column {where}: {shown(value, schema, where, names)} is {what} the minimum {low}{_range(low, high)}", notes)
+    if high is not None and (value >= high if high_open is True else value > high):
+        what = "not below" if high_open is True else "above"
+        _broken(f"column {where}: {shown(value, schema, where, names)} is {what} the maximum {high}{_range(low, high)}", notes)
+
+
+def _is_number(value: t.Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _range(low: t.Any, high: t.Any) -> str:
     return f" (allowed: {low} to {high})" if low is not None and high is not None else ""
 
 
-def _check_length(value: str, schema: Schema, where: str) -> None:
+def _check_length(value: str, schema: Schema, where: str, notes: Notes) -> None:
     low, high = schema.get("minLength"), schema.get("maxLength")
     if low is not None and len(value) < low:
-        raise DataError(f"column {where}: must be at least {low} characters")
+        _broken(f"column {where}: must be at least {low} characters", notes)
     if high is not None and len(value) > high:
-        raise DataError(f"column {where}: must be at most {high} characters")
+        _broken(f"column {where}: must be at most {high} characters", notes)
 
 
-def _check_format(value: str, schema: Schema, where: str, names: Names) -> None:
+def _check_count(value: list, schema: Schema, where: str, notes: Notes) -> None:
+    low, high = schema.get("minItems"), schema.get("maxItems")
+    if low is not None and len(value) < low:
+        _broken(f"column {where}: must have at least {low} items, got {len(value)}", notes)
+    if high is not None and len(value) > high:
+        _broken(f"column {where}: must have at most {high} items, got {len(value)}", notes)
+
+
+def _check_pattern(value: str, schema: Schema, where: str, names: Names, notes: Notes) -> None:
+    """``pattern``, searched as JSON Schema says (unanchored); one Python cannot compile is not checked."""
+    pattern = schema.get("pattern")
+    if not isinstance(pattern, str):
+        return
+    compiled = _regex(pattern)
+    if compiled is not None and compiled.search(value) is None:
+        text = pattern if len(pattern) <= 60 else pattern[:57] + "..."
+        _broken(f"column {where}: {shown(value, schema, where, names)} does not match the pattern {text}", notes)
+
+
+@lru_cache(maxsize=256)
+def _regex(pattern: str) -> re.Pattern[str] | None:
+    try:
+        return re.compile(pattern)
+    except (re.error, RecursionError, OverflowError):
+        return None
+
+
+def _check_format(value: str, schema: Schema, where: str, names: Names, notes: Notes) -> None:
     """The ``format`` the schema states, when it is one ``cfql.plan.formats`` can check."""
     name = schema.get("format")
     if not name:
@@ -165,10 +230,10 @@ def _check_format(value: str, schema: Schema, where: str, names: Names) -> None:
 
     known = FORMATS.get(name)
     if known is not None and not known[1](value):
-        raise DataError(f"column {where}: expected {known[0]}, got {shown(value, schema, where, names)}")
+        _broken(f"column {where}: expected {known[0]}, got {shown(value, schema, where, names)}", notes)
 
 
-def _check_object(value: dict, schema: Schema, where: str, names: Names) -> dict:
+def _check_object(value: dict, schema: Schema, where: str, names: Names, notes: Notes) -> dict:
     properties: Schema = schema.get("properties") or {}
     if not properties and schema.get("additionalProperties", True) is not False:
         return value
@@ -176,14 +241,15 @@ def _check_object(value: dict, schema: Schema, where: str, names: Names) -> dict
     for key, item in value.items():
         if key not in properties:
             raise DataError(f"column {where}: unknown field {key!r}{did_you_mean(key, properties)}")
-        result[key] = check(item, properties[key], f"{where}.{key}", names)
+        result[key] = check(item, properties[key], f"{where}.{key}", names, notes)
     missing = [name for name in schema.get("required", ()) if name not in value]
     if missing:
         raise DataError(f"column {where}: missing required field {', '.join(missing)}")
     return result
 
 
-def _check_any_of(value: t.Any, schema: Schema, where: str, names: Names) -> t.Any:
+def _check_any_of(value: t.Any, schema: Schema, where: str, names: Names, notes: Notes) -> t.Any:
+    """The first shape the value fits; with ``notes``, failing that, the first it fits but for constraints."""
     branches = schema.get("anyOf") or schema.get("oneOf") or ()
     if isinstance(value, str) and all(b.get("type") in _JSON_KINDS for b in branches):
         value = _parse_json(value, branches[0]["type"], where)
@@ -193,6 +259,15 @@ def _check_any_of(value: t.Any, schema: Schema, where: str, names: Names) -> t.A
             return check(value, branch, where, names)
         except DataError as error:
             errors.append(str(error).split(": ", 1)[-1])
+    if notes is not None:
+        for branch in branches:
+            found: list[str] = []
+            try:
+                checked = check(value, branch, where, names, found)
+            except DataError:
+                continue
+            notes.extend(found)
+            return checked
     # The branch whose complaint is about a nested field is usually the one the user meant.
     best = max(errors, key=lambda e: e.count("."), default="no allowed shape")
     raise DataError(f"column {where}: matches none of the {len(branches)} allowed shapes; closest: {best}")

@@ -9,12 +9,14 @@ on the rows under the method's ``objectKey``, compiled once into Python
 callables when the plan is built (so an unknown column or an unsupported
 construct fails before any request is sent).
 
-List methods follow pages as their document declares (``cfql.plan.pages``):
-one page after another until the API says there are no more, LIMIT is
+List methods follow pages as their document declares or implies
+(``cfql.plan.pages``): until the API says there are no more, LIMIT is
 satisfied (when nothing needs every row first), or ``MAX_PAGES`` pages have
 been read — then the rows read so far are returned with ``Result.message``
-saying so, and a ``PaginationCapWarning`` is issued. Giving the pagination's
-own parameter in WHERE (a page number or token) means "that page only".
+saying so, and a ``PaginationCapWarning`` is issued. Pages whose number the
+first page's totals already tell are asked for as one batch, which the driver
+sends at once; rows still come out in page order. Giving the pagination's own
+parameter in WHERE (a page number or token) means "that page only".
 
 Expressions are compiled by ``cfql.rows.rowexpr``. Local semantics, in short:
 comparisons are typed (``'5' = 5`` is false, and an ordering comparison of
@@ -48,7 +50,7 @@ from cfql.plan.pages import Pager
 from cfql.plan.plans import CallPlan, answers_many, check_constants
 from cfql.plan.resolver import SELECT_NOT_SUPPORTED, choose_method, find_resource
 from cfql.plan.schema import shown
-from cfql.provider.model import Method, Resource
+from cfql.provider.model import Method, Pagination, Resource
 from cfql.result import Result
 from cfql.rows.projection import Projection, compile_projection, row_objects
 from cfql.rows.rowexpr import (
@@ -143,7 +145,7 @@ class SelectPlan:
         limit = _count(self.limit, params, "LIMIT")
         offset = _count(self.offset, params, "OFFSET") or 0
         spec = self.method.pagination
-        pager = Pager(spec) if spec is not None and self.paged and spec.request_key not in request.query else None
+        pager = Pager(spec) if spec is not None and self.paged and not _page_given(spec, request) else None
         # Without ORDER BY or aggregates, rows stream: stop reading once LIMIT/OFFSET are met.
         wanted = offset + limit if limit is not None and self.grouping is None and not self.order else None
         where, output = self.where, self.output
@@ -152,30 +154,33 @@ class SelectPlan:
         seen: set[str] | None = set() if self.distinct and self.grouping is None else None
         pages = items = 0
         capped = False
-        while wanted != 0:
-            (response,) = yield [request]
-            pages += 1
-            page = row_objects(response.payload, self.method.object_key)
-            items += len(page)
-            for record in page:
-                if where is not None and where(record, params) is not True:
-                    continue
-                if self.grouping is not None:
-                    records.append(record)
-                    continue
-                row = output(record, params)
-                if seen is not None and not _first_time(seen, row):
-                    continue
-                pairs.append((record, row))
-            if wanted is not None and len(pairs) >= wanted:
+        batch = [request] if wanted != 0 else []
+        while batch:
+            answers = yield batch
+            pages += len(batch)
+            for response in answers:  # in page order, whichever came first
+                page = row_objects(response.payload, self.method.object_key)
+                items += len(page)
+                for record in page:
+                    if where is not None and where(record, params) is not True:
+                        continue
+                    if self.grouping is not None:
+                        records.append(record)
+                        continue
+                    row = output(record, params)
+                    if seen is not None and not _first_time(seen, row):
+                        continue
+                    pairs.append((record, row))
+                if wanted is not None and len(pairs) >= wanted:
+                    break
+            if pager is None or (wanted is not None and len(pairs) >= wanted):
                 break
-            following = pager.next(request, response, len(page)) if pager is not None else None
-            if following is None:
-                break
-            if pages >= MAX_PAGES:
+            still = None if wanted is None else wanted - len(pairs)
+            following = pager.following(batch[-1], answers[-1], len(page), rows_wanted=still)
+            if following and pages >= MAX_PAGES:
                 capped = True
                 break
-            request = following
+            batch = following[: MAX_PAGES - pages]
         if self.grouping is not None:
             grouped = _group(records, self.grouping, params)
             pairs = [(group, output(group, params)) for group in grouped]
@@ -192,6 +197,15 @@ class SelectPlan:
             message = cap_message(pages, items)
             warnings.warn(message, PaginationCapWarning, stacklevel=2)
         return Result(columns, rows, message=message, statement=self.sql)
+
+
+def _page_given(spec: Pagination, request: ApiRequest) -> bool:
+    """Whether the statement names a page itself (its number or token in WHERE): then that page only."""
+    if spec.request_location == "body":
+        return spec.request_key in (request.body or {})
+    if spec.request_location == "header":
+        return spec.request_key in request.headers
+    return spec.request_key in request.query
 
 
 def _first_time(seen: set[str], row: dict[str, t.Any]) -> bool:
@@ -352,7 +366,8 @@ def plan_select(node: exp.Select, sql: str, registry: Registry) -> SelectPlan:
     conjuncts = _conjuncts(node.args["where"].this) if node.args.get("where") else []
     method, params, local = _resolve(resource, conjuncts)
     columns = tuple((method.row_schema.get("properties") or {}).keys())
-    call = CallPlan(sql, method, (check_constants(params, method.fields, names=method.secret_names),), None, "SELECT")
+    bound = check_constants(params, method.fields, names=method.secret_names, loose=not method.strict_schema)
+    call = CallPlan(sql, method, (bound,), None, "SELECT")
 
     rows = RowScope(method, columns, [n for m in resource.methods_for("select") for n in m.parameters])
     where = and_all([rows.compiler("WHERE").predicate(c) for c in local])

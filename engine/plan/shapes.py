@@ -102,11 +102,18 @@ def _instantiate(template: CallPlan, slots: t.Sequence[_Slot], literals: t.Seque
     """The template with this statement's literal values, each checked as the planner would."""
     fields, names = template.method.fields, template.method.secret_names
     constants = [dict(row.constants) for row in template.rows]
+    notes = [dict(row.notes) for row in template.rows]
     for slot in slots:
         token = literals[slot.literal]
         value: t.Any = sql_text(token.text, slot.column) if token.token_type == TokenType.STRING else sql_number(token.text, slot.column)
         if slot.negate:
             value = -value
-        constants[slot.row][slot.column] = check(value, fields[slot.column].schema, slot.column, names)
-    rows = tuple(BoundRow(values, row.binds, row.sources) for values, row in zip(constants, template.rows))
+        found: list[str] | None = [] if template.loose else None
+        constants[slot.row][slot.column] = check(value, fields[slot.column].schema, slot.column, names, found)
+        notes[slot.row].pop(slot.column, None)
+        if found:
+            notes[slot.row][slot.column] = tuple(found)
+    rows = tuple(
+        BoundRow(values, row.binds, row.sources, found) for values, found, row in zip(constants, notes, template.rows)
+    )
     return replace(template, sql=sql, rows=rows)

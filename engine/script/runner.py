@@ -137,8 +137,14 @@ def prepare(
         from cfql.script.templates import render
 
         try:
+            from cfql.provider.auth import credential_env_vars
+
             registry = getattr(target, "registry", None) or default_registry()
-            text = render(text, variables or {}, source, template_dir, hidden=registry.credential_env_vars())
+            hidden = set(registry.credential_env_vars())
+            settings = getattr(target, "settings", None)
+            for block in (getattr(settings, "auth", None) or {}).values():  # --auth names variables too
+                hidden |= credential_env_vars(block)
+            text = render(text, variables or {}, source, template_dir, hidden=hidden)
         except Error as error:
             raise error.locate(source, "?") from None
     statements: list[Statement] = []

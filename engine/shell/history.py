@@ -73,7 +73,12 @@ def redact_command(text: str, registry: Registry | None = None) -> str:
 
 
 def is_secret_name(name: str, registry: Registry | None = None) -> bool:
-    """Whether a variable called ``name`` holds a secret: any provider's declared names or schema-marked fields."""
+    """Whether a variable called ``name`` holds a secret: it looks like one (TOKEN, KEY, PASSWORD ...), or a
+    loaded provider declares it, or a schema the session used marks it."""
+    from cfql.script.sandbox import looks_secret
+
+    if looks_secret(name):
+        return True
     if registry is None:
         from cfql.provider.registry import default_registry
 
@@ -155,7 +160,6 @@ class _Names:
     def __init__(self, registry: Registry):
         self.registry = registry
         self._by_resource: dict[str, frozenset[str]] = {}
-        self._everywhere: frozenset[str] | None = None
 
     @classmethod
     def of(cls, registry: Registry) -> _Names:
@@ -174,17 +178,16 @@ class _Names:
         return declared | self._schema_names(resource) if resource is not None else declared
 
     def everywhere(self) -> frozenset[str]:
-        """Every provider's declared names and the schema secrets of every resource (read once)."""
-        if self._everywhere is None:
-            registry = self.registry
-            names = set(registry.secret_names(None))
-            for provider_name in registry.provider_names:
-                provider = registry.provider(provider_name)
-                for service in provider.services.values() if provider is not None else ():
-                    for resource in service.resources.values():
-                        names |= self._schema_names(resource)
-            self._everywhere = frozenset(names)
-        return self._everywhere
+        """The declared names of the providers loaded so far, the default ones, and the schema secrets of the resources used.
+
+        Worked out from what the session has touched: with StackQL's whole
+        registry present, building every resource would take minutes.
+        """
+        registry = self.registry
+        names = set(registry.secret_names(None))
+        for resource in registry.loaded_resources():
+            names |= self._schema_names(resource)
+        return frozenset(names)
 
     def _schema_names(self, resource: Resource) -> frozenset[str]:
         found = self._by_resource.get(resource.id)

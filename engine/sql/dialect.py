@@ -48,6 +48,16 @@ class Show(exp.Expression):
 SHOW_KINDS = ("PROVIDERS", "SERVICES", "RESOURCES", "METHODS")
 
 
+class RegistryStatement(exp.Expression):
+    """``REGISTRY LIST [provider]`` or ``REGISTRY PULL provider [version]``: StackQL's remote provider registry."""
+
+    arg_types = {"this": True, "provider": False, "version": False}
+
+
+REGISTRY_ACTIONS = ("LIST", "PULL")
+REGISTRY_USAGE = "REGISTRY LIST [provider] or REGISTRY PULL provider [version]"
+
+
 class StackQL(Postgres):
     """PostgreSQL syntax plus StackQL's statements."""
 
@@ -85,6 +95,60 @@ class StackQL(Postgres):
                                      + (repr(self._curr.text) if self._curr else "the end of the statement"))
                 items.append(item)
             return items
+
+        def _parse_statement(self) -> exp.Expression | None:
+            # REGISTRY is no keyword (a column or resource may be called registry): a word that starts a statement.
+            token = self._curr
+            if token and token.token_type == TokenType.VAR and token.text.upper() == "REGISTRY":
+                self._advance()
+                comments = self._prev_comments
+                statement = self._parse_registry()
+                statement.add_comments(comments, prepend=True)
+                return statement
+            return super()._parse_statement()
+
+        def _parse_registry(self) -> RegistryStatement:
+            action = self._curr.text.upper() if self._curr and self._curr.token_type != TokenType.STRING else ""
+            if action not in REGISTRY_ACTIONS:
+                self.raise_error(f"Expected {REGISTRY_USAGE}")
+            self._advance()
+            provider = self._parse_registry_word()
+            if provider is None and action == "PULL":
+                self.raise_error("REGISTRY PULL needs a provider: REGISTRY PULL provider [version]")
+            version = self._parse_registry_word() if action == "PULL" else None
+            if self._curr and self._curr.token_type != TokenType.SEMICOLON:
+                self.raise_error(f"Unexpected {self._curr.text!r}: {REGISTRY_USAGE}")
+            return self.expression(RegistryStatement(this=exp.Var(this=action), provider=provider, version=version))
+
+        def _parse_registry_word(self) -> exp.Literal | None:
+            """A provider or version as written: a string, a quoted name, or tokens with no space between
+            (``googleapis.com`` and ``v24.03.00206`` are several tokens each)."""
+            first = self._curr
+            if not first or first.token_type == TokenType.SEMICOLON:
+                return None
+            self._advance()
+            if first.token_type in (TokenType.STRING, TokenType.IDENTIFIER):
+                return exp.Literal.string(first.text)
+            end = first.end
+            while (
+                self._curr
+                and self._curr.start == end + 1
+                and self._curr.token_type not in (TokenType.SEMICOLON, TokenType.STRING, TokenType.IDENTIFIER)
+            ):
+                end = self._curr.end
+                self._advance()
+            return exp.Literal.string(self.sql[first.start : end + 1])
+
+        def _parse_describe(self) -> exp.Describe:
+            """sqlglot's DESCRIBE, where the method of ``p.s.r.method`` may be any word (``create``, ``insert``)."""
+            index, dots = self._index, 0
+            while index < len(self._tokens) and dots < 3 and self._tokens[index].token_type != TokenType.SEMICOLON:
+                dots += self._tokens[index].token_type == TokenType.DOT
+                index += 1
+            word = self._tokens[index] if dots == 3 and index < len(self._tokens) else None
+            if word is not None and word.token_type not in (TokenType.VAR, TokenType.IDENTIFIER) and word.text.isidentifier():
+                self._tokens[index] = Token(TokenType.VAR, word.text, word.line, word.col, word.start, word.end, word.comments)
+            return super()._parse_describe()
 
         def _parse_replace(self) -> Replace:
             update = self._parse_update()

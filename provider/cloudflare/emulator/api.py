@@ -278,6 +278,25 @@ class Api:
         return record
 
 
+#: What the emulator implements, as (HTTP method, path template under BASE_PATH): ``--sandbox``
+#: refuses any other method up front, naming these, instead of answering 404.
+SERVED_ROUTES = frozenset(
+    {
+        ("GET", "/accounts/{}/realtime/kit/{}/meetings"),
+        ("POST", "/accounts/{}/realtime/kit/{}/meetings"),
+        ("GET", "/accounts/{}/realtime/kit/{}/meetings/{}"),
+        ("PATCH", "/accounts/{}/realtime/kit/{}/meetings/{}"),
+        ("PUT", "/accounts/{}/realtime/kit/{}/meetings/{}"),
+        ("GET", "/accounts/{}/realtime/kit/{}/meetings/{}/participants"),
+        ("POST", "/accounts/{}/realtime/kit/{}/meetings/{}/participants"),
+        ("GET", "/accounts/{}/realtime/kit/{}/meetings/{}/participants/{}"),
+        ("PATCH", "/accounts/{}/realtime/kit/{}/meetings/{}/participants/{}"),
+        ("DELETE", "/accounts/{}/realtime/kit/{}/meetings/{}/participants/{}"),
+        ("POST", "/accounts/{}/realtime/kit/{}/meetings/{}/participants/{}/token"),
+    }
+)
+SERVED_SUMMARY = "RealtimeKit meetings and their participants (realtime_kit.meetings, kit_meetings, meetings_participants)"
+
 _ROUTES: dict[str, dict[str, Operation]] = {
     "meetings": {"GET": Api.list_meetings, "POST": Api.create_meeting},
     "meeting": {"GET": Api.get_meeting, "PATCH": Api.update_meeting, "PUT": Api.replace_meeting},

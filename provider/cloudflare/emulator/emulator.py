@@ -8,7 +8,7 @@ from types import TracebackType
 
 from cfql.provider.sandbox import Sandbox
 
-from .api import BASE_PATH, Api
+from .api import BASE_PATH, SERVED_ROUTES, SERVED_SUMMARY, Api
 from .faults import FaultInjector, Faults
 from .server import EmulatorHTTPServer
 from .store import Record, Store
@@ -128,4 +128,4 @@ class Emulator:
 def start_sandbox() -> Sandbox:
     """The ``--sandbox`` entry point named in the provider document of manifests/src/cloudflare: an in-memory emulator."""
     emulator = Emulator(host="127.0.0.1", port=0, token=SANDBOX_TOKEN).start()
-    return Sandbox(url=emulator.url, token=SANDBOX_TOKEN, stop=emulator.stop)
+    return Sandbox(url=emulator.url, token=SANDBOX_TOKEN, stop=emulator.stop, routes=SERVED_ROUTES, serves=SERVED_SUMMARY)
