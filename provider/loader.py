@@ -45,23 +45,31 @@ def read_yaml(path: Path) -> t.Any:
                 return json.load(fh)
         except (OSError, ValueError):
             pass
+    import yaml
+
     try:
         with open(path, "rb") as fh:
             document = yaml_load(fh)
     except OSError as error:
         raise ProviderDocumentError(f"{path}: cannot be read ({error.strerror or error})") from None
-    except __import__("yaml").YAMLError as error:  # many lines, naming the parser's states: one is enough
+    except yaml.YAMLError as error:  # many lines, naming the parser's states: one is enough
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark is not None else ""
         raise ProviderDocumentError(f"{path}: not valid YAML ({where}{getattr(error, 'problem', None) or 'cannot be parsed'})") from None
     if cache is not None:
-        _write_atomically(cache, json.dumps(document, separators=(",", ":")))
+        try:
+            text = json.dumps(document, separators=(",", ":"))
+        except (TypeError, ValueError):  # e.g. a !!binary value: the document works, only uncached
+            return document
+        _write_atomically(cache, text)
     return document
 
 
 def yaml_load(stream: t.Any) -> t.Any:
     """Safe YAML, where a tag cfql does not know (``!GetAtt``, ``!include`` ...) reads as its plain value."""
-    return __import__("yaml").load(stream, Loader=_loader())
+    import yaml
+
+    return yaml.load(stream, Loader=_loader())
 
 
 _LOADER: t.Any = None

@@ -176,7 +176,11 @@ class DriverCore:
     # -- requests --------------------------------------------------------------------------
 
     def url(self, request: ApiRequest) -> str:
+        """Where the request goes; a next-page address the API gave relative (``/v2/items?page=2``) is resolved
+        against the first page's URL."""
         if request.url is not None:
+            if httpx.URL(request.url).is_relative_url:
+                return str(httpx.URL(self.base_url(request) + request.path).join(request.url))
             return request.url
         return self.base_url(request) + request.path
 
@@ -257,7 +261,7 @@ class DriverCore:
     def _same_origin(self, request: ApiRequest) -> None:
         """A next-page URL from a response must stay on the provider's host: credentials go with it."""
         base = httpx.URL(self.base_url(request))
-        target = httpx.URL(request.url or "")
+        target = httpx.URL(self.url(request))
         if (target.scheme, target.host, target.port) != (base.scheme, base.host, base.port):
             raise OperationalError(
                 f"{request.method.name}: the API's next-page link points to {target.scheme}://{target.host}, "

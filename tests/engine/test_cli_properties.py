@@ -62,7 +62,8 @@ def run(argv: list[str], stdin: bytes = b"SHOW PROVIDERS;") -> tuple[int, str, s
 def check(status: int, out: str, err: str, argv: list[str]) -> None:
     assert status in (0, 1, 2), (argv, err)
     assert "internal error" not in err and "Traceback" not in err, (argv, err)
-    if status == 0 and re.search(r"(^|\s)(-o|--output)(=|\s)json(\s|$)", " ".join(argv)) and out:
+    asked_for_help = any(arg in ("-h", "--help") for arg in argv)  # argparse prints usage, whatever -o says
+    if status == 0 and not asked_for_help and re.search(r"(^|\s)(-o|--output)(=|\s)json(\s|$)", " ".join(argv)) and out:
         json.loads(out)
 
 

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from cfql import Connection, Settings
-from cfql.errors import APIError
+from cfql.errors import APIError, OperationalError
 from cfql.http.messages import ApiRequest, ApiResponse
 from cfql.plan.pages import PAGES_AT_ONCE, Pager, next_link
 from cfql.provider.model import Field, Method, PageNumbering, Pagination
@@ -500,3 +500,32 @@ def test_an_error_in_one_page_fails_the_batch(pager_conn: Connection) -> None:
     pager_conn.driver._client = httpx.Client(transport=httpx.MockTransport(failing))
     with pytest.raises(APIError, match="page 4 is gone"):
         pager_conn.execute("SELECT id FROM pager.items.records WHERE zone_id = 'z1'")
+
+
+def test_a_relative_next_link_is_resolved_against_the_page_it_came_from() -> None:
+    """Some APIs answer ``Link: </v1/linked?page=2>; rel="next"``: the next page is on the same host."""
+    seen: list[str] = []
+
+    def linked(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        page = int(request.url.params.get("page", 1))
+        headers = {"Link": f'</v1/linked?page={page + 1}>; rel="next"'} if page < 3 else {}
+        return httpx.Response(200, json=[{"id": f"p{page}"}], headers=headers)
+
+    client = httpx.Client(transport=httpx.MockTransport(linked))
+    settings = Settings(token="t", base_url="https://pager.test/v1")
+    with Connection(settings, http_client=client, registry=Registry(DATA / "paging_providers")) as conn:
+        rows = conn.execute("SELECT id FROM pager.items.linked")
+    assert [row["id"] for row in rows] == ["p1", "p2", "p3"]
+    assert seen == ["https://pager.test/v1/linked", "https://pager.test/v1/linked?page=2", "https://pager.test/v1/linked?page=3"]
+
+
+def test_a_next_link_to_another_host_is_not_followed() -> None:
+    def linked(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=[{"id": "p1"}], headers={"Link": '<https://elsewhere.test/v1/linked?page=2>; rel="next"'})
+
+    client = httpx.Client(transport=httpx.MockTransport(linked))
+    settings = Settings(token="t", base_url="https://pager.test/v1")
+    with Connection(settings, http_client=client, registry=Registry(DATA / "paging_providers")) as conn:
+        with pytest.raises(OperationalError, match="points to https://elsewhere.test, not to pager.test"):
+            conn.execute("SELECT id FROM pager.items.linked")

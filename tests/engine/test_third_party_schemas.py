@@ -14,6 +14,7 @@ The requests go over loopback to a small ``http.server`` that records them.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import typing as t
@@ -276,6 +277,22 @@ def test_strict_refuses_before_anything_is_sent(server: Server) -> None:
         conn.execute(bound, {"ttl": 1})  # what the document allows still runs
     assert messages(caught) == []
     assert [(s.method, s.body) for s in server.seen] == [("POST", {"name": "www", "type": "A", "content": "192.0.2.1", "ttl": 1})]
+
+
+def test_the_async_connection_follows_the_same_rule(server: Server) -> None:
+    from cfql.aio import AsyncConnection
+
+    async def run(strict: bool) -> list[dict[str, t.Any]]:
+        settings = Settings(base_url={"zonely": server.url}, strict=strict)
+        async with AsyncConnection(settings, registry=Registry(ROOT)) as conn:
+            return await conn.execute(INSERT + " RETURNING ttl")
+
+    with pytest.warns(SchemaWarning) as caught:
+        assert asyncio.run(run(strict=False)) == [{"ttl": 300}]
+    assert "column ttl: 300 is not one of 1" + SENT_ANYWAY in messages(caught)
+    with pytest.raises(DataError, match=r"^column type: 'CNAME' is not one of 'A'$"):
+        asyncio.run(run(strict=True))
+    assert [s.body["ttl"] for s in server.seen] == [300]
 
 
 def test_a_strict_script_is_refused_before_its_first_statement(server: Server) -> None:
