@@ -35,7 +35,6 @@ from cfql.http.messages import ApiRequest, ApiResponse, Exchange
 from cfql.http.pacing import Pacer, parse_rate_limit
 from cfql.http.retry import NEVER_SENT, READS, retry_after_error, retry_after_response
 from cfql.provider.loader import FORM
-from cfql.provider.auth import AuthConfigError, Credentials, Given, MissingCredentials, UnsupportedAuth, credentials
 from cfql.provider.model import Method, Provider
 from cfql.provider.registry import Registry
 from cfql.redact import (
@@ -54,6 +53,7 @@ from cfql.sql.values import Deferred, load_json
 
 if t.TYPE_CHECKING:
     from cfql.plan.plans import Plan
+    from cfql.provider.auth import Credentials, Given
     from cfql.provider.sandbox import Sandbox
 
 USER_AGENT = "cfql/0.1.0"
@@ -103,6 +103,8 @@ class DriverCore:
         return found
 
     def _open(self, name: str) -> Endpoint:
+        from cfql.provider.auth import Given  # auth is loaded with the first endpoint, not with cfql
+
         provider = self.registry.provider(name)
         if provider is None:  # the planner found it, so this cannot happen
             raise InternalError(f"a plan names provider {name!r}, which the registry does not have")
@@ -152,10 +154,13 @@ class DriverCore:
         An auth block cfql cannot send (``aws_signing_v4``, a ``custom`` without
         a ``name`` ...) is refused here, on the first use of the provider: before any request.
         """
+        from cfql.provider.auth import AuthConfigError, MissingCredentials, UnsupportedAuth, credentials
+        from cfql.provider.sandbox import sandbox_entry
+
         try:
             return credentials(auth, given), ""
         except MissingCredentials as error:
-            hint = ", or use --sandbox" if provider.conventions.sandbox.get("start") else ""
+            hint = ", or use --sandbox" if sandbox_entry(provider.name, provider.conventions.sandbox.get("start")) else ""
             return None, f"{error}{hint}"
         except UnsupportedAuth as error:
             raise NotSupportedError(f"{error} ({origin}); nothing was sent") from None

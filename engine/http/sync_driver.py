@@ -12,7 +12,6 @@ from __future__ import annotations
 import threading
 import time
 import typing as t
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
 import httpx
 from cfql.errors import Error
@@ -74,6 +73,8 @@ class SyncDriver(DriverCore):
         """
         if len(requests) <= 1:
             return [self.send(request) for request in requests]
+        from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait  # only a list's known pages need it
+
         pool = ThreadPoolExecutor(max_workers=min(READS_AT_ONCE, len(requests)), thread_name_prefix="cfql-send")
         try:
             futures = [pool.submit(self.send, request) for request in requests]

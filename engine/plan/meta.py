@@ -25,7 +25,6 @@ from cfql.plan.schema import did_you_mean
 from cfql.provider.model import SQL_VERBS, Method, Resource
 from cfql.provider.registry import Registry
 from cfql.result import Result
-from cfql.rows.rowexpr import like_regex
 from cfql.sql.dialect import Show, table_parts
 
 Producer = t.Callable[[], Result]
@@ -51,6 +50,8 @@ def _show_producer(node: Show, registry: Registry) -> Producer:
     result = _SHOW[kind](registry, target, bool(node.args.get("extended")))
     like = node.args.get("like")
     if isinstance(like, exp.Literal):
+        from cfql.rows.rowexpr import like_regex  # SQL's local evaluation, loaded only for LIKE
+
         pattern = like_regex(like.this)
         key = result.columns[0]
         result.rows = [r for r in result.rows if pattern.fullmatch(str(r[key]))]
@@ -65,8 +66,9 @@ def _copies_of(result: Result) -> Producer:
 def _show_providers(registry: Registry, target: list[str], extended: bool) -> Result:
     rows = []
     for name in registry.provider_names:
-        rows.append({"name": name, "title": find_provider(registry, name).title})
-    return Result(["name", "title"], rows)
+        provider = find_provider(registry, name)
+        rows.append({"name": name, "version": provider.version, "title": provider.title})
+    return Result(["name", "version", "title"], rows)
 
 
 def _show_services(registry: Registry, target: list[str], extended: bool) -> Result:

@@ -9,19 +9,16 @@ refuses it before anything is sent, as cfql's own Cloudflare document always
 does. It lists no secret fields, so cfql's default secret names (``password``,
 ``api_key`` ...) are masked in its results and dry runs.
 
-The requests go over loopback to a small ``http.server`` that records them.
+The requests go over loopback to a ``tests.loopback`` server that records them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import typing as t
 import warnings
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -30,6 +27,7 @@ from cfql import Connection, DataError, SchemaWarning, Settings, connect
 from cfql.cli.main import main
 from cfql.plan.schema import check
 from cfql.provider.registry import Registry, default_registry
+from tests.loopback import LoopbackServer, Reply, Seen
 
 ROOT = Path(__file__).resolve().parents[1] / "data" / "registry_meta"
 RECORDS = "zonely.dns.records"
@@ -41,72 +39,29 @@ SENT_ANYWAY = "; sent anyway: the document of zonely.dns.records is not one cfql
 INSERT = f"INSERT INTO {RECORDS} (zone_id, name, type, content, ttl) VALUES ('z1', 'www', 'CNAME', 'target.example', 300)"
 
 
-class Seen(t.NamedTuple):
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-    body: t.Any
-
-
-class Server:
-    """A loopback Zonely that records every request; records echo what was sent, users echo the password."""
-
-    def __init__(self) -> None:
-        self.seen: list[Seen] = []
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def answer(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                parts = urlsplit(self.path)
-                body = json.loads(raw) if raw else None
-                server.seen.append(Seen(self.command, parts.path, parse_qs(parts.query), {k.lower(): v for k, v in self.headers.items()}, body))
-                payload = server.reply(self.command, parts.path, body)
-                data = json.dumps(payload).encode()
-                self.send_response(200 if payload is not None else 404)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST = answer  # noqa: N815 - the names http.server calls
-
-            def log_message(self, *args: t.Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    @staticmethod
-    def reply(method: str, path: str, body: t.Any) -> t.Any:
-        user = {"id": "u1", "name": "ann", "role": "admin", "password": PASSWORD, "api_key": API_KEY}
-        if (method, path) == ("POST", "/zones/z1/records"):
-            return {"result": {"id": "r1", **body}}
-        if (method, path) == ("GET", "/zones/z1/records"):
-            return {"result": [{"id": "r1", "name": "www", "type": "CNAME"}]}
-        if (method, path) == ("POST", "/users"):
-            return {"result": {**user, **body, "id": "u2"}}
-        if (method, path) == ("GET", "/users"):
-            return {"result": [user]}
-        return None
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+def zonely_api(seen: Seen) -> Reply:
+    """A loopback Zonely: records echo what was sent, users echo the password; any other route is a 404."""
+    user = {"id": "u1", "name": "ann", "role": "admin", "password": PASSWORD, "api_key": API_KEY}
+    route = (seen.method, seen.path)
+    if route == ("POST", "/zones/z1/records"):
+        return Reply.json({"result": {"id": "r1", **seen.json()}})
+    if route == ("GET", "/zones/z1/records"):
+        return Reply.json({"result": [{"id": "r1", "name": "www", "type": "CNAME"}]})
+    if route == ("POST", "/users"):
+        return Reply.json({"result": {**user, **seen.json(), "id": "u2"}})
+    if route == ("GET", "/users"):
+        return Reply.json({"result": [user]})
+    return Reply.json(None, 404)
 
 
 @pytest.fixture(scope="module")
-def running() -> t.Iterator[Server]:
-    server = Server()
-    yield server
-    server.close()
+def running() -> t.Iterator[LoopbackServer]:
+    with LoopbackServer(zonely_api) as server:
+        yield server
 
 
 @pytest.fixture
-def server(running: Server, monkeypatch: pytest.MonkeyPatch) -> Server:
+def server(running: LoopbackServer, monkeypatch: pytest.MonkeyPatch) -> LoopbackServer:
     running.seen.clear()
     monkeypatch.setenv("ZONELY_KEY", KEY)
     for name in ("CFQL_REGISTRY", "CFQL_AUTH"):
@@ -114,11 +69,11 @@ def server(running: Server, monkeypatch: pytest.MonkeyPatch) -> Server:
     return running
 
 
-def zonely(server: Server, **settings: t.Any) -> Connection:
+def zonely(server: LoopbackServer, **settings: t.Any) -> Connection:
     return connect(registry=Registry(ROOT), base_url={"zonely": server.url}, **settings)  # type: ignore[arg-type]
 
 
-def cli(server: Server, *args: str) -> list[str]:
+def cli(server: LoopbackServer, *args: str) -> list[str]:
     return ["exec", "--registry", str(ROOT), "--base-url", f"zonely={server.url}", *args]
 
 
@@ -197,7 +152,7 @@ def test_a_secret_value_is_never_quoted_in_a_note() -> None:
 # --------------------------------------------------------------------------
 
 
-def test_a_third_party_documents_enums_and_bounds_warn_and_the_values_are_sent(server: Server) -> None:
+def test_a_third_party_documents_enums_and_bounds_warn_and_the_values_are_sent(server: LoopbackServer) -> None:
     with zonely(server) as conn, pytest.warns(SchemaWarning) as caught:
         rows = conn.execute(
             f"INSERT INTO {RECORDS} (zone_id, name, type, content, ttl, priority, label, tags, expires_on, settings) "
@@ -216,13 +171,13 @@ def test_a_third_party_documents_enums_and_bounds_warn_and_the_values_are_sent(s
     )]
     (seen,) = server.seen
     assert (seen.method, seen.path) == ("POST", "/zones/z1/records")
-    assert seen.body == {"name": "a-very-long-record-name", "type": "CNAME", "content": "target.example", "ttl": 300,
+    assert seen.json() == {"name": "a-very-long-record-name", "type": "CNAME", "content": "target.example", "ttl": 300,
                          "priority": 20, "label": "WWW", "tags": ["a", "b", "c"], "expires_on": "next week",
                          "settings": {"flatten": "on"}}
     assert rows == [{"id": "r1", "type": "CNAME", "ttl": 300}]
 
 
-def test_a_query_parameters_bounds_warn_too(server: Server) -> None:
+def test_a_query_parameters_bounds_warn_too(server: LoopbackServer) -> None:
     with zonely(server) as conn, pytest.warns(SchemaWarning) as caught:
         rows = conn.execute(f"SELECT id, type FROM {RECORDS} WHERE zone_id = 'z1' AND per_page = 100 AND type = 'CNAME'")
     assert messages(caught) == [
@@ -234,35 +189,35 @@ def test_a_query_parameters_bounds_warn_too(server: Server) -> None:
     assert seen.query == {"per_page": ["100"], "type": ["CNAME"]}
 
 
-def test_every_run_of_a_cached_plan_warns_and_a_reused_shape_warns_of_its_own_value(server: Server) -> None:
+def test_every_run_of_a_cached_plan_warns_and_a_reused_shape_warns_of_its_own_value(server: LoopbackServer) -> None:
     with zonely(server) as conn:
         for sql, value in ((INSERT, 300), (INSERT, 300), (INSERT.replace("300", "120"), 120)):
             with pytest.warns(SchemaWarning) as caught:
                 conn.execute(sql)
             assert f"column ttl: {value} is not one of 1{SENT_ANYWAY}" in messages(caught)
         assert conn.plans.get(INSERT.replace("300", "120")) is not conn.plans.get(INSERT)
-    assert [s.body["ttl"] for s in server.seen] == [300, 300, 120]
+    assert [s.json()["ttl"] for s in server.seen] == [300, 300, 120]
 
 
-def test_a_bound_value_warns_when_the_statement_runs(server: Server) -> None:
+def test_a_bound_value_warns_when_the_statement_runs(server: LoopbackServer) -> None:
     sql = f"INSERT INTO {RECORDS} (zone_id, name, type, content, ttl) VALUES ('z1', 'www', 'A', '192.0.2.1', :ttl)"
     with zonely(server) as conn:
         conn.plans.get(sql)  # planned without a warning: the value is not known yet
         with pytest.warns(SchemaWarning) as caught:
             conn.execute(sql, {"ttl": 3600})
     assert messages(caught) == ["column ttl: 3600 is not one of 1" + SENT_ANYWAY]
-    assert server.seen[0].body["ttl"] == 3600
+    assert server.seen[0].json()["ttl"] == 3600
 
 
-def test_a_value_inside_the_document_sends_without_a_warning(server: Server) -> None:
+def test_a_value_inside_the_document_sends_without_a_warning(server: LoopbackServer) -> None:
     with zonely(server) as conn, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         conn.execute(f"INSERT INTO {RECORDS} (zone_id, name, type, content, ttl) VALUES ('z1', 'www', 'A', '192.0.2.1', 1)")
     assert messages(caught) == []
-    assert server.seen[0].body == {"name": "www", "type": "A", "content": "192.0.2.1", "ttl": 1}
+    assert server.seen[0].json() == {"name": "www", "type": "A", "content": "192.0.2.1", "ttl": 1}
 
 
-def test_strict_refuses_before_anything_is_sent(server: Server) -> None:
+def test_strict_refuses_before_anything_is_sent(server: LoopbackServer) -> None:
     with zonely(server, strict=True) as conn, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with pytest.raises(DataError, match=r"^column type: 'CNAME' is not one of 'A'$"):
@@ -276,10 +231,10 @@ def test_strict_refuses_before_anything_is_sent(server: Server) -> None:
             conn.execute(f"SELECT id FROM {RECORDS} WHERE zone_id = 'z1' AND per_page = 100")
         conn.execute(bound, {"ttl": 1})  # what the document allows still runs
     assert messages(caught) == []
-    assert [(s.method, s.body) for s in server.seen] == [("POST", {"name": "www", "type": "A", "content": "192.0.2.1", "ttl": 1})]
+    assert [(s.method, s.json()) for s in server.seen] == [("POST", {"name": "www", "type": "A", "content": "192.0.2.1", "ttl": 1})]
 
 
-def test_the_async_connection_follows_the_same_rule(server: Server) -> None:
+def test_the_async_connection_follows_the_same_rule(server: LoopbackServer) -> None:
     from cfql.aio import AsyncConnection
 
     async def run(strict: bool) -> list[dict[str, t.Any]]:
@@ -292,17 +247,17 @@ def test_the_async_connection_follows_the_same_rule(server: Server) -> None:
     assert "column ttl: 300 is not one of 1" + SENT_ANYWAY in messages(caught)
     with pytest.raises(DataError, match=r"^column type: 'CNAME' is not one of 'A'$"):
         asyncio.run(run(strict=True))
-    assert [s.body["ttl"] for s in server.seen] == [300]
+    assert [s.json()["ttl"] for s in server.seen] == [300]
 
 
-def test_a_strict_script_is_refused_before_its_first_statement(server: Server) -> None:
+def test_a_strict_script_is_refused_before_its_first_statement(server: LoopbackServer) -> None:
     first = f"INSERT INTO {RECORDS} (zone_id, name, type, content) VALUES ('z1', 'a', 'A', '192.0.2.1')"
     with zonely(server, strict=True) as conn, pytest.raises(DataError, match="column ttl: 300 is not one of 1"):
         conn.executescript(f"{first};\n{INSERT.replace(chr(39) + 'CNAME' + chr(39), chr(39) + 'A' + chr(39))};")
     assert server.seen == []
 
 
-def test_a_type_is_refused_everywhere(server: Server) -> None:
+def test_a_type_is_refused_everywhere(server: LoopbackServer) -> None:
     wrong = f"INSERT INTO {RECORDS} (zone_id, name, type, content, priority) VALUES ('z1', 'www', 'A', '192.0.2.1', 'high')"
     for strict in (False, True):
         with zonely(server, strict=strict) as conn, pytest.raises(DataError, match=r"^column priority: expected an integer, got 'high'$"):
@@ -345,7 +300,7 @@ def test_cfql_s_own_document_always_refuses(sql: str, message: str) -> None:
 # --------------------------------------------------------------------------
 
 
-def test_the_cli_prints_one_warning_line_per_broken_constraint_and_sends(server: Server, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_cli_prints_one_warning_line_per_broken_constraint_and_sends(server: LoopbackServer, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(cli(server, "-o", "json", INSERT + " RETURNING ttl")) == 0
     out, err = capsys.readouterr()
     assert json.loads(out) == [{"ttl": 300}]
@@ -353,10 +308,10 @@ def test_the_cli_prints_one_warning_line_per_broken_constraint_and_sends(server:
         "cfql: warning: column type: 'CNAME' is not one of 'A'" + SENT_ANYWAY,
         "cfql: warning: column ttl: 300 is not one of 1" + SENT_ANYWAY,
     ]
-    assert [s.body["ttl"] for s in server.seen] == [300]
+    assert [s.json()["ttl"] for s in server.seen] == [300]
 
 
-def test_the_cli_dry_run_warns_and_sends_nothing(server: Server, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_cli_dry_run_warns_and_sends_nothing(server: LoopbackServer, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(cli(server, "--dry-run", "-o", "json", INSERT)) == 0
     out, err = capsys.readouterr()
     assert json.loads(out)[0]["body"]["ttl"] == 300
@@ -364,7 +319,7 @@ def test_the_cli_dry_run_warns_and_sends_nothing(server: Server, capsys: pytest.
     assert server.seen == []
 
 
-def test_the_cli_strict_flag_refuses(server: Server, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_cli_strict_flag_refuses(server: LoopbackServer, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(cli(server, "--strict", INSERT)) == 1
     out, err = capsys.readouterr()
     assert out == ""
@@ -372,7 +327,7 @@ def test_the_cli_strict_flag_refuses(server: Server, capsys: pytest.CaptureFixtu
     assert server.seen == []
 
 
-def test_the_cli_refuses_a_wrong_type_with_or_without_strict(server: Server, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_cli_refuses_a_wrong_type_with_or_without_strict(server: LoopbackServer, capsys: pytest.CaptureFixture[str]) -> None:
     wrong = INSERT.replace("300", "'300'")
     for flags in ((), ("--strict",)):
         assert main(cli(server, *flags, wrong)) == 1
@@ -385,17 +340,17 @@ def test_the_cli_refuses_a_wrong_type_with_or_without_strict(server: Server, cap
 # --------------------------------------------------------------------------
 
 
-def test_passwords_and_api_keys_are_masked_in_results(server: Server) -> None:
+def test_passwords_and_api_keys_are_masked_in_results(server: LoopbackServer) -> None:
     with zonely(server) as conn:
         made = conn.execute(f"INSERT INTO {USERS} (name, password) VALUES ('bob', '{PASSWORD}') RETURNING *")
         listed = conn.execute(f"SELECT name, password, api_key FROM {USERS}")
     assert made == [{"id": "u2", "name": "bob", "role": "admin", "password": "***", "api_key": "***"}]
     assert listed == [{"name": "ann", "password": "***", "api_key": "***"}]
-    assert server.seen[0].body == {"name": "bob", "password": PASSWORD}  # sent as given: masked only where shown
+    assert server.seen[0].json() == {"name": "bob", "password": PASSWORD}  # sent as given: masked only where shown
     assert server.seen[0].headers["x-zonely-key"] == KEY
 
 
-def test_passwords_are_masked_in_dry_runs_and_cli_output(server: Server, capsys: pytest.CaptureFixture[str]) -> None:
+def test_passwords_are_masked_in_dry_runs_and_cli_output(server: LoopbackServer, capsys: pytest.CaptureFixture[str]) -> None:
     insert = f"INSERT INTO {USERS} (name, password) VALUES ('bob', '{PASSWORD}')"
     with zonely(server, dry_run=True) as conn:
         (request,) = conn.execute(insert)

@@ -66,7 +66,7 @@ def test_statement_without_returning_reports_despatch(api: list[str], capsys: py
 def test_several_statements_print_in_order(api: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["exec", *api, "-o", "jsonl", f"{CREATE}; SHOW PROVIDERS;"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines == ['{"title": "Hello", "success": true}', '{"name": "cloudflare", "title": "Cloudflare"}']
+    assert lines == ['{"title": "Hello", "success": true}', '{"name": "cloudflare", "version": "v00.00.00000", "title": "Cloudflare"}']
 
 
 def test_failing_statement_exits_non_zero_and_says_what_ran(api: list[str], capsys: pytest.CaptureFixture[str]) -> None:

@@ -71,9 +71,9 @@ def test_a_bom_is_accepted_in_files_and_on_stdin(tmp_path: Path, capsys: pytest.
     path = tmp_path / "bom.iql"
     path.write_bytes(b"\xef\xbb\xbfSHOW PROVIDERS;")
     assert main(["exec", "--sandbox", "-o", "csv", "-i", str(path)]) == 0
-    assert capsys.readouterr().out == "name,title\ncloudflare,Cloudflare\n"
+    assert capsys.readouterr().out == "name,version,title\ncloudflare,v00.00.00000,Cloudflare\n"
     done = cfql("exec", "--sandbox", "-o", "csv", "-i", "-", stdin=b"\xef\xbb\xbfSHOW PROVIDERS;")
-    assert (done.returncode, done.stdout) == (0, b"name,title\ncloudflare,Cloudflare\n")
+    assert (done.returncode, done.stdout) == (0, b"name,version,title\ncloudflare,v00.00.00000,Cloudflare\n")
 
 
 def test_a_data_file_that_is_not_utf8_names_the_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -179,12 +179,12 @@ def test_help_into_a_closed_pipe_is_quiet() -> None:
 def test_several_statements_print_one_array_per_statement(api: list[str], ids: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
     script = create(ids) + "SHOW PROVIDERS;\n" + "SHOW PROVIDERS LIKE 'nothing%';\n"
     assert main(["exec", *api, "-o", "json", script]) == 0
-    assert json.loads(capsys.readouterr().out) == [[], [{"name": "cloudflare", "title": "Cloudflare"}], []]
+    assert json.loads(capsys.readouterr().out) == [[], [{"name": "cloudflare", "version": "v00.00.00000", "title": "Cloudflare"}], []]
 
 
 def test_one_statement_prints_its_rows_as_before(api: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["exec", *api, "-o", "json", "SHOW PROVIDERS"]) == 0
-    assert json.loads(capsys.readouterr().out) == [{"name": "cloudflare", "title": "Cloudflare"}]
+    assert json.loads(capsys.readouterr().out) == [{"name": "cloudflare", "version": "v00.00.00000", "title": "Cloudflare"}]
     assert main(["exec", *api, "-o", "json", "SHOW PROVIDERS LIKE 'nothing%'"]) == 0
     assert json.loads(capsys.readouterr().out) == []
 
@@ -214,7 +214,7 @@ def test_a_dry_run_in_json_is_one_document(ids: dict[str, str], capsys: pytest.C
     assert main(["exec", "--sandbox", "--dry-run", "-o", "json", create(ids) + create(ids) + "SHOW PROVIDERS;"]) == 0
     document = json.loads(capsys.readouterr().out)
     assert [len(entry) for entry in document] == [1, 1, 1]
-    assert document[0][0]["method"] == "POST" and document[2] == [{"name": "cloudflare", "title": "Cloudflare"}]
+    assert document[0][0]["method"] == "POST" and document[2] == [{"name": "cloudflare", "version": "v00.00.00000", "title": "Cloudflare"}]
 
 
 def test_a_select_without_rows_still_prints_its_csv_header(api: list[str], ids: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
@@ -248,7 +248,7 @@ def test_impossible_flags_are_usage_errors_on_one_line(flag: str, value: str, ca
 
 def test_possible_flags_still_run(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["exec", "--sandbox", "--timeout", "0.5", "--concurrency", "100", "--retries", "0", "-o", "csv", "-H", "SHOW PROVIDERS"]) == 0
-    assert capsys.readouterr().out == "cloudflare,Cloudflare\n"
+    assert capsys.readouterr().out == "cloudflare,v00.00.00000,Cloudflare\n"
 
 
 def test_iqldata_twice_merges_in_order_and_var_wins(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,7 +1,7 @@
 """What a provider's documents say about a request is what goes on the wire, over loopback.
 
-A small HTTP server on 127.0.0.1 records each request's method, path, query,
-headers and body, and answers from a table. The providers of
+A ``tests.loopback`` server on 127.0.0.1 records each request's method, path,
+query, headers and body, and answers from a table. The providers of
 ``tests/data/registry`` (written for these tests) reach it through
 ``--base-url PROVIDER=URL`` — except ``tenantly.groups``, whose own server URL
 ``http://127.0.0.1:{port}/{tenant}`` is used, so that its variables are
@@ -12,11 +12,9 @@ really filled in: ``port`` from ``WHERE port = ...`` or ``$TENANTLY_PORT``,
 from __future__ import annotations
 
 import json
-import threading
 import typing as t
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 import pytest
 
@@ -24,94 +22,48 @@ import cfql
 from cfql import APIError, Connection, DataError, NotSupportedError, ProgrammingError, ResolutionError, Settings
 from cfql.cli.main import main
 from cfql.provider.registry import Registry
+from tests.loopback import LoopbackServer, Reply, Seen
 
 ROOT = Path(__file__).resolve().parents[2] / "tests" / "data" / "registry"
 ITEMS = [{"id": "i1", "name": "one", "size": 1}, {"id": "i2", "name": "two", "size": 2}]
 
 
-class Seen(t.NamedTuple):
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]  # names in lower case
-    body: bytes
+#: What each route answers; anything else is a 404. ``"created"`` is the request's body with an id;
+#: ``"echo"`` puts the request's body in the error message, as a careless API might; ``None`` is no body.
+ANSWERS: dict[tuple[str, str], tuple[int, t.Any]] = {
+    ("GET", "/k/items"): (200, {"items": ITEMS}),
+    ("GET", "/k/items/i1"): (200, {"result": ITEMS[0]}),
+    ("POST", "/k/items"): (201, "created"),
+    ("PATCH", "/k/items/i1"): (200, {"id": "i1"}),
+    ("POST", "/k/items/i1/stop"): (202, None),
+    ("POST", "/k/items/i1/labels"): (200, {}),
+    ("POST", "/k/stacks"): (200, {"ProgressEvent": {"RequestToken": "r-1", "OperationStatus": "IN_PROGRESS"}}),
+    ("GET", "/k/oddities"): (200, [{"id": "o1", "kind": "odd"}]),
+    ("GET", "/duo/v10/things"): (200, {"things": [{"id": "t10", "kind": "new"}]}),
+    ("GET", "/duo/v9/things"): (200, [{"id": "t9"}]),
+    ("GET", "/gizmo/gadgets/g1"): (200, {"result": {"id": "g1", "label": "Gadget one"}}),
+    ("GET", "/main/groups"): (200, {"items": [{"id": "g-main", "name": "main's"}]}),
+    ("GET", "/acme/groups"): (200, {"items": [{"id": "g-acme", "name": "acme's"}]}),
+}
 
-    def json(self) -> t.Any:
-        return json.loads(self.body)
 
-
-class Recorder:
-    """A loopback HTTP server that records each request and answers from ``answers``; anything else is a 404.
-
-    An answer ``"created"`` is the request's body with an id; ``"echo"`` puts
-    the request's body in the error message, as a careless API might.
-    """
-
-    ANSWERS: t.ClassVar[dict[tuple[str, str], tuple[int, t.Any]]] = {
-        ("GET", "/k/items"): (200, {"items": ITEMS}),
-        ("GET", "/k/items/i1"): (200, {"result": ITEMS[0]}),
-        ("POST", "/k/items"): (201, "created"),
-        ("PATCH", "/k/items/i1"): (200, {"id": "i1"}),
-        ("POST", "/k/items/i1/stop"): (202, None),
-        ("POST", "/k/items/i1/labels"): (200, {}),
-        ("POST", "/k/stacks"): (200, {"ProgressEvent": {"RequestToken": "r-1", "OperationStatus": "IN_PROGRESS"}}),
-        ("GET", "/k/oddities"): (200, [{"id": "o1", "kind": "odd"}]),
-        ("GET", "/duo/v10/things"): (200, {"things": [{"id": "t10", "kind": "new"}]}),
-        ("GET", "/duo/v9/things"): (200, [{"id": "t9"}]),
-        ("GET", "/gizmo/gadgets/g1"): (200, {"result": {"id": "g1", "label": "Gadget one"}}),
-        ("GET", "/main/groups"): (200, {"items": [{"id": "g-main", "name": "main's"}]}),
-        ("GET", "/acme/groups"): (200, {"items": [{"id": "g-acme", "name": "acme's"}]}),
-    }
-
-    def __init__(self) -> None:
-        self.seen: list[Seen] = []
-        self.answers = dict(self.ANSWERS)
-        recorder = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def answer(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                parts = urlsplit(self.path)
-                seen = Seen(self.command, parts.path, parse_qs(parts.query), {k.lower(): v for k, v in self.headers.items()}, body)
-                recorder.seen.append(seen)
-                status, payload = recorder.answers.get((self.command, parts.path), (404, {"message": "no such route"}))
-                if payload == "created":
-                    payload = {"result": {"id": "i9", **seen.json()}}
-                elif payload == "echo":
-                    payload = {"message": "bad request: " + body.decode()}
-                data = b"" if payload is None else json.dumps(payload).encode()
-                self.send_response(status)
-                if data:
-                    self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = answer  # noqa: N815 - the names http.server calls
-
-            def log_message(self, *args: t.Any) -> None:  # keep the test output clean
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+def answer(seen: Seen) -> Reply:
+    status, payload = ANSWERS.get((seen.method, seen.path), (404, {"message": "no such route"}))
+    if payload == "created":
+        payload = {"result": {"id": "i9", **seen.json()}}
+    elif payload == "echo":
+        payload = {"message": "bad request: " + seen.body.decode()}
+    return Reply(status) if payload is None else Reply.json(payload, status)
 
 
 @pytest.fixture(scope="module")
-def recorder() -> t.Iterator[Recorder]:
-    server = Recorder()
-    yield server
-    server.close()
+def recorder() -> t.Iterator[LoopbackServer]:
+    with LoopbackServer(answer) as server:
+        yield server
 
 
 @pytest.fixture
-def server(recorder: Recorder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Recorder:
+def server(recorder: LoopbackServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LoopbackServer:
     """The recorder with nothing seen yet; no pulled providers and no credential variables from the user."""
     recorder.seen.clear()
     monkeypatch.setenv("CFQL_DATA_DIR", str(tmp_path / "data"))
@@ -120,13 +72,13 @@ def server(recorder: Recorder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     return recorder
 
 
-def connection(server: Recorder, tmp_path: Path, **settings: t.Any) -> Connection:
+def connection(server: LoopbackServer, tmp_path: Path, **settings: t.Any) -> Connection:
     settings.setdefault("base_url", {"kitchen": server.url + "/k", "duo": server.url + "/duo", "gizmo": server.url + "/gizmo"})
     return Connection(Settings(token="key-1", retries=0, **settings), registry=Registry(ROOT, pulled_root=tmp_path / "pulled"))
 
 
 @pytest.fixture
-def conn(server: Recorder, tmp_path: Path) -> t.Iterator[Connection]:
+def conn(server: LoopbackServer, tmp_path: Path) -> t.Iterator[Connection]:
     with connection(server, tmp_path) as opened:
         yield opened
 
@@ -134,7 +86,7 @@ def conn(server: Recorder, tmp_path: Path) -> t.Iterator[Connection]:
 # -- parameters ------------------------------------------------------------------------------------
 
 
-def test_header_parameters_are_sent_as_headers(server: Recorder, conn: Connection) -> None:
+def test_header_parameters_are_sent_as_headers(server: LoopbackServer, conn: Connection) -> None:
     rows = conn.execute("SELECT id, name FROM kitchen.sink.items WHERE \"X-Request-Tag\" = 'tag-1' AND limit = 2")
     assert rows == [{"id": "i1", "name": "one"}, {"id": "i2", "name": "two"}]  # objectKey $.items[*]
     [seen] = server.seen
@@ -146,7 +98,7 @@ def test_header_parameters_are_sent_as_headers(server: Recorder, conn: Connectio
     assert "content-type" not in seen.headers and seen.body == b""
 
 
-def test_an_optional_header_takes_the_statements_value(server: Recorder, conn: Connection) -> None:
+def test_an_optional_header_takes_the_statements_value(server: LoopbackServer, conn: Connection) -> None:
     conn.execute("SELECT id FROM kitchen.sink.items WHERE \"X-Request-Tag\" = :tag AND \"X-Trace-Mode\" = 'verbose'", {"tag": "t-2"})
     [seen] = server.seen
     assert (seen.headers["x-request-tag"], seen.headers["x-trace-mode"]) == ("t-2", "verbose")
@@ -161,7 +113,7 @@ def test_an_optional_header_takes_the_statements_value(server: Recorder, conn: C
     ],
 )
 def test_a_header_parameter_that_cannot_be_sent_sends_nothing(
-    server: Recorder, conn: Connection, sql: str, params: dict[str, t.Any], error: type[Exception], message: str
+    server: LoopbackServer, conn: Connection, sql: str, params: dict[str, t.Any], error: type[Exception], message: str
 ) -> None:
     with pytest.raises(error) as info:
         conn.execute(sql, params)
@@ -169,7 +121,7 @@ def test_a_header_parameter_that_cannot_be_sent_sends_nothing(
     assert server.seen == []
 
 
-def test_object_keys_pick_the_rows(server: Recorder, conn: Connection) -> None:
+def test_object_keys_pick_the_rows(server: LoopbackServer, conn: Connection) -> None:
     assert conn.execute("SELECT id, name, size FROM kitchen.sink.items WHERE item_id = 'i1'") == [ITEMS[0]]  # $.result
     assert conn.execute("SELECT id, label FROM gizmo.gadgets.gadgets WHERE gadget_id = 'g1'") == [{"id": "g1", "label": "Gadget one"}]
     assert [(s.method, s.path) for s in server.seen] == [("GET", "/k/items/i1"), ("GET", "/gizmo/gadgets/g1")]
@@ -178,7 +130,7 @@ def test_object_keys_pick_the_rows(server: Recorder, conn: Connection) -> None:
 # -- bodies ------------------------------------------------------------------------------------------
 
 
-def test_without_a_translate_body_columns_are_data_prefixed(server: Recorder, conn: Connection) -> None:
+def test_without_a_translate_body_columns_are_data_prefixed(server: LoopbackServer, conn: Connection) -> None:
     rows = conn.execute("INSERT INTO kitchen.sink.items (data__name, data__size) SELECT 'new', 3 RETURNING id, name, size")
     assert rows == [{"id": "i9", "name": "new", "size": 3}]
     [seen] = server.seen
@@ -187,14 +139,14 @@ def test_without_a_translate_body_columns_are_data_prefixed(server: Recorder, co
     assert seen.json() == {"name": "new", "size": 3}
 
 
-def test_an_unprefixed_body_column_is_refused_before_sending(server: Recorder, conn: Connection) -> None:
+def test_an_unprefixed_body_column_is_refused_before_sending(server: LoopbackServer, conn: Connection) -> None:
     with pytest.raises(ResolutionError) as info:
         conn.execute("INSERT INTO kitchen.sink.items (name) SELECT 'new'")
     assert "create_item is missing data__name and does not accept name" in str(info.value)
     assert server.seen == []
 
 
-def test_an_empty_documented_body_is_sent_empty(server: Recorder, conn: Connection) -> None:
+def test_an_empty_documented_body_is_sent_empty(server: LoopbackServer, conn: Connection) -> None:
     result = conn.run("EXEC kitchen.sink.items.stop_item @item_id = 'i1'")
     assert result.rows == [] and result.message
     [seen] = server.seen
@@ -202,7 +154,7 @@ def test_an_empty_documented_body_is_sent_empty(server: Recorder, conn: Connecti
     assert seen.headers["content-type"] == "application/json" and seen.body == b"{}"
 
 
-def test_a_form_body_is_form_encoded_over_its_base(server: Recorder, conn: Connection) -> None:
+def test_a_form_body_is_form_encoded_over_its_base(server: LoopbackServer, conn: Connection) -> None:
     conn.execute(
         "EXEC kitchen.sink.items.label_item @item_id = 'i1' "
         "@@json = '{\"label\": \"hot & cold\", \"weight\": 2, \"pinned\": true, \"extra\": {\"a\": [1]}}'"
@@ -220,20 +172,20 @@ def test_a_form_body_is_form_encoded_over_its_base(server: Recorder, conn: Conne
     }
 
 
-def test_a_statement_value_wins_over_request_base(server: Recorder, conn: Connection) -> None:
+def test_a_statement_value_wins_over_request_base(server: LoopbackServer, conn: Connection) -> None:
     conn.execute("EXEC kitchen.sink.items.label_item @item_id = 'i1' @@json = '{\"label\": \"x\", \"source\": \"mine\"}'")
     [seen] = server.seen
     assert parse_qs(seen.body.decode()) == {"source": ["mine"], "label": ["x"]}
 
 
-def test_naive_columns_are_the_bodys_properties_over_request_base(server: Recorder, conn: Connection) -> None:
+def test_naive_columns_are_the_bodys_properties_over_request_base(server: LoopbackServer, conn: Connection) -> None:
     conn.execute("UPDATE kitchen.sink.items SET name = 'renamed', size = 5 WHERE item_id = 'i1'")
     [seen] = server.seen
     assert (seen.method, seen.path, seen.headers["content-type"]) == ("PATCH", "/k/items/i1", "application/json")
     assert seen.json() == {"op": "merge", "name": "renamed", "size": 5}
 
 
-def test_desired_state_is_sent_as_its_json_text(server: Recorder, conn: Connection) -> None:
+def test_desired_state_is_sent_as_its_json_text(server: LoopbackServer, conn: Connection) -> None:
     rows = conn.execute(
         "INSERT INTO kitchen.sink.stacks (StackName, Size, Tags, ClientToken) "
         "SELECT 'st-1', 2, '[\"a\", \"b\"]', 'tok-1' RETURNING RequestToken, OperationStatus"
@@ -251,7 +203,7 @@ def test_desired_state_is_sent_as_its_json_text(server: Recorder, conn: Connecti
 
 
 def test_secrets_inside_desired_state_or_under_data_are_masked(
-    server: Recorder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    server: LoopbackServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A dry run shows them masked, and an error that echoes the body carries the mask, not the secret."""
     stack = "INSERT INTO kitchen.sink.stacks (StackName, MasterPassword) SELECT 'st', :pw"
@@ -262,8 +214,8 @@ def test_secrets_inside_desired_state_or_under_data_are_masked(
         [shown] = dry.execute(item, {"pw": "hunter22"})
         assert shown["body"] == {"name": "n", "pin": "***"}
     assert server.seen == []
-    monkeypatch.setitem(server.answers, ("POST", "/k/stacks"), (400, "echo"))
-    monkeypatch.setitem(server.answers, ("POST", "/k/items"), (400, "echo"))
+    monkeypatch.setitem(ANSWERS, ("POST", "/k/stacks"), (400, "echo"))
+    monkeypatch.setitem(ANSWERS, ("POST", "/k/items"), (400, "echo"))
     with connection(server, tmp_path) as conn:
         for sql in (stack, item):
             with pytest.raises(APIError) as info:
@@ -277,7 +229,7 @@ def test_secrets_inside_desired_state_or_under_data_are_masked(
 # -- methods cfql cannot drive -----------------------------------------------------------------------
 
 
-def test_methods_cfql_cannot_drive_are_refused_and_the_others_work(server: Recorder, conn: Connection) -> None:
+def test_methods_cfql_cannot_drive_are_refused_and_the_others_work(server: LoopbackServer, conn: Connection) -> None:
     listed = {row["MethodName"] for row in conn.execute("SHOW METHODS IN kitchen.sink.oddities")}
     assert listed == {"list_oddities", "get_oddity", "graph_oddities", "post_xml", "fancy_oddity", "broken"}
     for sql in (
@@ -298,7 +250,7 @@ def test_methods_cfql_cannot_drive_are_refused_and_the_others_work(server: Recor
 # -- server variables --------------------------------------------------------------------------------
 
 
-def test_server_variables_fill_the_documents_own_url(server: Recorder, conn: Connection) -> None:
+def test_server_variables_fill_the_documents_own_url(server: LoopbackServer, conn: Connection) -> None:
     port = str(server.port)
     assert conn.execute("SELECT id, name FROM tenantly.groups.groups WHERE port = :port", {"port": port}) == [
         {"id": "g-main", "name": "main's"}
@@ -312,7 +264,7 @@ def test_server_variables_fill_the_documents_own_url(server: Recorder, conn: Con
     assert first.headers["authorization"] == "SSWS key-1" and first.headers["host"] == f"127.0.0.1:{port}"
 
 
-def test_a_server_variable_from_its_environment_variable(server: Recorder, conn: Connection, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_server_variable_from_its_environment_variable(server: LoopbackServer, conn: Connection, monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ProgrammingError) as info:
         conn.execute("SELECT id FROM tenantly.groups.groups")
     assert str(info.value) == "list_groups: server variable port has no value: add WHERE port = '...'"
@@ -323,7 +275,7 @@ def test_a_server_variable_from_its_environment_variable(server: Recorder, conn:
 
 
 @pytest.mark.parametrize("value", ["evil.test/", "a@b", "x?y", "..", "x#y", "a/b", "", "x y", "%2e%2e", "ü"])
-def test_a_hostile_server_variable_is_refused_before_sending(server: Recorder, conn: Connection, value: str) -> None:
+def test_a_hostile_server_variable_is_refused_before_sending(server: LoopbackServer, conn: Connection, value: str) -> None:
     for sql, params in [
         (f"SELECT id FROM tenantly.groups.groups WHERE port = '{server.port}' AND tenant = :v", {"v": value}),
         ("SELECT id FROM tenantly.groups.groups WHERE port = :v", {"v": value}),
@@ -335,7 +287,7 @@ def test_a_hostile_server_variable_is_refused_before_sending(server: Recorder, c
     assert server.seen == []
 
 
-def test_a_host_variable_is_filled_or_defaults(server: Recorder, tmp_path: Path) -> None:
+def test_a_host_variable_is_filled_or_defaults(server: LoopbackServer, tmp_path: Path) -> None:
     """``https://{subdomain}.example.test`` is not on loopback: a dry run shows the URL that would be used."""
     with connection(server, tmp_path, dry_run=True) as dry:
         [default] = dry.execute("SELECT id FROM tenantly.users.users")
@@ -352,7 +304,7 @@ def test_a_host_variable_is_filled_or_defaults(server: Recorder, tmp_path: Path)
 # -- --base-url per provider -------------------------------------------------------------------------
 
 
-def test_base_urls_per_provider(server: Recorder, tmp_path: Path) -> None:
+def test_base_urls_per_provider(server: LoopbackServer, tmp_path: Path) -> None:
     base_url = [f"kitchen={server.url}/k", f"duo={server.url}/duo"]
     with cfql.connect(registry=str(ROOT), base_url=base_url, token="key-1", retries=0) as conn:  # type: ignore[arg-type]
         assert conn.execute("SELECT id FROM kitchen.sink.oddities") == [{"id": "o1"}]
@@ -363,7 +315,7 @@ def test_base_urls_per_provider(server: Recorder, tmp_path: Path) -> None:
     ]
 
 
-def test_a_bare_base_url_serves_one_provider_only(server: Recorder, tmp_path: Path) -> None:
+def test_a_bare_base_url_serves_one_provider_only(server: LoopbackServer, tmp_path: Path) -> None:
     with connection(server, tmp_path, base_url=server.url + "/k") as conn:
         assert conn.execute("SELECT id FROM kitchen.sink.oddities") == [{"id": "o1"}]
         with pytest.raises(ProgrammingError) as info:
@@ -375,7 +327,7 @@ def test_a_bare_base_url_serves_one_provider_only(server: Recorder, tmp_path: Pa
 
 
 def test_the_cli_reads_a_registry_folder_and_base_urls_per_provider(
-    server: Recorder, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    server: LoopbackServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("KITCHEN_KEY", "kk-1")
     monkeypatch.setenv("DUO_KEY", "dk-1")
@@ -394,7 +346,7 @@ def test_the_cli_reads_a_registry_folder_and_base_urls_per_provider(
 
 
 def test_the_cli_refuses_a_bare_base_url_for_a_second_provider(
-    server: Recorder, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    server: LoopbackServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("KITCHEN_KEY", "kk-1")
     monkeypatch.setenv("DUO_KEY", "dk-1")
@@ -415,7 +367,7 @@ def test_the_cli_refuses_a_bare_base_url_for_a_second_provider(
     ],
 )
 def test_the_cli_refuses_a_bad_registry_as_a_usage_error(
-    server: Recorder, capsys: pytest.CaptureFixture[str], flag: str, message: str
+    server: LoopbackServer, capsys: pytest.CaptureFixture[str], flag: str, message: str
 ) -> None:
     with pytest.raises(SystemExit) as info:
         main(["exec", "--registry", flag, "SELECT id FROM kitchen.sink.oddities"])

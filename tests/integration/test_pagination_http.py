@@ -1,8 +1,8 @@
 """Pagination over loopback HTTP, in every scheme a document declares and those cfql infers.
 
 ``tests/data/paging_providers/src/pager/v1`` lists the same 23 items behind
-one method per scheme; ``Pages`` serves them from a threaded ``http.server`` on
-127.0.0.1 and records each request and how many were in flight at once. When a
+one method per scheme; ``Pages`` serves them from a ``tests.loopback`` server on
+127.0.0.1, which records each request and how many were in flight at once. When a
 page says how many remain, the rest are asked for as one batch and sent
 concurrently; otherwise pages go one after another. Rows always come out in
 page order.
@@ -11,18 +11,16 @@ page order.
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 import typing as t
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from cfql import APIError, Connection, Settings
 from cfql.aio import AsyncConnection
 from cfql.provider.registry import Registry
+from tests.loopback import LoopbackServer, Reply, Seen
 
 PROVIDERS = Path(__file__).resolve().parents[1] / "data" / "paging_providers"
 N_ITEMS = 23
@@ -33,45 +31,38 @@ IDS = [item["id"] for item in ITEMS]
 RENDEZVOUS_SECONDS = 10.0
 
 
-class QuietServer(ThreadingHTTPServer):
-    """A client that gave up on a page (a failed batch's others cancelled) is no server error."""
-
-    daemon_threads = True
-
-    def handle_error(self, request: t.Any, client_address: t.Any) -> None:
-        pass
-
-
-class Pages:
-    """The API: one handler per scheme, over ``ITEMS``; records requests and the most in flight at once."""
+class Pages(LoopbackServer):
+    """The API: one route per scheme, over ``ITEMS``; the server records requests and the most in flight at once."""
 
     def __init__(self) -> None:
-        self.requests: list[tuple[str, dict[str, str]]] = []
-        self.in_flight = 0
-        self.max_in_flight = 0
+        super().__init__(self.serve)
+        self.api = self.url + "/v1"
         self.gather = 0  # > 1: a page past the first waits until this many such pages have come (or the rendezvous times out)
         self._later_pages = 0
         self.fail_page: int | None = None  # a numbered page answered with HTTP 500
-        self._lock = threading.Condition()
-        self._server = QuietServer(("127.0.0.1", 0), self._handler())
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/v1"
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-
-    def __enter__(self) -> Pages:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._rendezvous = threading.Condition()
 
     def paths(self, path: str) -> list[dict[str, str]]:
         """The query of each request made to ``path``, in arrival order."""
-        return [query for p, query in self.requests if p == path]
+        return [seen.params for seen in self.seen if seen.path == path]
 
-    # -- the handlers ----------------------------------------------------------------------
+    def serve(self, seen: Seen) -> Reply:
+        query = seen.params
+        number = next((int(query[k]) for k in ("page", "page_no") if k in query), 1)
+        if self.gather > 1 and number > 1:
+            # A sequential client never sends the second while the first waits: it stays at one in flight.
+            with self._rendezvous:
+                self._later_pages += 1
+                self._rendezvous.notify_all()
+                self._rendezvous.wait_for(lambda: self._later_pages >= self.gather, timeout=RENDEZVOUS_SECONDS)
+        if self.fail_page is not None and number == self.fail_page:
+            return Reply.json({"message": f"page {number} is broken"}, 500)
+        status, headers, body = self.route(seen.path, query)
+        return Reply.json(body, status, headers)
 
-    def answer(self, path: str, query: dict[str, str]) -> tuple[int, dict[str, str], t.Any]:
+    # -- the routes ------------------------------------------------------------------------
+
+    def route(self, path: str, query: dict[str, str]) -> tuple[int, dict[str, str], t.Any]:
         if path == "/v1/linked":
             return self._linked(query)
         if path == "/v1/tokens":
@@ -103,11 +94,11 @@ class Pages:
     def _linked(self, query: dict[str, str]) -> tuple[int, dict[str, str], t.Any]:
         page, size, chunk = self._numbered(ITEMS, query, "page", "per_page")
         last = -(-N_ITEMS // size)
-        links = [f'<{self.url}/linked?per_page={size}&page={last}>; rel="last"']
+        links = [f'<{self.api}/linked?per_page={size}&page={last}>; rel="last"']
         if page < last:
-            links.insert(0, f'<{self.url}/linked?per_page={size}&page={page + 1}>; rel="next"')
+            links.insert(0, f'<{self.api}/linked?per_page={size}&page={page + 1}>; rel="next"')
         if page > 1:
-            links.append(f'<{self.url}/linked?per_page={size}&page={page - 1}>; rel="prev"')
+            links.append(f'<{self.api}/linked?per_page={size}&page={page - 1}>; rel="prev"')
         return 200, {"Link": ", ".join(links)}, chunk
 
     @staticmethod
@@ -122,45 +113,6 @@ class Pages:
         page, size = int(query.get(page_key, 1)), int(query.get(size_key, DEFAULT_SIZE))
         return page, size, items[(page - 1) * size : page * size]
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        pages = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
-                url = urlsplit(self.path)
-                query = {k: v[-1] for k, v in parse_qs(url.query).items()}
-                with pages._lock:
-                    pages.requests.append((url.path, query))
-                    pages.in_flight += 1
-                    pages.max_in_flight = max(pages.max_in_flight, pages.in_flight)
-                    pages._lock.notify_all()
-                    number = next((int(query[k]) for k in ("page", "page_no") if k in query), 1)
-                    if pages.gather > 1 and number > 1:
-                        # A sequential client never sends the second while the first waits: it stays at one in flight.
-                        pages._later_pages += 1
-                        pages._lock.notify_all()
-                        pages._lock.wait_for(lambda: pages._later_pages >= pages.gather, timeout=RENDEZVOUS_SECONDS)
-                try:
-                    if pages.fail_page is not None and number == pages.fail_page:
-                        status, headers, body = 500, {}, {"message": f"page {number} is broken"}
-                    else:
-                        status, headers, body = pages.answer(url.path, query)
-                    data = json.dumps(body).encode()
-                    self.send_response(status)
-                    for name, value in {"Content-Type": "application/json", **headers}.items():
-                        self.send_header(name, value)
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                finally:
-                    with pages._lock:
-                        pages.in_flight -= 1
-
-            def log_message(self, format: str, *args: t.Any) -> None:
-                pass
-
-        return Handler
-
 
 @pytest.fixture
 def pages() -> t.Iterator[Pages]:
@@ -169,7 +121,7 @@ def pages() -> t.Iterator[Pages]:
 
 
 def settings(pages: Pages) -> Settings:
-    return Settings(token="pager-token", base_url=pages.url, retries=0)
+    return Settings(token="pager-token", base_url=pages.api, retries=0)
 
 
 @pytest.fixture
@@ -204,7 +156,7 @@ def test_every_scheme_reads_every_page_in_order(conn: Connection, pages: Pages, 
     rows = conn.execute(f"SELECT id, n FROM pager.items.{resource} {where}")
     assert ids(rows) == IDS
     assert len(pages.paths(path)) == pages_read
-    assert len(pages.requests) == pages_read  # nothing else was asked for
+    assert len(pages.seen) == pages_read  # nothing else was asked for
 
 
 def test_the_link_header_is_followed_as_given(conn: Connection, pages: Pages) -> None:
@@ -233,7 +185,7 @@ def test_inferred_numbered_pages_follow_api_filters(conn: Connection, pages: Pag
 def test_giving_the_page_reads_that_page_only(conn: Connection, pages: Pages) -> None:
     assert ids(conn.execute("SELECT id FROM pager.items.records WHERE zone_id = 'z1' AND page = 2")) == IDS[5:10]
     assert ids(conn.execute("SELECT id FROM pager.items.audit WHERE cursor = 't20'")) == IDS[20:]
-    assert len(pages.requests) == 2
+    assert len(pages.seen) == 2
 
 
 # --------------------------------------------------------------------------
@@ -246,14 +198,14 @@ def test_known_remaining_pages_are_read_at_once(conn: Connection, pages: Pages, 
     pages.gather = 2  # each page past the first waits for another to arrive: only a concurrent client is quick
     rows = conn.execute(f"SELECT id FROM pager.items.{resource} {where}")
     assert ids(rows) == IDS  # in page order, whichever page came back first
-    assert len(pages.requests) == 5
+    assert len(pages.seen) == 5
     assert pages.max_in_flight > 1
 
 
 @pytest.mark.parametrize("resource, where", [("linked", ""), ("tokens", ""), ("headed", ""), ("audit", ""), ("plain", "WHERE size = 5")])
 def test_pages_nothing_counts_are_read_one_after_another(conn: Connection, pages: Pages, resource: str, where: str) -> None:
     assert ids(conn.execute(f"SELECT id FROM pager.items.{resource} {where}")) == IDS
-    assert len(pages.requests) == 5 and pages.max_in_flight == 1
+    assert len(pages.seen) == 5 and pages.max_in_flight == 1
 
 
 def test_the_async_driver_reads_known_pages_at_once(pages: Pages) -> None:
@@ -264,13 +216,13 @@ def test_the_async_driver_reads_known_pages_at_once(pages: Pages) -> None:
             return await conn.execute("SELECT id FROM pager.items.records WHERE zone_id = 'z1'")
 
     assert ids(asyncio.run(scenario())) == IDS
-    assert len(pages.requests) == 5 and pages.max_in_flight > 1
+    assert len(pages.seen) == 5 and pages.max_in_flight > 1
 
 
 def test_no_more_than_four_pages_are_in_flight(conn: Connection, pages: Pages) -> None:
     rows = conn.execute("SELECT id FROM pager.items.records WHERE zone_id = 'z1' AND per_page = 1")
     assert ids(rows) == IDS
-    assert len(pages.requests) == N_ITEMS and 1 <= pages.max_in_flight <= 4
+    assert len(pages.seen) == N_ITEMS and 1 <= pages.max_in_flight <= 4
 
 
 def test_a_failed_page_fails_the_statement(conn: Connection, pages: Pages) -> None:

@@ -9,14 +9,12 @@ check that the registry never saw the provider's credential.
 
 from __future__ import annotations
 
-import http.server
 import io
 import json
 import os
 import subprocess
 import sys
 import tarfile
-import threading
 import typing as t
 from pathlib import Path
 
@@ -28,6 +26,7 @@ from cfql.connection import Connection
 from cfql.errors import OperationalError, ProgrammingError, SQLSyntaxError
 from cfql.provider.registry import Registry
 from cfql.settings import Settings
+from tests.loopback import LoopbackServer, Reply, Seen
 
 REPO = Path(__file__).resolve().parents[2]
 KEY = "wk-not-for-the-registry"
@@ -109,41 +108,20 @@ def archive(files: t.Mapping[str, bytes], links: t.Mapping[str, str] | None = No
     return buf.getvalue()
 
 
-class Server:
+class Server(LoopbackServer):
     """A registry and an API on 127.0.0.1: files by path, every request recorded, some answers cut short."""
 
     def __init__(self) -> None:
+        super().__init__(self.serve)
         self.files: dict[str, bytes] = {}
         self.cut: set[str] = set()  # paths whose body stops halfway, then the connection closes
-        self.requests: list[tuple[str, dict[str, str]]] = []
-        served = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                served.requests.append((self.path, dict(self.headers.items())))
-                data = served.files.get(self.path)
-                if data is None:
-                    self.send_error(404)
-                    return
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data[: len(data) // 2] if self.path in served.cut else data)
+    def serve(self, seen: Seen) -> Reply:
+        data = self.files.get(seen.target) if seen.method == "GET" else None
+        return Reply(404) if data is None else Reply(body=data, cut=seen.target in self.cut)
 
-            def log_message(self, *args: t.Any) -> None:
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-    def registry_requests(self) -> list[tuple[str, dict[str, str]]]:
-        return [(path, headers) for path, headers in self.requests if path.startswith("/reg/")]
+    def registry_requests(self) -> list[Seen]:
+        return [seen for seen in self.seen if seen.target.startswith("/reg/")]
 
     def publish(self, version: str, title: str, **more: bytes) -> None:
         files = {
@@ -162,16 +140,15 @@ def server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> t.Iterator[Server
     monkeypatch.delenv("CFQL_REGISTRY", raising=False)
     monkeypatch.setattr(registry_module, "_default", None)  # a fresh process-wide registry, over this data dir
     monkeypatch.setenv("WIDGETCO_KEY", KEY)
-    served = Server()
-    served.files["/reg/dist/providers.yaml"] = (
-        b"providers:\n  widgetco:\n    versions:\n    - v0.1.0\n    - v0.10.0\n    - v0.2.0\n"
-        b"  zeta:\n    versions: [v00.00.00000, v24.03.00206]\n"
-    )
-    served.publish("v0.1.0", "one")
-    served.publish("v0.10.0", "ten")
-    served.files["/api/gadgets"] = json.dumps({"gadgets": [{"id": "g1", "size": 3}]}).encode()
-    yield served
-    served.close()
+    with Server() as served:
+        served.files["/reg/dist/providers.yaml"] = (
+            b"providers:\n  widgetco:\n    versions:\n    - v0.1.0\n    - v0.10.0\n    - v0.2.0\n"
+            b"  zeta:\n    versions: [v00.00.00000, v24.03.00206]\n"
+        )
+        served.publish("v0.1.0", "one")
+        served.publish("v0.10.0", "ten")
+        served.files["/api/gadgets"] = json.dumps({"gadgets": [{"id": "g1", "size": 3}]}).encode()
+        yield served
 
 
 @pytest.fixture
@@ -197,7 +174,7 @@ def test_registry_list_gives_each_provider_its_latest_version(conn: Connection, 
         {"provider": "widgetco", "version": "v0.10.0"},
         {"provider": "zeta", "version": "v24.03.00206"},
     ]
-    assert [path for path, _ in server.requests] == ["/reg/dist/providers.yaml"]
+    assert [seen.target for seen in server.seen] == ["/reg/dist/providers.yaml"]
 
 
 def test_registry_list_of_a_provider_gives_every_version_oldest_first(conn: Connection) -> None:
@@ -217,10 +194,10 @@ def test_registry_pull_installs_the_latest_and_the_same_session_can_query_it(
     assert sorted(p.name for p in pulled(tmp_path).iterdir()) == ["v0.10.0"]
     assert [(r["name"], r["title"]) for r in conn.execute("SHOW SERVICES IN widgetco")] == [("things", "Things")]
     assert conn.execute("SELECT id, size FROM widgetco.things.gadgets") == [{"id": "g1", "size": 3}]
-    api = [headers for path, headers in server.requests if path == "/api/gadgets"]
-    assert len(api) == 1 and api[0].get("X-Widget-Key") == KEY
-    for path, headers in server.registry_requests():  # the provider's key went to its API, never to the registry
-        assert KEY not in json.dumps(headers) and "X-Widget-Key" not in headers, path
+    api = [seen.headers for seen in server.seen if seen.target == "/api/gadgets"]
+    assert len(api) == 1 and api[0].get("x-widget-key") == KEY
+    for seen in server.registry_requests():  # the provider's key went to its API, never to the registry
+        assert KEY not in json.dumps(seen.headers) and "x-widget-key" not in seen.headers, seen.target
 
 
 @pytest.mark.parametrize("sql", ["REGISTRY PULL widgetco v0.1.0", "REGISTRY PULL widgetco 'v0.1.0'", 'REGISTRY PULL "widgetco" v0.1.0'])
@@ -310,7 +287,7 @@ def test_under_dry_run_registry_statements_send_nothing_and_say_what_they_would_
         ("GET", server.url + "/reg/dist/widgetco/:latest.tgz"),
     ]
     assert named.rows[1]["url"] == server.url + "/reg/dist/widgetco/v0.1.0.tgz"
-    assert server.requests == []
+    assert server.seen == []
     assert not (tmp_path / "data").exists()
 
 

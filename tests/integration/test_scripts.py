@@ -125,7 +125,7 @@ def test_dry_run_shows_rendered_statements_and_requests(ids: dict[str, str], tmp
 def test_comments_and_blank_lines_anywhere(api: list[str], ids: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     text = "\n\n-- leading comment\n/* block\ncomment; with semicolon */\nSHOW PROVIDERS -- trailing\n;\n\n;\n-- nothing after\n"
     assert main(["exec", *api, "-o", "jsonl", "-i", write(tmp_path, text)]) == 0
-    assert capsys.readouterr().out == '{"name": "cloudflare", "title": "Cloudflare"}\n'
+    assert capsys.readouterr().out == '{"name": "cloudflare", "version": "v00.00.00000", "title": "Cloudflare"}\n'
 
 
 @pytest.mark.parametrize("fmt", ["json", "jsonl", "csv", "text", "table"])

@@ -83,8 +83,8 @@ def test_output_and_timing(run_shell: Runner) -> None:
     session = run_shell(
         "\\output\r\\o csv\rSHOW PROVIDERS;\r\\timing\rSHOW PROVIDERS;\r\\timing off\r\\output xml\r" + CTRL_D
     )
-    assert session.out.startswith("Output format is table.\nOutput format is csv.\nname,title\ncloudflare,Cloudflare\n")
-    assert re.search(r"Timing is on\.\nname,title\ncloudflare,Cloudflare\nTime: \d+\.\d{3}s\nTiming is off\.", session.out)
+    assert session.out.startswith("Output format is table.\nOutput format is csv.\nname,version,title\ncloudflare,v00.00.00000,Cloudflare\n")
+    assert re.search(r"Timing is on\.\nname,version,title\ncloudflare,v00\.00\.00000,Cloudflare\nTime: \d+\.\d{3}s\nTiming is off\.", session.out)
     assert session.err == "error: unknown output format 'xml'; choose one of table, json, jsonl, csv, text\n"
 
 
@@ -206,4 +206,4 @@ def test_pager_only_for_a_terminal_and_only_when_too_big(
 
 def test_config_defaults_reach_the_session(run_shell: Runner) -> None:
     session = run_shell("SHOW PROVIDERS;\r" + CTRL_D, config=ShellConfig(output="jsonl", timing=True))
-    assert session.out.startswith('{"name": "cloudflare", "title": "Cloudflare"}\nTime: ')
+    assert session.out.startswith('{"name": "cloudflare", "version": "v00.00.00000", "title": "Cloudflare"}\nTime: ')

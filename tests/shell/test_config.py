@@ -78,7 +78,7 @@ def test_cfql_shell_reads_the_file_and_flags_win(
     write_config(xdg, "[main]\nsandbox = true\noutput = json\n")
     out = run_cli([], "SHOW\nPROVIDERS;\n", monkeypatch, capsys)
     assert json.loads(out)[0]["name"] == "cloudflare"
-    assert run_cli(["-o", "csv"], "SHOW PROVIDERS;\n", monkeypatch, capsys).startswith("name,title\ncloudflare,")
+    assert run_cli(["-o", "csv"], "SHOW PROVIDERS;\n", monkeypatch, capsys).startswith("name,version,title\ncloudflare,")
     assert run_cli(["--no-sandbox"], "\\output\n", monkeypatch, capsys) == "Output format is json.\n"
 
 

@@ -52,7 +52,7 @@ def test_expanded_display_toggles(run_shell: Runner) -> None:
 
 def test_expanded_from_the_config_and_in_the_bottom_bar(run_shell: Runner) -> None:
     session = run_shell("SHOW PROVIDERS;\r" + CTRL_D, config=ShellConfig(expanded="on"))
-    assert "-[ RECORD 1 ]-----\nname  | cloudflare\ntitle | Cloudflare\n" in session.out
+    assert "-[ RECORD 1 ]---------\nname    | cloudflare\nversion | v00.00.00000\ntitle   | Cloudflare\n" in session.out
     assert session.shell.flags() == "table · \\x on · emacs · timing off"
 
 
