@@ -423,6 +423,13 @@ def _build_method(name: str, spec: dict, context: _Context, resource_id: str, ve
     if isinstance(schema_override, dict):
         response_schema = refs.resolve_all(schema_override)
 
+    try:
+        pagination = read_pagination(config.get("pagination")) or context.pagination or infer_pagination(parameters, response_schema)
+    except ValueError as error:  # a block cfql cannot follow: only a read of pages needs it
+        if verb == "select":
+            return unsupported(f"its pagination cannot be followed ({error})")
+        pagination = None
+
     return Method(
         name=name,
         resource_id=resource_id,
@@ -436,8 +443,7 @@ def _build_method(name: str, spec: dict, context: _Context, resource_id: str, ve
         response_schema=response_schema,
         object_key=response.get("objectKey"),
         description=str(operation.get("description") or operation.get("summary") or ""),
-        pagination=read_pagination(config.get("pagination")) or context.pagination
-        or infer_pagination(parameters, response_schema),
+        pagination=pagination,
         secret_names=context.conventions.secret_names,
         request_media=media if body_schema is not None else None,
         body_base=base if isinstance(base, dict) else None,

@@ -360,3 +360,52 @@ def test_server_variables_are_fields(nothing_pulled: Path) -> None:
     port, tenant = groups.parameters["port"], groups.parameters["tenant"]
     assert (port.required, port.env_var, port.default) == (False, "TENANTLY_PORT", None)
     assert (tenant.required, tenant.default) == (False, "main")
+
+
+def test_a_pagination_block_cfql_cannot_follow_refuses_the_reads_only(tmp_path: Path) -> None:
+    """A service-wide block with an unknown algorithm: its list is refused with why; its insert still works."""
+    service = tmp_path / "src" / "odd" / "v1" / "services"
+    service.mkdir(parents=True)
+    (service.parent / "provider.yaml").write_text(
+        "id: odd\nname: odd\nversion: v1\nproviderServices:\n  things:\n    service:\n      $ref: odd/v1/services/things.yaml\n"
+        "config:\n  auth:\n    type: null_auth\n"
+    )
+    (service / "things.yaml").write_text(
+        """openapi: 3.0.3
+info: {title: Things, version: v1}
+servers: [{url: 'https://odd.test'}]
+x-stackQL-config:
+  pagination:
+    requestToken: {key: page, location: query}
+    responseToken: {key: next, location: body, algorithm: telepathy}
+paths:
+  /things:
+    get:
+      responses: {'200': {description: ok, content: {application/json: {schema: {type: array, items: {type: object}}}}}}
+    post:
+      requestBody: {content: {application/json: {schema: {type: object, properties: {name: {type: string}}}}}}
+      responses: {'201': {description: ok}}
+components:
+  x-stackQL-resources:
+    things:
+      id: odd.things.things
+      name: things
+      methods:
+        list: {operation: {$ref: '#/paths/~1things/get'}, response: {openAPIDocKey: '200'}}
+        create:
+          operation: {$ref: '#/paths/~1things/post'}
+          config: {requestBodyTranslate: {algorithm: naive}}
+          response: {openAPIDocKey: '201'}
+      sqlVerbs:
+        select: [{$ref: '#/components/x-stackQL-resources/things/methods/list'}]
+        insert: [{$ref: '#/components/x-stackQL-resources/things/methods/create'}]
+"""
+    )
+    reg = Registry(tmp_path, pulled_root=tmp_path / "none")
+    methods = reg.resource("odd", "things", "things").methods
+    assert "telepathy" in methods["list"].unsupported and methods["create"].unsupported == ""
+    with Connection(Settings(dry_run=True), registry=reg) as conn:
+        with pytest.raises(NotSupportedError, match="odd.things.things.list cannot be used: its pagination cannot be followed"):
+            conn.execute("SELECT * FROM odd.things.things")
+        (request,) = conn.execute("INSERT INTO odd.things.things (name) SELECT 'a'")
+    assert (request["method"], request["url"], request["body"]) == ("POST", "https://odd.test/things", {"name": "a"})
