@@ -8,6 +8,7 @@ secret (``x-cfql-config.secretFields``, passed here as ``names``).
 from __future__ import annotations
 
 import json
+import re
 import typing as t
 
 from cfql.plan.schema import is_secret
@@ -16,6 +17,28 @@ from cfql.provider.model import Field
 MASK = "***"
 Names = t.AbstractSet[str]
 _NONE: frozenset[str] = frozenset()
+
+
+_SECRET_WORDS = frozenset(
+    {
+        "TOKEN", "TOKENS", "SECRET", "SECRETS", "PASSWORD", "PASSWORDS", "PASSWD", "PASSPHRASE",
+        "KEY", "KEYS", "APIKEY", "CREDENTIAL", "CREDENTIALS", "AUTH", "PRIVATE", "COOKIE", "SESSION",
+    }
+)
+_SECRET_ENDINGS = ("TOKEN", "SECRET", "PASSWORD", "PASSWD", "APIKEY")
+_NAME_WORDS = re.compile(r"[^A-Z0-9]+")
+
+
+def looks_secret(name: str) -> bool:
+    """Whether a name (of an environment variable, a shell variable) says it holds a secret.
+
+    A word of the name (split at ``_``, ``-``, ``.`` ...) is TOKEN, KEY, SECRET,
+    PASSWORD, CREDENTIAL(S), AUTH, PRIVATE, COOKIE or SESSION (or a plural), or
+    ends in TOKEN, SECRET, PASSWORD or APIKEY: ``GITHUB_TOKEN``, ``AWS_SECRET_ACCESS_KEY``,
+    ``DB_PASSWORD``, ``MYAPIKEY``. Whole words only, so ``MONKEY_NAME`` stays visible.
+    """
+    words = [word for word in _NAME_WORDS.split(name.upper()) if word]
+    return any(word in _SECRET_WORDS or word.endswith(_SECRET_ENDINGS) for word in words)
 
 
 def _secret(name: str, schema: t.Mapping[str, t.Any], names: Names) -> bool:

@@ -34,6 +34,7 @@ from cfql.errors import (
 from cfql.http.messages import ApiRequest, ApiResponse, Exchange
 from cfql.http.pacing import Pacer, parse_rate_limit
 from cfql.http.retry import NEVER_SENT, READS, retry_after_error, retry_after_response
+from cfql.plan.plans import StaticPlan
 from cfql.provider.loader import FORM
 from cfql.provider.model import Method, Provider
 from cfql.provider.registry import Registry
@@ -243,7 +244,7 @@ class DriverCore:
     def build(self, client: httpx.Client | httpx.AsyncClient, request: ApiRequest) -> httpx.Request:
         url = self.url(request)
         if request.url is not None:
-            self._same_origin(request)
+            self._same_origin(request, url)
         try:
             form = request.body is not None and request.method.request_media == FORM
             headers = self.headers(request)
@@ -263,10 +264,10 @@ class DriverCore:
                 "(half of a UTF-16 surrogate pair?); nothing was sent"
             ) from None
 
-    def _same_origin(self, request: ApiRequest) -> None:
-        """A next-page URL from a response must stay on the provider's host: credentials go with it."""
+    def _same_origin(self, request: ApiRequest, url: str) -> None:
+        """A next-page URL (``url``, resolved) from a response must stay on the provider's host: credentials go with it."""
         base = httpx.URL(self.base_url(request))
-        target = httpx.URL(self.url(request))
+        target = httpx.URL(url)
         if (target.scheme, target.host, target.port) != (base.scheme, base.host, base.port):
             raise OperationalError(
                 f"{request.method.name}: the API's next-page link points to {target.scheme}://{target.host}, "
@@ -445,8 +446,8 @@ class DriverCore:
         as ``:name``). Each driver then sends the batches and hands back the answers.
         """
         params = named_params(params)
-        if self.settings.dry_run and getattr(plan, "dry_run", None) is not None:  # REGISTRY: described, not fetched
-            return self.finished(plan, plan.dry_run())  # type: ignore[attr-defined]
+        if self.settings.dry_run and isinstance(plan, StaticPlan) and plan.dry_run is not None:  # REGISTRY: described, not fetched
+            return self.finished(plan, plan.dry_run())
         if self.settings.dry_run:
             params = {**{name: Deferred(name) for name in plan.bind_names}, **(params or {})}
         exchange = plan.exchange(params or {})

@@ -22,8 +22,6 @@ one before it (an API ignoring the page number it documents).
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import re
 import typing as t
@@ -47,7 +45,7 @@ class Pager:
         self.at_once = max(1, at_once)
         self._seen: set[str] = set()
         self._page_size: int | None = None  # items on a full page, learned from the first page when no one says
-        self._last_page: str | None = None  # a fingerprint of the last numbered page read
+        self._last_page: t.Any = None  # the last numbered page read (its decoded JSON)
 
     def following(self, request: ApiRequest, response: ApiResponse, items: int, rows_wanted: int | None = None) -> list[ApiRequest]:
         """The requests for the pages after this one (the last one asked for): empty when it was the last.
@@ -100,10 +98,9 @@ class Pager:
         if not items:
             return []  # an empty page is past the end, whatever a total says
         payload = response.payload
-        fingerprint = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
-        if fingerprint == self._last_page:
+        if payload == self._last_page:
             return []  # the same page again: the API does not take the page number it documents
-        self._last_page = fingerprint
+        self._last_page = payload
         key = self.spec.request_key
         current = _whole(find_first(payload, numbering.current_page)) if numbering.current_page else None
         if current is None:

@@ -66,10 +66,8 @@ def shown(value: t.Any, schema: Schema, where: str, names: Names = _NO_NAMES) ->
     return show(value)
 
 
-def show(value: t.Any, schema: Schema | None = None) -> str:
-    """A value as SQL writes it, or ``'***'`` for secrets; for a user's value use ``shown``."""
-    if schema is not None and is_secret(schema):
-        return "'***'"
+def show(value: t.Any) -> str:
+    """A value as SQL writes it, cut to 60 characters: a document's own (an enum); for a user's value use ``shown``."""
     if value is None:
         return "NULL"
     if isinstance(value, bool):
@@ -166,9 +164,9 @@ def _check_bounds(value: float, schema: Schema, where: str, names: Names, notes:
     """``minimum``/``maximum``, and ``exclusiveMinimum``/``exclusiveMaximum`` as OpenAPI 3.0 (a flag) or 3.1 (a number) write them."""
     low, high = schema.get("minimum"), schema.get("maximum")
     low_open, high_open = schema.get("exclusiveMinimum"), schema.get("exclusiveMaximum")
-    if _is_number(low_open):
+    if is_number(low_open):
         low, low_open = low_open, True
-    if _is_number(high_open):
+    if is_number(high_open):
         high, high_open = high_open, True
     if low is not None and (value <= low if low_open is True else value < low):
         what = "not above" if low_open is True else "below"
@@ -178,7 +176,8 @@ def _check_bounds(value: float, schema: Schema, where: str, names: Names, notes:
         _broken(f"column {where}: {shown(value, schema, where, names)} is {what} the maximum {high}{_range(low, high)}", notes)
 
 
-def _is_number(value: t.Any) -> bool:
+def is_number(value: t.Any) -> bool:
+    """A JSON number: an int or float, not a bool."""
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
@@ -231,11 +230,17 @@ def _check_format(value: str, schema: Schema, where: str, names: Names, notes: N
     name = schema.get("format")
     if not name:
         return
-    from cfql.plan.formats import FORMATS  # loaded only once a field states a format
-
-    known = FORMATS.get(name)
+    known = _formats().get(name)
     if known is not None and not known[1](value):
         _broken(f"column {where}: expected {known[0]}, got {shown(value, schema, where, names)}", notes)
+
+
+@lru_cache(maxsize=1)
+def _formats() -> t.Mapping[str, t.Any]:
+    """``cfql.plan.formats.FORMATS``, imported the first time a field states a format, not per value."""
+    from cfql.plan.formats import FORMATS
+
+    return FORMATS
 
 
 def _check_object(value: dict, schema: Schema, where: str, names: Names, notes: Notes) -> dict:
@@ -278,6 +283,12 @@ def _check_any_of(value: t.Any, schema: Schema, where: str, names: Names, notes:
     raise DataError(f"column {where}: matches none of the {len(branches)} allowed shapes; closest: {best}")
 
 
-def did_you_mean(name: str, candidates: t.Iterable[str]) -> str:
+def closest(name: str, candidates: t.Iterable[str]) -> str | None:
+    """The candidate ``name`` is most likely a misspelling of, if any is close enough."""
     matches = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
-    return f" (did you mean {matches[0]!r}?)" if matches else ""
+    return matches[0] if matches else None
+
+
+def did_you_mean(name: str, candidates: t.Iterable[str]) -> str:
+    match = closest(name, candidates)
+    return f" (did you mean {match!r}?)" if match else ""

@@ -49,7 +49,7 @@ from cfql.plan.clauses import count_value
 from cfql.plan.pages import Pager
 from cfql.plan.plans import CallPlan, answers_many, check_constants
 from cfql.plan.resolver import SELECT_NOT_SUPPORTED, choose_method, find_resource
-from cfql.plan.schema import shown
+from cfql.plan.schema import is_number, shown
 from cfql.provider.model import Method, Pagination, Resource
 from cfql.result import Result
 from cfql.rows.projection import Projection, compile_projection, row_objects
@@ -216,10 +216,6 @@ def _first_time(seen: set[str], row: dict[str, t.Any]) -> bool:
     return True
 
 
-def _is_number(value: t.Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def _count(value: t.Any, params: Params, clause: str) -> int | None:
     if isinstance(value, Bind):
         value = params[value.name]
@@ -302,7 +298,7 @@ class _Accumulator:
             self.seen.add(key)
         self.count += 1
         if spec.kind in ("sum", "avg"):
-            if not _is_number(value):
+            if not is_number(value):
                 raise DataError(f"{spec.slot}: {shown(value, {}, spec.slot)} is not a number")
             self.total += value
         elif spec.kind in ("min", "max") and self._beats_best(value):

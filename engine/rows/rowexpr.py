@@ -41,9 +41,6 @@ Params = t.Mapping[str, t.Any]
 # a group's record in aggregate queries) and the statement's parameters.
 Getter = t.Callable[[t.Any, Params], t.Any]
 
-#: Nodes that are one value: a literal (E'...' included), NULL, a negative number or a :param.
-
-
 @dataclass(frozen=True)
 class Aggregate:
     """One aggregate of a GROUP BY query, kept in its group's record under ``slot``."""
@@ -74,7 +71,7 @@ def _canonical(node: exp.Expression) -> str:
             return exp.column(sub.this.copy())
         return sub
 
-    return node.copy().transform(strip).sql()
+    return node.transform(strip).sql()  # transform works on a copy
 
 
 class RowScope:

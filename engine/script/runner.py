@@ -140,10 +140,8 @@ def prepare(
             from cfql.provider.auth import credential_env_vars
 
             registry = getattr(target, "registry", None) or default_registry()
-            hidden = set(registry.credential_env_vars())
-            settings = getattr(target, "settings", None)
-            for block in (getattr(settings, "auth", None) or {}).values():  # --auth names variables too
-                hidden |= credential_env_vars(block)
+            settings = getattr(target, "settings", None)  # --auth names credential variables too
+            hidden = set(registry.credential_env_vars()) | credential_env_vars(getattr(settings, "auth", None))
             text = render(text, variables or {}, source, template_dir, hidden=hidden)
         except Error as error:
             raise error.locate(source, "?") from None
@@ -164,7 +162,7 @@ def prepare(
                 )
             for name in sorted(plan.bind_names & setters.keys()):
                 set_at, rows = setters[name]
-                if rows is None or rows != 1:
+                if rows != 1:
                     how = "returns no rows" if rows == 0 else "can return several rows"
                     raise ProgrammingError(f"line {line} uses :{name}, but the statement at line {set_at} that sets it {how}")
             available |= plan.provides

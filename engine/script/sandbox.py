@@ -42,6 +42,8 @@ from jinja2.runtime import BlockReference, Macro
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import Namespace
 
+from cfql.redact import looks_secret
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -66,28 +68,6 @@ class TimedOut(BaseException):
 
 
 # -- the environment, minus credentials ------------------------------------------------------
-
-_SECRET_WORDS = frozenset(
-    {
-        "TOKEN", "TOKENS", "SECRET", "SECRETS", "PASSWORD", "PASSWORDS", "PASSWD", "PASSPHRASE",
-        "KEY", "KEYS", "APIKEY", "CREDENTIAL", "CREDENTIALS", "AUTH", "PRIVATE", "COOKIE", "SESSION",
-    }
-)
-_SECRET_ENDINGS = ("TOKEN", "SECRET", "PASSWORD", "PASSWD", "APIKEY")
-_NAME_WORDS = re.compile(r"[^A-Z0-9]+")
-
-
-def looks_secret(name: str) -> bool:
-    """Whether an environment variable's name says it holds a secret.
-
-    A word of the name (split at ``_``, ``-``, ``.`` ...) is TOKEN, KEY, SECRET,
-    PASSWORD, CREDENTIAL(S), AUTH, PRIVATE, COOKIE or SESSION (or a plural), or
-    ends in TOKEN, SECRET, PASSWORD or APIKEY: ``GITHUB_TOKEN``, ``AWS_SECRET_ACCESS_KEY``,
-    ``DB_PASSWORD``, ``MYAPIKEY``. Whole words only, so ``MONKEY_NAME`` stays visible.
-    """
-    words = [word for word in _NAME_WORDS.split(name.upper()) if word]
-    return any(word in _SECRET_WORDS or word.endswith(_SECRET_ENDINGS) for word in words)
-
 
 class Environ(dict):  # type: ignore[type-arg]
     """``env`` for templates: the environment without credentials; asking for one is refused by name."""
@@ -184,8 +164,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
         self.limits = limits
         self.started = time.monotonic()
         self.steps = 0
-        for name in ("lipsum",):
-            self.globals.pop(name, None)
+        self.globals.pop("lipsum", None)
         self.globals["range"] = self._range
         self.globals["namespace"] = bounded_namespace(self)
         self.filters = {name: self._bounded_filter(name, function) for name, function in self.filters.items()}

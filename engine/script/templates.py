@@ -359,9 +359,7 @@ def _json(value: t.Any, placeholder: Placeholder) -> str:
 
     try:
         return json.dumps(value, ensure_ascii=False, allow_nan=False, default=fallback)
-    except ValueError as error:  # NaN or infinity, or an integer too long to write
-        raise _ValueRefused(f"{placeholder.describe()}: its value cannot be written as JSON ({_one_line(str(error))})", placeholder) from None
-    except TypeError as error:  # a key JSON cannot write
+    except (ValueError, TypeError) as error:  # NaN or infinity, an integer too long to write, a key JSON cannot write
         raise _ValueRefused(f"{placeholder.describe()}: its value cannot be written as JSON ({_one_line(str(error))})", placeholder) from None
 
 
@@ -497,11 +495,7 @@ def _bare_problem(text: str, tokens: list[scanner.Token], starts: list[int], sta
     first = bisect.bisect_left(starts, start)
     if first > 0 and tokens[first - 1].end > start:
         return refusal  # the value continues a token that starts before it
-    within = []
-    for token in tokens[first:]:
-        if token.start >= end:
-            break
-        within.append(token)
+    within = tokens[first : bisect.bisect_left(starts, end, first)]  # the tokens starting inside the value
     if not within or within[0].start != start or within[-1].end != end:
         return refusal
     kinds = [token.kind for token in within]

@@ -26,6 +26,7 @@ from prompt_toolkit.document import Document
 from cfql.rows.output import FORMATS
 from cfql.shell import context
 from cfql.shell.context import Shape, Token
+from cfql.sql.values import sql_literal
 
 if t.TYPE_CHECKING:
     from cfql.provider.model import Method, Resource, Service
@@ -191,7 +192,7 @@ class SQLCompleter(Completer):
             if schema:
                 break
         if "enum" in schema:
-            literals = [_sql_literal(v) for v in schema["enum"]]
+            literals = [sql_literal(v) for v in schema["enum"]]
             meta = f"{name} value"
         elif schema.get("type") == "boolean":
             literals, meta = ["true", "false"], "boolean"
@@ -396,11 +397,3 @@ def _schema_type(schema: t.Mapping[str, t.Any]) -> str:
     if "type" in schema:
         return str(schema["type"])
     return "object" if "properties" in schema or "anyOf" in schema else "any"
-
-
-def _sql_literal(value: t.Any) -> str:
-    if isinstance(value, str):
-        return "'" + value.replace("'", "''") + "'"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return "NULL" if value is None else str(value)

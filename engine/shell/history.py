@@ -75,7 +75,7 @@ def redact_command(text: str, registry: Registry | None = None) -> str:
 def is_secret_name(name: str, registry: Registry | None = None) -> bool:
     """Whether a variable called ``name`` holds a secret: it looks like one (TOKEN, KEY, PASSWORD ...), or a
     loaded provider declares it, or a schema the session used marks it."""
-    from cfql.script.sandbox import looks_secret
+    from cfql.redact import looks_secret  # not the template sandbox: that would load Jinja to test a name
 
     if looks_secret(name):
         return True

@@ -15,10 +15,10 @@ methods do not accept, and a ``:name`` no session variable has.
 
 from __future__ import annotations
 
-import difflib
 import itertools
 import typing as t
 
+from cfql.plan.schema import closest
 from cfql.shell import context
 
 if t.TYPE_CHECKING:
@@ -103,11 +103,6 @@ def _earlier_names(statements: t.Sequence[t.Sequence[context.Token]]) -> set[str
     return names
 
 
-def _close(name: str, known: t.Iterable[str]) -> str | None:
-    matches = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
-    return matches[0] if matches else None
-
-
 def _misspelt(registry: Registry, parts: t.Sequence[str], still_typing: bool) -> tuple[str, str] | None:
     """``unknown KIND NAME — did you mean X?`` for the first part of a dotted name that names nothing.
 
@@ -122,7 +117,7 @@ def _misspelt(registry: Registry, parts: t.Sequence[str], still_typing: bool) ->
         if name not in known:
             if not name:  # "provider." just typed: the next part is still to come
                 return None
-            guess = _close(name, known)
+            guess = closest(name, known)
             if guess is None:
                 return None if last and still_typing else (ERROR, f"unknown {levels[depth]} {name}")
             return (HINT if last and still_typing else ERROR), f"unknown {levels[depth]} {name} — did you mean {guess}?"
@@ -138,7 +133,7 @@ def _unbound(tokens: t.Sequence[context.Token], variables: t.Collection[str]) ->
     """A ``:name`` the statement uses that no session variable holds (it would fail when run)."""
     for before, token in itertools.pairwise(tokens):
         if before.is_op(":") and token.kind == "name" and before.end == token.start and token.text not in variables:
-            guess = _close(token.text, variables)
+            guess = closest(token.text, variables)
             hint = f" — did you mean :{guess}?" if guess else " (\\set it, or RETURNING ... AS it)"
             return MISSING, f":{token.text} has no value{hint}"
     return None
@@ -176,7 +171,7 @@ def _best_candidate(resource: t.Any, shape: context.Shape) -> tuple[str, str]:
     candidates = context.candidate_methods(resource, shape)
     if not candidates:
         if shape.verb == "exec":
-            guess = _close(shape.method or "", resource.methods)
+            guess = closest(shape.method or "", resource.methods)
             mean = f" — did you mean {guess}?" if guess else f"; methods: {', '.join(sorted(resource.methods))}"
             return ERROR, f"no method {shape.method!r} in {resource.id}{mean}"
         return ERROR, f"{(shape.verb or '').upper()} is not supported by {resource.id}"
@@ -200,7 +195,7 @@ def _with_guess(name: str, method: t.Any, shape: context.Shape) -> str:
     known = set(method.fields)
     if shape.verb == "select":  # SELECT filters on the row's columns too
         known |= set(method.row_schema.get("properties") or {})
-    guess = _close(name, known - set(shape.supplied))
+    guess = closest(name, known - set(shape.supplied))
     return f"{name} (did you mean {guess}?)" if guess else name
 
 

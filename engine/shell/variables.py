@@ -18,17 +18,18 @@ printed: ``\\set`` lists them as ``***``.
 
 from __future__ import annotations
 
-import json
 import typing as t
 
 from cfql.shell import context
 from cfql.shell.display import escape
 from cfql.sql import scanner
+from cfql.errors import ProgrammingError
+from cfql.redact import MASK
+from cfql.sql.values import sql_literal, sql_number
 
 if t.TYPE_CHECKING:
     from cfql.result import Result
 
-MASK = "***"
 # Statements whose rows are data from the API (their first word).
 _DATA_VERBS = frozenset({"SELECT", "INSERT", "UPDATE", "REPLACE", "DELETE", "EXEC", "EXECUTE"})
 _WORDS = {"true": True, "false": False, "null": None}
@@ -53,24 +54,13 @@ def parse_value(text: str) -> t.Any:
     if token.kind == "string" and token.closed:
         return token.value
     if token.kind == "number":
-        number = _number(token.text)
-        return text if number is None else sign * number
+        try:
+            return sign * sql_number(token.text, "")  # as the planner reads one: 60 an int, 1.5 a float
+        except ProgrammingError:  # 0x..., 1e
+            return text
     if token.kind == "name" and sign == 1 and text.lower() in _WORDS:
         return _WORDS[text.lower()]
     return text
-
-
-def literal(value: t.Any) -> str:
-    """A value as SQL would write it: ``'text'``, ``60``, ``true``, ``NULL``, JSON for structures."""
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, str):
-        return "'" + value.replace("'", "''") + "'"
-    return "'" + json.dumps(value, ensure_ascii=False).replace("'", "''") + "'"
 
 
 class Variables(dict[str, t.Any]):
@@ -91,18 +81,8 @@ class Variables(dict[str, t.Any]):
             return "No variables are set; a one-row result sets one per column, or \\set NAME VALUE."
         width = max(len(name) for name in self)
         return "\n".join(
-            f"{name:<{width}} = {MASK if is_secret(name) else escape(literal(value))}" for name, value in sorted(self.items())
+            f"{name:<{width}} = {MASK if is_secret(name) else escape(sql_literal(value))}" for name, value in sorted(self.items())
         )
-
-
-def _number(text: str) -> int | float | None:
-    """A decimal number as the planner reads one (``60`` an int, ``1.5`` a float); None for 0x..., 1e."""
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return None
 
 
 def _is_data(sql: str) -> bool:

@@ -70,7 +70,7 @@ def short_sql(node: exp.Expression, width: int = 60) -> str:
             return exp.Literal.string("…")
         return sub
 
-    text = " ".join(node.copy().transform(mask).sql().split())
+    text = " ".join(node.transform(mask).sql().split())  # transform works on a copy
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -83,6 +83,19 @@ def sql_text(value: str, where: str) -> str:
             bad = value[error.start]
             raise ProgrammingError(f"column {where}: {bad!r} is half of a UTF-16 pair, not a character") from None
     return value
+
+
+def sql_literal(value: t.Any) -> str:
+    """A value as SQL writes it: ``'text'`` (quotes doubled), ``60``, ``true``, ``NULL``, JSON text for structures."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    return "'" + json.dumps(value, ensure_ascii=False).replace("'", "''") + "'"
 
 
 def sql_number(text: str, where: str) -> int | float:

@@ -9,7 +9,8 @@ import pytest
 
 from cfql.provider.cloudflare.emulator import Emulator
 from cfql.result import Result
-from cfql.shell.variables import Variables, bindable, literal, parse_value
+from cfql.shell.variables import Variables, bindable, parse_value
+from cfql.sql.values import sql_literal as literal
 from tests.shell.conftest import CTRL_D, Runner
 
 MEETINGS = "cloudflare.realtime_kit.meetings"
