@@ -445,12 +445,14 @@ def _write(action: t.Callable[[], t.Any], path: Path) -> t.Any:
 
 def _check_document(document: Path, bad: t.Callable[[str], Exception]) -> None:
     """provider.yaml must at least be a YAML mapping; the loader checks the rest when it is used."""
+    import yaml
+
     from cfql.provider.loader import yaml_load
 
     try:
         with open(document, "rb") as fh:
             loaded = yaml_load(fh)
-    except (ValueError, RecursionError, __import__("yaml").YAMLError):
+    except (ValueError, RecursionError, yaml.YAMLError):
         loaded = None
     if not isinstance(loaded, dict):
         raise bad(f"{document.parent.name}/provider.yaml is not a YAML mapping")

@@ -195,7 +195,7 @@ def _conventions(raw: t.Mapping[str, t.Any]) -> Conventions:
     )
 
 
-def load_resources(service_path: Path, provider: str, service: str, conventions: Conventions = Conventions()) -> Resources:
+def load_resources(service_path: Path, provider: str, service: str, conventions: Conventions) -> Resources:
     """A service's resources, each built when first looked up."""
     document = read_yaml(service_path)
     if not isinstance(document, dict):
@@ -335,14 +335,14 @@ def _build_method(name: str, spec: dict, context: _Context, resource_id: str, ve
     refs = context.refs
     path_item_pointer, http_method = spec["operation"]["$ref"].rsplit("/", 1)
     http_method = http_method.lower()  # older documents write ``.../POST``; OpenAPI's keys are lower-case
-    operation = refs.resolve(f"{path_item_pointer}/{http_method}")
-    path = _unescape(path_item_pointer.split("/paths/", 1)[1])
     path_item = refs.resolve(path_item_pointer)
+    operation = path_item[http_method]
+    path = _unescape(path_item_pointer.split("/paths/", 1)[1])
     config = spec.get("config") or {}
     request = spec.get("request") or {}
     response = spec.get("response") or {}
     servers = operation.get("servers") or path_item.get("servers") or context.document.get("servers") or [{}]
-    server = refs.resolve_all(servers[0]) if servers else {}
+    server = refs.resolve_all(servers[0])
     base_url = str(server.get("url") or "")
 
     parameters: dict[str, Field] = {}
@@ -413,7 +413,7 @@ def _build_method(name: str, spec: dict, context: _Context, resource_id: str, ve
         base = json.loads(base)
     status = str(response.get("openAPIDocKey", "200"))
     response_media = str(response.get("mediaType") or "application/json")
-    if not _is_json(response_media) and response_media not in ("", "string"):
+    if not _is_json(response_media) and response_media != "string":
         return unsupported(f"its response is {response_media}; cfql reads JSON responses")
     responses = operation.get("responses") or {}
     response_spec = refs.resolve_all(responses.get(status) or {})

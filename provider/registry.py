@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from cfql.provider.loader import MANIFESTS_DIR, load_provider
+from cfql.provider.loader import DEFAULT_SECRET_NAMES, MANIFESTS_DIR, load_provider
 from cfql.provider.model import Provider, Resource
 
 #: StackQL's public registry: ``<url>/dist/providers.yaml`` and ``<url>/dist/<provider>/<version>.tgz``.
@@ -121,13 +121,15 @@ class Registry:
         """Every provider version in both roots, by provider name, oldest first."""
         if self._installed is None:
             found: dict[str, list[Installed]] = {}
-            for root in dict.fromkeys([self.root, self.pulled_root]):
-                for item in _scan(root / "src"):
-                    found.setdefault(item.name, []).append(item)
-            for items in found.values():
-                items.sort(key=lambda item: version_key(item.version))
+            for item in self._found():
+                found.setdefault(item.name, []).append(item)
             self._installed = found
         return self._installed
+
+    def _found(self, only: str | None = None) -> list[Installed]:
+        """The provider versions in both roots (in folders named ``only``, if given), oldest first."""
+        items = [item for root in dict.fromkeys([self.root, self.pulled_root]) for item in _scan(root / "src", only)]
+        return sorted(items, key=lambda item: version_key(item.version))
 
     @property
     def provider_names(self) -> list[str]:
@@ -139,14 +141,9 @@ class Registry:
         A statement names one provider, so it need not open every other provider's document.
         """
         if self._installed is None:
-            found = [
-                item
-                for root in dict.fromkeys([self.root, self.pulled_root])
-                for item in _scan(root / "src", only=name)
-                if item.name == name
-            ]
+            found = [item for item in self._found(only=name) if item.name == name]
             if found:
-                return sorted(found, key=lambda item: version_key(item.version))
+                return found
         return self.installed.get(name) or []
 
     def chosen(self, name: str) -> Installed | None:
@@ -186,8 +183,6 @@ class Registry:
         names masked by default before any is) — never a reason to parse every
         provider present.
         """
-        from cfql.provider.loader import DEFAULT_SECRET_NAMES
-
         if provider is not None:
             loaded = self.provider(provider)
             return loaded.conventions.secret_names if loaded is not None else frozenset()
@@ -234,13 +229,13 @@ def _folder(text: str) -> Path:
 def _scan(src: Path, only: str | None = None) -> t.Iterator[Installed]:
     """``src/<folder>/<version>/provider.yaml`` documents (in the folder ``only`` if given), named by their ``name``."""
     try:
-        folders = sorted(os.scandir(src), key=lambda entry: entry.name)
+        folders = [src / only] if only is not None else sorted(Path(entry.path) for entry in os.scandir(src))
     except OSError:
         return
     for folder in folders:
-        if not folder.is_dir() or folder.name.startswith(".") or (only is not None and folder.name != only):
+        if not folder.is_dir() or folder.name.startswith("."):
             continue
-        for version in sorted(os.scandir(folder.path), key=lambda entry: entry.name):
+        for version in sorted(os.scandir(folder), key=lambda entry: entry.name):
             document = Path(version.path) / "provider.yaml"
             if version.name.startswith(".") or not document.is_file():
                 continue  # a pull in progress keeps its files in a dot-folder

@@ -17,6 +17,7 @@ import importlib
 import re
 import typing as t
 from dataclasses import dataclass
+from functools import lru_cache
 
 
 @dataclass(eq=False)
@@ -31,7 +32,16 @@ class Sandbox:
     serves: str = ""  # what it implements, in words, for the refusal of anything else
 
     def implements(self, http_method: str, path_template: str) -> bool:
-        return not self.routes or (http_method, re.sub(r"\{[^}]*\}", "{}", path_template)) in self.routes
+        return not self.routes or (http_method, route_shape(path_template)) in self.routes
+
+
+_VARIABLE = re.compile(r"\{[^}]*\}")
+
+
+@lru_cache(maxsize=1024)
+def route_shape(path_template: str) -> str:
+    """A documented path with each ``{variable}`` written ``{}``, as ``Sandbox.routes`` holds it (asked once per path)."""
+    return _VARIABLE.sub("{}", path_template)
 
 
 def sandbox_entry(provider: str, declared: str | None) -> str | None:

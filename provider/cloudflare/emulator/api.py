@@ -278,23 +278,6 @@ class Api:
         return record
 
 
-#: What the emulator implements, as (HTTP method, path template under BASE_PATH): ``--sandbox``
-#: refuses any other method up front, naming these, instead of answering 404.
-SERVED_ROUTES = frozenset(
-    {
-        ("GET", "/accounts/{}/realtime/kit/{}/meetings"),
-        ("POST", "/accounts/{}/realtime/kit/{}/meetings"),
-        ("GET", "/accounts/{}/realtime/kit/{}/meetings/{}"),
-        ("PATCH", "/accounts/{}/realtime/kit/{}/meetings/{}"),
-        ("PUT", "/accounts/{}/realtime/kit/{}/meetings/{}"),
-        ("GET", "/accounts/{}/realtime/kit/{}/meetings/{}/participants"),
-        ("POST", "/accounts/{}/realtime/kit/{}/meetings/{}/participants"),
-        ("GET", "/accounts/{}/realtime/kit/{}/meetings/{}/participants/{}"),
-        ("PATCH", "/accounts/{}/realtime/kit/{}/meetings/{}/participants/{}"),
-        ("DELETE", "/accounts/{}/realtime/kit/{}/meetings/{}/participants/{}"),
-        ("POST", "/accounts/{}/realtime/kit/{}/meetings/{}/participants/{}/token"),
-    }
-)
 SERVED_SUMMARY = "RealtimeKit meetings and their participants (realtime_kit.meetings, kit_meetings, meetings_participants)"
 
 _ROUTES: dict[str, dict[str, Operation]] = {
@@ -304,3 +287,16 @@ _ROUTES: dict[str, dict[str, Operation]] = {
     "participant": {"GET": Api.get_participant, "PATCH": Api.edit_participant, "DELETE": Api.delete_participant},
     "token": {"POST": Api.refresh_token},
 }
+
+#: Each route's path under BASE_PATH, every id written ``{}`` (what ``_match`` takes apart).
+_TEMPLATES = {
+    "meetings": "/accounts/{}/realtime/kit/{}/meetings",
+    "meeting": "/accounts/{}/realtime/kit/{}/meetings/{}",
+    "participants": "/accounts/{}/realtime/kit/{}/meetings/{}/participants",
+    "participant": "/accounts/{}/realtime/kit/{}/meetings/{}/participants/{}",
+    "token": "/accounts/{}/realtime/kit/{}/meetings/{}/participants/{}/token",
+}
+
+#: What the emulator implements, as (HTTP method, path template), read off the routes themselves:
+#: ``--sandbox`` refuses any other method up front, naming what it serves, instead of answering 404.
+SERVED_ROUTES = frozenset((verb, _TEMPLATES[route]) for route, operations in _ROUTES.items() for verb in operations)
