@@ -6,7 +6,8 @@ of these classes::
 
     Warning                     (also a builtins.Warning, so warnings.warn can issue it)
      ├── PaginationCapWarning   a SELECT stopped after the page cap; the rows so far came back
-     └── SchemaWarning          a value outside a third-party document's enum or bounds was sent anyway
+     ├── SchemaWarning          a value outside a third-party document's enum or bounds was sent anyway
+     └── StackWarning           a deploy stack file holds something to look at (an unquoted placeholder)
     Error
      ├── InterfaceError         misuse of the library: a closed connection or cursor
      └── DatabaseError
@@ -14,7 +15,8 @@ of these classes::
           │    ├── SQLSyntaxError         with .line and .column
           │    ├── ResolutionError        no documented method matches
           │    ├── UnboundParameterError  a :name without a value
-          │    └── TemplateError          a script template did not render
+          │    ├── TemplateError          a script template did not render
+          │    └── StackError             a deploy stack's files are wrong (nothing was sent)
           ├── DataError         a value the schema (or the API: 400, 422) rejects
           ├── IntegrityError    a conflict with existing data (the API: 409)
           ├── OperationalError  the API or the network failed
@@ -57,6 +59,10 @@ class Warning(builtins.Warning):
 
 class PaginationCapWarning(Warning):
     """A SELECT stopped after its page cap; the rows read so far were returned."""
+
+
+class StackWarning(Warning):
+    """Something in a deploy stack file that cfql accepts but its author should look at (an unquoted placeholder)."""
 
 
 class SchemaWarning(Warning):
@@ -155,6 +161,10 @@ class UnboundParameterError(ProgrammingError):
 
 class TemplateError(ProgrammingError):
     """A script template could not be rendered (undefined variable, bad syntax, a value refused)."""
+
+
+class StackError(ProgrammingError):
+    """A deploy stack's files are wrong: a bad manifest or query file, an undefined variable; nothing was sent."""
 
 
 class CredentialsError(OperationalError):

@@ -192,6 +192,7 @@ def _conventions(raw: t.Mapping[str, t.Any]) -> Conventions:
         error_code_paths=tuple(errors.get("code") or ()),
         secret_names=frozenset(str(n).lower() for n in declared) if declared is not None else DEFAULT_SECRET_NAMES,
         sandbox=dict(raw.get("sandbox") or {}),
+        starter=str(raw["starter"]) if raw.get("starter") else None,
     )
 
 

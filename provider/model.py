@@ -202,6 +202,7 @@ class Conventions:
     error_code_paths: tuple[str, ...] = ()
     secret_names: frozenset[str] = frozenset()  # lower-case field names
     sandbox: t.Mapping[str, str] = field(default_factory=dict)  # start/serve: "module:function"
+    starter: str | None = None  # "package:folder" holding the stack `cfql deploy init` writes
 
 
 @dataclass(eq=False)

@@ -1,5 +1,6 @@
 """The ``cfql`` command: ``exec`` runs statements, ``shell`` is the interactive shell, ``registry`` lists and pulls
-providers from a StackQL provider registry, ``emulator`` serves a provider's local twin.
+providers from a StackQL provider registry, ``deploy`` runs stackql-deploy stacks, ``emulator`` serves a
+provider's local twin.
 
 Errors are one line on stderr and a non-zero exit status; a traceback only
 with ``--debug``. Heavy modules are imported only by the subcommand that
@@ -68,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     shell.add_argument("--pager", action=on_off, default=None, help="page results that do not fit the terminal")
 
     _registry_parser(commands)
+    _deploy_parser(commands)
 
     emulator = commands.add_parser(
         "emulator", help="serve a provider's local emulator (the one --sandbox uses)", add_help=False
@@ -108,6 +110,50 @@ def _registry_parser(commands: t.Any) -> None:
         action.add_argument("--debug", action="store_true", help="show tracebacks")
 
 
+def _deploy_parser(commands: t.Any) -> None:
+    """``cfql deploy build|test|teardown|plan STACK_DIR [STACK_ENV]`` and ``cfql deploy init NAME``."""
+    deploy = commands.add_parser(
+        "deploy",
+        help="build, test, tear down or plan a stackql-deploy stack",
+        description="Run a stackql-deploy stack (stackql_manifest.yml and resources/*.iql) in-process: build creates "
+        "what is missing and updates what drifted, test only reads and checks, teardown deletes in reverse order, "
+        "plan reads only and says what build would change (exit 2 when changes are pending).",
+    )
+    actions = deploy.add_subparsers(dest="action", metavar="ACTION")
+    actions.required = True
+    helps = {
+        "build": "create what is missing, update what drifted",
+        "test": "check every resource is as declared (reads only)",
+        "teardown": "delete the stack's resources, in reverse order",
+        "plan": "say what build would change, with its requests (reads only; exit 2 if changes are pending)",
+    }
+    for name, text in helps.items():
+        action = actions.add_parser(name, help=text, description=text[:1].upper() + text[1:] + ".")
+        action.add_argument("stack_dir", metavar="STACK_DIR", help="the stack folder (holding stackql_manifest.yml)")
+        action.add_argument("stack_env", metavar="STACK_ENV", nargs="?", default="dev", help="the stack environment (default: dev)")
+        action.add_argument(
+            "-e", "--env", action="append", default=[], metavar="NAME=VALUE", dest="variables",
+            help="a variable for the stack's templates (repeatable; wins over --env-file)",
+        )
+        action.add_argument(
+            "--env-file", metavar="FILE", default=None,
+            help="variables from a dotenv file (default: .env in the current folder, if there is one)",
+        )
+        action.add_argument("--dry-run", action="store_true", help="send nothing: show each query and its requests")
+        action.add_argument("--show-queries", action="store_true", help="print each query before it is sent")
+        action.add_argument(
+            "--on-failure", choices=("error", "ignore", "rollback"), default="error",
+            help="on a failed resource: stop (error, the default), go on with the others (ignore), "
+            "or stop and delete, newest first, what this run created (rollback; build only)",
+        )
+        action.add_argument("--output-file", metavar="FILE", help="write the stack's exports here as JSON (build and test)")
+        connection_options(action)
+    starter = actions.add_parser("init", help="write a starter stack", description="Write a starter stack (a RealtimeKit meeting and its host) into a new folder NAME.")
+    starter.add_argument("name", metavar="NAME")
+    starter.add_argument("--provider", default=None, help="the provider whose starter to write (default: the only one with a starter)")
+    starter.add_argument("--debug", action="store_true", help="show tracebacks")
+
+
 class _Version(argparse.Action):
     """``--version``, looked up only when asked for: reading the package metadata costs a cold start 3 ms."""
 
@@ -131,11 +177,12 @@ def main(argv: t.Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # --help or --version into a pipe already closed
         _silence_stdout()
         return EXIT_OUTPUT_CLOSED
-    from cfql.errors import SchemaWarning
+    from cfql.errors import SchemaWarning, StackWarning
     from cfql.errors import Warning as CfqlWarning
 
     warnings.filterwarnings("ignore", category=CfqlWarning)  # said once, as a note
     warnings.filterwarnings("default", category=SchemaWarning)  # each value sent outside its document's enum or bounds, once
+    warnings.filterwarnings("default", category=StackWarning)  # each unquoted placeholder of a stack file, once
     warnings.showwarning = _show_warning
     try:
         if args.command == "shell":
@@ -144,6 +191,8 @@ def main(argv: t.Sequence[str] | None = None) -> int:
             return shell_main(args)
         if args.command == "registry":
             return _registry(args)
+        if args.command == "deploy":
+            return _deploy(args)
         return _exec(args)
     except KeyboardInterrupt:
         print("cfql: interrupted", file=sys.stderr)
@@ -212,6 +261,51 @@ def _registry(args: argparse.Namespace) -> int:
     render(result, args.output, sys.stdout, not args.no_headers)
     sys.stdout.flush()
     return EXIT_OK
+
+
+def _deploy(args: argparse.Namespace) -> int:
+    """``cfql deploy ...``: one line per resource as it is handled, then a summary; errors on stderr."""
+    import os
+
+    from cfql import deploy
+    from cfql.cli.options import connection_settings
+    from cfql.connection import Connection
+    from cfql.deploy import report
+    from cfql.errors import Error
+
+    if args.action == "init":
+        try:
+            folder = deploy.init(args.name, provider=args.provider)
+        except Error as error:
+            print(f"cfql: error: {error}", file=sys.stderr)
+            return EXIT_FAILED
+        print(f"wrote a starter stack in {folder}; try: cfql deploy plan {folder} dev --sandbox -e account_id=sandbox-account -e app_id=sandbox-app -e title=Standup")
+        return EXIT_OK
+    try:
+        variables = {}
+        for pair in args.variables:
+            name, equals, value = _argument(pair, "-e").partition("=")
+            if not equals or not name.strip():
+                raise deploy.StackError(f"-e {pair!r}: expected NAME=VALUE")
+            variables[name.strip()] = value
+        env_file = args.env_file if args.env_file is not None else (".env" if os.path.isfile(".env") else None)
+        settings = connection_settings(args, sandbox=args.sandbox, dry_run=args.dry_run)
+        with Connection(settings) as conn:
+            result = deploy.run(
+                args.action, args.stack_dir, args.stack_env, variables=variables, env_file=env_file,
+                dry_run=args.dry_run, show_queries=args.show_queries, on_failure=args.on_failure,
+                output_file=args.output_file, connection=conn, echo=lambda text: print(text, flush=True),
+            )
+    except Error as error:
+        if args.debug:
+            raise
+        print(f"cfql: error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    for outcome in [*result.resources, *result.rolled_back]:
+        if outcome.error and not outcome.ok:
+            print(f"cfql: error: {outcome.error}", file=sys.stderr)
+    print(report.summary(result), file=sys.stdout if result.ok else sys.stderr)
+    return result.exit_code
 
 
 def _exec(args: argparse.Namespace) -> int:

@@ -445,18 +445,29 @@ class DriverCore:
         run, whose Result describes the first batch (values not known yet show
         as ``:name``). Each driver then sends the batches and hands back the answers.
         """
-        params = named_params(params)
-        if self.settings.dry_run and isinstance(plan, StaticPlan) and plan.dry_run is not None:  # REGISTRY: described, not fetched
-            return self.finished(plan, plan.dry_run())
         if self.settings.dry_run:
-            params = {**{name: Deferred(name) for name in plan.bind_names}, **(params or {})}
-        exchange = plan.exchange(params or {})
+            return self.dry_run(plan, params)
+        exchange = plan.exchange(named_params(params) or {})
         try:
             batch = next(exchange)
         except StopIteration as done:
             return self.finished(plan, done.value)
-        if not self.settings.dry_run:
-            return exchange, batch
+        return exchange, batch
+
+    def dry_run(self, plan: Plan, params: t.Mapping[str, t.Any] | None) -> Result:
+        """What ``plan`` would send first, described (credentials masked) and not sent, whatever the settings say.
+
+        ``cfql deploy plan`` shows the changes it would make this way on a
+        connection whose reads are real.
+        """
+        params = named_params(params)
+        if isinstance(plan, StaticPlan) and plan.dry_run is not None:  # REGISTRY: described, not fetched
+            return self.finished(plan, plan.dry_run())
+        exchange = plan.exchange({**{name: Deferred(name) for name in plan.bind_names}, **(params or {})})
+        try:
+            batch = next(exchange)
+        except StopIteration as done:
+            return self.finished(plan, done.value)
         exchange.close()
         rows = [self.describe(request) for request in batch]
         return self.finished(plan, Result(list(DRY_RUN_COLUMNS), rows, statement=plan.sql, dry_run=True))

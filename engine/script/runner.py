@@ -125,6 +125,7 @@ def prepare(
     variables: t.Mapping[str, t.Any] | None = None,
     params: t.Iterable[str] = (),
     template_dir: str | Path | None = None,
+    filters: t.Mapping[str, t.Callable[..., t.Any]] | None = None,
 ) -> Script:
     """Render, parse and resolve every statement; check every ``:param`` has an earlier source,
     and that a statement setting one gives at most one row (``Plan.max_rows``).
@@ -142,7 +143,7 @@ def prepare(
             registry = getattr(target, "registry", None) or default_registry()
             settings = getattr(target, "settings", None)  # --auth names credential variables too
             hidden = set(registry.credential_env_vars()) | credential_env_vars(getattr(settings, "auth", None))
-            text = render(text, variables or {}, source, template_dir, hidden=hidden)
+            text = render(text, variables or {}, source, template_dir, hidden=hidden, filters=filters)
         except Error as error:
             raise error.locate(source, "?") from None
     statements: list[Statement] = []

@@ -125,12 +125,14 @@ def render(
     template_dir: Path | str | None = None,
     hidden: t.Collection[str] = frozenset(),
     limits: Limits | None = None,
+    filters: t.Mapping[str, t.Callable[..., t.Any]] | None = None,
 ) -> str:
     """Render ``text`` with ``variables`` (plus ``env``) in the sandbox; raise TemplateError with ``source:line``.
 
     ``template_dir`` is the only folder ``include``/``import``/``extends`` may
     read; ``hidden`` names environment variables ``env`` must not show (the
-    providers' credentials; names that look secret are hidden anyway).
+    providers' credentials; names that look secret are hidden anyway);
+    ``filters`` adds filters (``cfql deploy`` adds stackql-deploy's).
     """
     import jinja2
     from cfql.script import sandbox
@@ -149,6 +151,7 @@ def render(
     environment = sandbox.Sandbox(
         limits, loader, undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True, finalize=_finalize
     )
+    environment.add_filters(filters or {})
     environment.filters["_cfql"] = lambda value, index: _mark(value, index, rewritten.placeholders[index], limits)
     context = {"env": sandbox.Environ(os.environ, hidden), **variables}
     try:
@@ -166,7 +169,7 @@ def render(
         where = f"{rewritten.files.get(error.filename or _MAIN, error.filename)}:{error.lineno}"
         raise TemplateError(f"{where}: template syntax error: {_one_line(error.message or str(error))}") from None
     except jinja2.UndefinedError as error:
-        raise TemplateError(f"{_where(error, rewritten)}: {_undefined(error)}") from None
+        raise TemplateError(f"{_where(error, rewritten)}: {undefined_message(error)}") from None
     except _ValueRefused as error:
         raise TemplateError(f"{error.where}: {error}") from None
     except sandbox.Refused as error:
@@ -174,7 +177,7 @@ def render(
     except jinja2.TemplateNotFound as error:
         raise TemplateError(f"{_where(error, rewritten)}: template error: no file {error.name!r} in the template folder {template_dir}") from None
     except Exception as error:  # noqa: BLE001  (an expression of the template failed: 1/0, a bad filter argument ...)
-        raise TemplateError(f"{_where(error, rewritten)}: template error: {_describe(error)}") from None
+        raise TemplateError(f"{_where(error, rewritten)}: template error: {describe_error(error)}") from None
     return verify(output, rewritten, source)
 
 
@@ -550,7 +553,8 @@ def _where(error: BaseException, rewritten: Rewritten) -> str:
     return f"{rewritten.files[_MAIN]}:?"
 
 
-def _undefined(error: Exception) -> str:
+def undefined_message(error: Exception) -> str:
+    """Jinja's undefined-name error as cfql says it: ``undefined template variable: NAME``."""
     message = str(error)
     match = re.match(r"'(\w+)' is undefined", message)
     if match:
@@ -570,7 +574,7 @@ _PLAIN_WORDS = {
 }
 
 
-def _describe(error: BaseException) -> str:
+def describe_error(error: BaseException) -> str:
     """One line saying what went wrong in a template expression, without Python's class names where they say nothing."""
     for kind, words in _PLAIN_WORDS.items():
         if isinstance(error, kind):

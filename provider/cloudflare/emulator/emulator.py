@@ -106,6 +106,11 @@ class Emulator:
         """Requests received so far, including throttled, failed and dropped ones."""
         return self._running().request_count
 
+    @property
+    def requests(self) -> list[tuple[str, str]]:
+        """(HTTP method, path with query) of every request received so far, in arrival order."""
+        return list(self._running().requests)
+
     def meetings(self, account_id: str, app_id: str) -> list[Record]:
         """Every meeting of an app, in creation order, as stored."""
         return self._open_store().meetings((account_id, app_id))[0]

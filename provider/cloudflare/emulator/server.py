@@ -52,13 +52,16 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
         self.token = token
         self.injector = injector
         self.request_count = 0
+        #: (HTTP method, path) of every request received, in order: tests count writes with it.
+        self.requests: list[tuple[str, str]] = []
         self._lock = threading.Lock()
         self._connections: dict[socket.socket, threading.Thread] = {}
         super().__init__(address, Handler)
 
-    def next_ordinal(self) -> int:
+    def next_ordinal(self, method: str, path: str) -> int:
         with self._lock:
             self.request_count += 1
+            self.requests.append((method, path))
             return self.request_count
 
     def track(self, sock: socket.socket, alive: bool) -> None:
@@ -106,7 +109,7 @@ class Handler(BaseHTTPRequestHandler):
         """Silence per-request logging."""
 
     def _serve(self) -> None:
-        ordinal = self.server.next_ordinal()
+        ordinal = self.server.next_ordinal(self.command, self.path)
         body = self._read_body()
         if body is None:
             return

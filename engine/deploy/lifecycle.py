@@ -1,0 +1,891 @@
+"""build, test, teardown and plan of a stack: stackql-deploy v2's lifecycle, run on one cfql connection.
+
+Per resource, in manifest order (teardown: exports gathered in order, deletes
+in reverse), the queries of its ``.iql`` run as cfql statements on the one
+execution path: rendered in the sandbox, planned, checked, then sent with
+cfql's retries, pacing and outcome rules. Where stackql-deploy is unsafe this
+module is not (README's "cfql deploy" section lists each difference):
+
+* an error in ``exists``, ``statecheck`` or ``exports`` stops the run; only
+  zero rows, or a 404 to a read of the one object a query names, mean absent;
+* a create, update or delete is never repeated by the lifecycle (``retries=``
+  repeats checks only; cfql's own retries repeat only what cannot have been
+  applied), and an unknown outcome is reported as such, never as failed;
+* a resource needs an ``exists`` query (or only ``createorupdate``): a
+  ``statecheck`` alone cannot tell a missing resource from a drifted one, and
+  creating a drifted one would duplicate it;
+* ``plan`` sends reads only and describes the writes; ``--dry-run`` sends
+  nothing at all.
+"""
+
+from __future__ import annotations
+
+import time
+import typing as t
+import uuid
+from dataclasses import dataclass, field
+
+from cfql.deploy import report
+from cfql.deploy.manifest import Resource, Stack
+from cfql.errors import StackError
+from cfql.deploy.queries import Query, load_queries, select_names
+from cfql.deploy.values import (
+    BUILTIN_NAMES,
+    FILTERS,
+    Names,
+    Renderer,
+    UndefinedName,
+    merge,
+    prop_value,
+    template_names,
+    text_condition,
+    value_names,
+)
+from cfql.errors import APIError, Error
+from cfql.result import Result
+
+COMMANDS = ("build", "test", "teardown", "plan")
+ON_FAILURE = ("error", "ignore", "rollback")
+#: The anchors each command may run, so that only their templates are checked before it starts.
+_ANCHORS = {
+    "build": ("exists", "create", "update", "createorupdate", "statecheck", "exports", "command"),
+    "plan": ("exists", "create", "update", "createorupdate", "statecheck", "exports", "command"),
+    "test": ("exists", "statecheck", "exports"),
+    "teardown": ("exists", "exports", "delete"),
+}
+_READS = ("exists", "statecheck", "exports")
+
+
+class Unavailable(Exception):
+    """A query needs an export of a resource that is absent, failed, or (in a plan) not created yet."""
+
+    def __init__(self, upstream: str, why: str):
+        super().__init__(f"needs {upstream}, which {why}")
+        self.upstream = upstream
+
+
+class StepFailed(Exception):
+    """One query of one resource failed; the message names the resource, the anchor and its file:line."""
+
+    def __init__(self, resource: str, query: Query | None, error: BaseException | str, missing_object: bool = False):
+        self.error = error
+        self.outcome_unknown = bool(getattr(error, "outcome_unknown", False))
+        self.missing_object = missing_object  # the error is a 404 for the one object the query names
+        where = f" ({query.where})" if query is not None else ""
+        anchor = query.anchor if query is not None else "check"
+        super().__init__(f"{resource}: {anchor}{where}: {error}")
+
+
+@dataclass
+class Step:
+    """A query a dry run or a plan shows: the rendered statement and the requests it sends first."""
+
+    anchor: str
+    where: str
+    sql: str
+    requests: list[dict[str, t.Any]] = field(default_factory=list)
+    note: str = ""
+
+
+@dataclass
+class ResourceOutcome:
+    """What happened to one resource. ``action`` is one of the words in ``report.ACTIONS``."""
+
+    name: str
+    type: str
+    action: str
+    error: str | None = None
+    steps: list[Step] = field(default_factory=list)
+    exports: dict[str, t.Any] = field(default_factory=dict, repr=False)
+    writes: int = 0  # statements sent that change something
+
+    @property
+    def ok(self) -> bool:
+        return self.action not in report.FAILURES
+
+
+@dataclass
+class DeployResult:
+    """The outcome of one command on a stack: one ``ResourceOutcome`` per resource, in the order they were handled."""
+
+    command: str
+    stack: str
+    stack_env: str
+    resources: list[ResourceOutcome] = field(default_factory=list)
+    rolled_back: list[ResourceOutcome] = field(default_factory=list)
+    exports: dict[str, t.Any] = field(default_factory=dict, repr=False)  # the stack's exports (protected ones masked)
+    dry_run: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return all(outcome.ok for outcome in [*self.resources, *self.rolled_back])
+
+    @property
+    def changes_pending(self) -> bool:
+        """A plan found something to create, update or run."""
+        return any(outcome.action in report.PENDING for outcome in self.resources)
+
+    @property
+    def exit_code(self) -> int:
+        """0: all done (a plan: nothing to change); 1: something failed; 2: a plan with changes pending."""
+        if not self.ok:
+            return 1
+        return 2 if self.command == "plan" and self.changes_pending else 0
+
+    def outcome(self, name: str) -> ResourceOutcome:
+        return next(outcome for outcome in self.resources if outcome.name == name)
+
+
+@dataclass
+class _State:
+    """One resource during a run: its queries, what its queries captured, and its evaluated props."""
+
+    resource: Resource
+    queries: dict[str, Query]
+    captured: dict[str, t.Any] = field(default_factory=dict)
+    props: dict[str, t.Any] = field(default_factory=dict)
+    token: str = field(default_factory=lambda: str(uuid.uuid4()))
+    writes: int = 0
+
+
+class Deployment:
+    """One command over one stack on one connection (``conn``, a ``cfql.Connection``)."""
+
+    def __init__(
+        self,
+        stack: Stack,
+        conn: t.Any,
+        stack_env: str,
+        variables: t.Mapping[str, t.Any],
+        *,
+        dry_run: bool = False,
+        show_queries: bool = False,
+        on_failure: str = "error",
+        echo: t.Callable[[str], None] | None = None,
+        sleep: t.Callable[[float], None] = time.sleep,
+    ):
+        if on_failure not in ON_FAILURE:
+            raise StackError(f"--on-failure must be one of {', '.join(ON_FAILURE)}, not {on_failure!r}")
+        self.stack, self.conn, self.stack_env = stack, conn, stack_env
+        self.variables = dict(variables)
+        self.dry_run, self.show_queries, self.on_failure = dry_run, show_queries, on_failure
+        self.echo = echo or (lambda line: None)
+        self.sleep = sleep
+        from cfql.provider.auth import credential_env_vars
+
+        hidden = set(conn.registry.credential_env_vars()) | credential_env_vars(getattr(conn.settings, "auth", None))
+        self.renderer = Renderer(hidden)
+        self.states = {resource.name: _State(resource, load_queries(stack, resource)) for resource in stack.resources}
+        self.order = [resource.name for resource in stack.resources]
+        self.globals: dict[str, t.Any] = {}
+        self.exports: dict[str, dict[str, t.Any]] = {}  # resource -> its exports
+        self.plain: dict[str, t.Any] = {}  # export name -> value (the latest resource's)
+        self.unavailable: dict[str, str] = {}  # resource -> why its exports are not there
+        self.secrets: list[str] = []
+        self.describing = False  # plan's writes and dry runs: unknown values become placeholders
+        self.placeholders: dict[str, str] = {}  # placeholder value -> what it stands for
+        self._captured_names: dict[str, set[str] | None] = {}
+        self._created: list[_State] = []  # what this run created, for --on-failure rollback
+        self._render_globals()
+
+    # -- the commands ---------------------------------------------------------------------------
+
+    def run(self, command: str) -> DeployResult:
+        """Check every template the command needs, then run it; the result says per resource what happened."""
+        if command not in COMMANDS:
+            raise StackError(f"unknown deploy command {command!r} (one of {', '.join(COMMANDS)})")
+        anchors = set(_ANCHORS[command]) | ({"delete"} if command == "build" and self.on_failure == "rollback" else set())
+        for name in self.order:
+            self._check_resource(self.states[name], anchors)
+        self._check_shape(command)
+        result = DeployResult(command, self.stack.name, self.stack_env, dry_run=self.dry_run)
+        self.describing = self.dry_run
+        if command == "teardown":
+            self._teardown(result)
+        else:
+            self._forward(command, result)
+        if command in ("build", "test") and result.ok and not self.dry_run:
+            result.exports = self._stack_exports()
+        return result
+
+    def _forward(self, command: str, result: DeployResult) -> None:
+        stopped = False
+        for name in self.order:
+            state = self.states[name]
+            if stopped:
+                result.resources.append(ResourceOutcome(name, state.resource.type, report.NOT_RUN))
+                continue
+            outcome = self._one(command, state)
+            result.resources.append(outcome)
+            self._tell(outcome)
+            if outcome.ok:
+                continue
+            if outcome.action == report.FAILED or outcome.action == report.UNKNOWN:
+                self.unavailable[name] = "failed"
+                if command == "build" and self.on_failure != "ignore":
+                    stopped = True
+            elif name not in self.exports:  # test: missing (a drifted resource's exports were still read)
+                self.unavailable.setdefault(name, "does not exist" if outcome.action == report.MISSING else outcome.action)
+        if command == "build" and self.on_failure == "rollback" and not result.ok and not self.dry_run:
+            self._rollback(result)
+
+    def _one(self, command: str, state: _State) -> ResourceOutcome:
+        resource = state.resource
+        outcome = ResourceOutcome(resource.name, resource.type, report.SKIPPED)
+        try:
+            if not self._condition(state):
+                outcome.action = report.SKIPPED
+                return outcome
+            if self.dry_run:
+                outcome.action = report.DRY_RUN
+                outcome.steps = self._describe_all(state, _ANCHORS[command])
+                self._pretend_exports(state)
+                return outcome
+            handler = {"build": self._build, "test": self._test, "plan": self._plan}[command]
+            outcome.action = handler(state, outcome)
+        except Unavailable as missing:
+            outcome.action = report.NOT_RUN if command == "build" else report.UNCHECKED
+            outcome.error = f"{resource.name}: {missing}"
+            self.unavailable.setdefault(resource.name, f"needs {missing.upstream}")
+        except StepFailed as failure:
+            outcome.action = report.UNKNOWN if failure.outcome_unknown else report.FAILED
+            outcome.error = self._masked(str(failure))
+        outcome.writes = state.writes
+        outcome.exports = dict(self.exports.get(resource.name, {}))
+        return outcome
+
+    def _build(self, state: _State, outcome: ResourceOutcome) -> str:
+        queries, kind = state.queries, state.resource.type
+        if kind == "query":
+            self._export(state)
+            return report.EXPORTED
+        if kind == "command":
+            self._apply(state, queries["command"])
+            return report.RAN
+        if "exists" not in queries:  # only createorupdate (checked before the run): nothing can tell its state
+            self._apply(state, queries["createorupdate"], "create")
+            self._confirm(state)
+            self._export(state)
+            return report.APPLIED
+        if not self._exists(state):
+            self._apply(state, queries.get("create") or queries["createorupdate"], "create")
+            self._created.append(state)
+            self._confirm(state)
+            action = report.CREATED
+        elif "statecheck" in queries and not state.resource.skip_validation and not self._statecheck(state, tries=1):
+            update = queries.get("update") or queries.get("createorupdate")
+            if update is None:
+                raise StepFailed(state.resource.name, queries["statecheck"], "it has drifted and has no /*+ update */ query")
+            self._apply(state, update, "update")
+            self._confirm(state)
+            action = report.UPDATED
+        else:
+            action = report.UNCHANGED
+        self._export(state)
+        return action
+
+    def _test(self, state: _State, outcome: ResourceOutcome) -> str:
+        kind = state.resource.type
+        if kind == "command":
+            return report.SKIPPED
+        if kind == "query":
+            self._export(state)
+            return report.EXPORTED
+        if not self._exists(state, tries=1 + state.queries["exists"].option("retries")):
+            return report.MISSING
+        passed = report.PASSED
+        if "statecheck" in state.queries and not state.resource.skip_validation:
+            if not self._statecheck(state, tries=1 + state.queries["statecheck"].option("retries")):
+                passed = report.DRIFTED
+        self._export(state)
+        return passed
+
+    def _plan(self, state: _State, outcome: ResourceOutcome) -> str:
+        queries, kind = state.queries, state.resource.type
+        if kind == "query":
+            self._export(state)
+            return report.EXPORTED
+        if kind == "command":
+            outcome.steps = [self._describe(state, queries["command"])]
+            return report.WOULD_RUN
+        try:
+            found = "exists" in queries and self._exists(state)
+        except Unavailable as pending:
+            if self.unavailable.get(pending.upstream) != "is to be created":
+                raise
+            found = False
+        if not found:
+            outcome.steps = [self._describe(state, queries.get("create") or queries["createorupdate"])]
+            self._pretend_exports(state)
+            self.unavailable[state.resource.name] = "is to be created"
+            return report.WOULD_CREATE
+        if "statecheck" in queries and not state.resource.skip_validation and not self._statecheck(state, tries=1):
+            update = queries.get("update") or queries.get("createorupdate")
+            if update is None:
+                raise StepFailed(state.resource.name, queries["statecheck"], "it has drifted and has no /*+ update */ query")
+            outcome.steps = [self._describe(state, update)]
+            self._export(state)
+            return report.WOULD_UPDATE
+        self._export(state)
+        return report.NO_CHANGE
+
+    def _teardown(self, result: DeployResult) -> None:
+        """Exports gathered in manifest order (what is gone is noted), then deletes in reverse."""
+        present: list[_State] = []
+        for name in self.order:
+            state = self.states[name]
+            kind = state.resource.type
+            try:
+                if kind == "command" or not self._condition(state):
+                    continue
+                if self.dry_run:
+                    self._pretend_exports(state)
+                    present.append(state)
+                elif kind == "query":
+                    self._export(state, missing_ok=True)
+                elif self._exists(state):
+                    self._export(state, missing_ok=True)
+                    present.append(state)
+                else:
+                    self.unavailable[name] = "does not exist"
+            except Unavailable as missing:
+                self.unavailable[name] = f"needs {missing.upstream}"
+            except StepFailed as failure:
+                outcome = ResourceOutcome(name, kind, report.UNKNOWN if failure.outcome_unknown else report.FAILED)
+                outcome.error = self._masked(str(failure))
+                result.resources.append(outcome)
+                self._tell(outcome)
+                return  # without knowing what exists, deleting anything could delete the wrong thing
+        deleting = {state.resource.name for state in present if state.resource.type != "query"}
+        stopped = False
+        for name in reversed(self.order):
+            state = self.states[name]
+            kind = state.resource.type
+            if kind in ("query", "command"):
+                continue
+            if name not in deleting:
+                action = report.SKIPPED if not self._condition_known(state) else report.ABSENT
+                outcome = ResourceOutcome(name, kind, action)
+            elif stopped:
+                outcome = ResourceOutcome(name, kind, report.NOT_RUN)
+            else:
+                outcome = self._delete_one(state)
+                stopped = not outcome.ok and self.on_failure != "ignore"
+            result.resources.append(outcome)
+            self._tell(outcome)
+
+    def _delete_one(self, state: _State) -> ResourceOutcome:
+        outcome = ResourceOutcome(state.resource.name, state.resource.type, report.DELETED)
+        delete = state.queries.get("delete")
+        try:
+            if self.dry_run:
+                outcome.action = report.DRY_RUN
+                outcome.steps = [self._describe(state, query) for query in (state.queries.get("exists"), delete) if query]
+            elif delete is None:
+                outcome.action = report.KEPT
+            else:
+                if self._apply(state, delete, "delete", gone_ok=True):
+                    self._confirm_gone(state, delete)
+        except Unavailable as missing:
+            outcome.action, outcome.error = report.FAILED, f"{state.resource.name}: {missing}"
+        except StepFailed as failure:
+            outcome.action = report.UNKNOWN if failure.outcome_unknown else report.FAILED
+            outcome.error = self._masked(str(failure))
+        outcome.writes = state.writes
+        return outcome
+
+    def _rollback(self, result: DeployResult) -> None:
+        """Tear down, newest first, what this run created (and nothing it found already there)."""
+        for state in reversed(self._created):
+            outcome = self._delete_one(state)
+            if outcome.action == report.DELETED:
+                outcome.action = report.ROLLED_BACK
+            elif outcome.action == report.KEPT:
+                outcome.action, outcome.error = report.FAILED, f"{state.resource.name}: cannot roll back: it has no /*+ delete */ query"
+            result.rolled_back.append(outcome)
+            self._tell(outcome, rollback=True)
+
+    def _tell(self, outcome: ResourceOutcome, rollback: bool = False) -> None:
+        self.echo(report.line(outcome, self.secrets, rollback))
+        for text in report.steps_text(outcome):
+            self.echo(text)
+
+    # -- the steps ------------------------------------------------------------------------------
+
+    def _exists(self, state: _State, tries: int = 1, want: bool = True) -> bool:
+        """Whether the exists query finds the resource (its row's columns captured), asked up to ``tries`` times."""
+        query = state.queries["exists"]
+        found = False
+        for attempt in range(tries):
+            found = self._exists_once(state, query)
+            if found == want or attempt + 1 == tries:
+                return found
+            self.sleep(query.option("retry_delay"))
+        return found
+
+    def _exists_once(self, state: _State, query: Query) -> bool:
+        try:
+            rows = self._read(state, query)
+        except StepFailed as failure:
+            if failure.missing_object:
+                return False
+            raise
+        if not rows:
+            return False
+        if len(rows) > 1:
+            raise StepFailed(state.resource.name, query, f"{len(rows)} rows match; an exists query must match 0 or 1")
+        row = rows[0]
+        if "count" in row:
+            count = row["count"]
+            if isinstance(count, bool) or not isinstance(count, int):
+                raise StepFailed(state.resource.name, query, f"count is {count!r}, not a number")
+            if count > 1:
+                raise StepFailed(state.resource.name, query, f"count is {count}; an exists query must count 0 or 1")
+            fields = {key: value for key, value in row.items() if key != "count"}
+            if count == 1:
+                self._capture(state, fields)
+            return count == 1
+        self._capture(state, row)
+        return True
+
+    def _statecheck(self, state: _State, tries: int) -> bool:
+        """Whether the statecheck query finds the resource as declared (one row; a ``count`` of 1)."""
+        query = state.queries["statecheck"]
+        passed = False
+        for attempt in range(tries):
+            rows = self._read(state, query)
+            if len(rows) > 1:
+                raise StepFailed(state.resource.name, query, f"{len(rows)} rows match; a statecheck must match 0 or 1")
+            passed = bool(rows) and rows[0].get("count", 1) == 1
+            if passed or attempt + 1 == tries:
+                return passed
+            self.sleep(query.option("retry_delay"))
+        return passed
+
+    def _confirm(self, state: _State) -> None:
+        """After a create or update: the exists query finds it, and its statecheck passes (each with its retries)."""
+        name = state.resource.name
+        if "exists" in state.queries:
+            exists = state.queries["exists"]
+            if not self._exists(state, tries=1 + exists.option("retries")):
+                raise StepFailed(name, exists, "the change was sent, but the exists query does not find the resource")
+        if "statecheck" in state.queries and not state.resource.skip_validation:
+            check = state.queries["statecheck"]
+            if not self._statecheck(state, tries=1 + check.option("retries")):
+                raise StepFailed(name, check, "the change was sent, but the statecheck still fails")
+
+    def _confirm_gone(self, state: _State, delete: Query) -> None:
+        """After a delete: the exists query no longer finds it (asked ``postdelete_retries`` more times)."""
+        if "exists" not in state.queries:
+            return
+        tries = 1 + delete.option("postdelete_retries")
+        for attempt in range(tries):
+            if not self._exists_once(state, state.queries["exists"]):
+                return
+            if attempt + 1 < tries:
+                self.sleep(delete.option("postdelete_retry_delay"))
+        raise StepFailed(state.resource.name, delete, f"the delete was sent, but the exists query still finds it after {tries} checks")
+
+    def _export(self, state: _State, missing_ok: bool = False) -> None:
+        """Capture the resource's exports: from its exports query's one row, else from what its queries captured."""
+        resource = state.resource
+        if not resource.exports:
+            return
+        query = state.queries.get("exports")
+        row = dict(state.captured)
+        if query is not None:
+            rows = self._read(state, query)
+            if not rows:
+                if missing_ok:
+                    self.unavailable[resource.name] = "does not exist"
+                    return
+                raise StepFailed(resource.name, query, "the exports query returns no row")
+            if len(rows) > 1:
+                raise StepFailed(resource.name, query, f"the exports query returns {len(rows)} rows; it must return one")
+            row = rows[0]
+        exported: dict[str, t.Any] = {}
+        for column, alias in resource.exports:
+            if column not in row:
+                shown = ", ".join(row) or "no columns"
+                raise StepFailed(resource.name, query, f"export {column} is not a column of {'its row' if query else 'what its queries captured'} ({shown})")
+            exported[alias] = row[column]
+            if alias in resource.protected and isinstance(row[column], str):
+                self.secrets.append(row[column])
+        self.exports[resource.name] = exported
+        self.plain.update(exported)
+        state.captured.update(exported)
+        state.props.clear()
+
+    def _pretend_exports(self, state: _State) -> None:
+        """A dry run or a plan's create: the resource's exports become placeholders later queries show as such."""
+        self.exports[state.resource.name] = {
+            alias: self._placeholder(f"{state.resource.name}.{alias}") for _, alias in state.resource.exports
+        }
+        self.plain.update(self.exports[state.resource.name])
+
+    def _apply(self, state: _State, query: Query, op: str = "", gone_ok: bool = False) -> bool:
+        """Run a change (create, update, delete, command); capture ``return_vals``. False: ``gone_ok`` and a 404."""
+        results = self._run(state, query, writes=True, gone_ok=gone_ok)
+        if results is None:
+            return False
+        returned = next((r.rows[0] for r in reversed(results) if r.columns and r.rows), None)
+        pairs = state.resource.return_vals.get(op, [])
+        if pairs:
+            if returned is None:
+                raise StepFailed(state.resource.name, query, f"return_vals.{op} names fields, but the query returns no row (add RETURNING)")
+            missing = [column for column, _ in pairs if column not in returned]
+            if missing:
+                raise StepFailed(state.resource.name, query, f"return_vals.{op}: {missing[0]} is not among the RETURNING columns")
+            self._capture(state, {alias: returned[column] for column, alias in pairs})
+        return True
+
+    def _capture(self, state: _State, fields: t.Mapping[str, t.Any]) -> None:
+        state.captured.update(fields)
+        state.props.clear()  # a prop may read what was just captured
+
+    def _read(self, state: _State, query: Query) -> list[dict[str, t.Any]]:
+        results = self._run(state, query)
+        assert results is not None
+        return results[-1].rows if results else []
+
+    def _run(self, state: _State, query: Query, writes: bool = False, gone_ok: bool = False) -> list[Result] | None:
+        """Render, plan and run one anchored query; StepFailed naming the resource, anchor and line on any error."""
+        from cfql.script import runner
+
+        script = self._prepare(state, query)
+        for statement in script.statements:
+            if not writes and (statement.plan is None or runner.may_change(statement.plan)):
+                raise StepFailed(state.resource.name, query, f"line {statement.line}: a /*+ {query.anchor} */ query must only read")
+            if self.show_queries:
+                self.echo(report.query_text(state.resource.name, query, statement, self._masked))
+        results: list[Result] = []
+
+        def collect(statement: t.Any, result: Result) -> None:
+            results.append(result)
+            if statement.plan is not None and runner.may_change(statement.plan):
+                state.writes += 1
+
+        try:
+            runner.run(self.conn, script, on_result=collect)
+        except Error as error:
+            missing = isinstance(error, APIError) and error.status == 404 and _names_one_object(script)
+            if gone_ok and missing:
+                return None
+            if writes and results and not error.outcome_unknown:
+                error.outcome_unknown = True  # an earlier statement of this query was applied
+            failure = StepFailed(state.resource.name, query, self._masked(str(error)), missing_object=missing)
+            failure.outcome_unknown = error.outcome_unknown
+            raise failure from None
+        return results
+
+    def _prepare(self, state: _State, query: Query) -> t.Any:
+        from cfql.script import runner
+
+        variables = self._context(state, template_names(query.text, sql=True), query.where)
+        try:
+            return runner.prepare(self.conn, query.text, query.source, variables, filters=FILTERS)
+        except Error as error:
+            raise StepFailed(state.resource.name, query, self._masked(str(error))) from None
+
+    def _describe(self, state: _State, query: Query) -> Step:
+        """A query shown, not sent: its statements rendered (unknown values as placeholders) and their first requests."""
+        describing, self.describing = self.describing, True
+        try:
+            script = self._prepare(state, query)
+            step = Step(query.anchor, query.where, "")
+            texts = []
+            for statement in script.statements:
+                texts.append(statement.excerpt(10_000))
+                if statement.plan is not None:
+                    step.requests += self.conn.driver.dry_run(statement.plan, None).rows
+            step.sql = self._shown(";\n".join(texts) + ";")
+            step.requests = [self._shown_request(request) for request in step.requests]
+            return step
+        except StepFailed as failure:
+            return Step(query.anchor, query.where, "", note=self._shown(str(failure)))
+        finally:
+            self.describing = describing
+
+    def _describe_all(self, state: _State, anchors: t.Iterable[str]) -> list[Step]:
+        return [self._describe(state, state.queries[anchor]) for anchor in anchors if anchor in state.queries]
+
+    # -- values ---------------------------------------------------------------------------------
+
+    def _render_globals(self) -> None:
+        context: dict[str, t.Any] = {**self.variables, "stack_name": self.stack.name, "stack_env": self.stack_env}
+        for entry in self.stack.globals:
+            value = self.renderer.value(entry.value, context, f"{self.stack.manifest}:{entry.line}: global {entry.name}")
+            self.globals[entry.name] = context[entry.name] = value
+
+    def _base(self, state: _State) -> dict[str, t.Any]:
+        """What every template of the resource sees, before its props."""
+        context: dict[str, t.Any] = {**self.variables, **self.globals}
+        context.update({name: dict(exports) for name, exports in self.exports.items()})
+        context.update(self.plain)
+        context.update(state.captured)
+        context.update(
+            stack_name=self.stack.name,
+            stack_env=self.stack_env,
+            resource_name=state.resource.name,
+            idempotency_token=state.token,
+            this={**state.captured, "idempotency_token": state.token},
+        )
+        return context
+
+    def _context(self, state: _State, names: Names, where: str) -> dict[str, t.Any]:
+        """The variables for a template reading ``names``: the base, plus the props it needs (evaluated now)."""
+        self._require(state, names)
+        context = self._base(state)
+        if self.describing:
+            self._fill_unknown(state, names, context)
+        props = {prop.name for prop in state.resource.props}
+        for name in names.lines:
+            if name in props:
+                context[name] = self._prop(state, name, where, ())
+        return context
+
+    def _prop(self, state: _State, name: str, needed_by: str, evaluating: tuple[str, ...]) -> t.Any:
+        if name in state.props:
+            return state.props[name]
+        prop = next(prop for prop in state.resource.props if prop.name == name)
+        where = f"{self.stack.manifest}:{prop.line}: prop {name} of {state.resource.name}"
+        if name in evaluating:
+            raise StackError(f"{where}: props refer to each other: {' -> '.join([*evaluating, name])}")
+        raw = prop_value(prop, self.stack_env, where)
+        names = value_names(raw)
+        context = self._base(state)
+        if self.describing:
+            self._fill_unknown(state, names, context)
+        others = {other.name for other in state.resource.props} - {name}
+        for other in [*names.lines, *prop.merge]:
+            if other in others:
+                context[other] = self._prop(state, other, needed_by, (*evaluating, name))
+        try:
+            value = self.renderer.value(raw, context, where)
+        except UndefinedName as error:
+            if not prop.has_default:
+                raise StackError(f"{error} (needed by {needed_by})") from None
+            value = self.renderer.value(prop.default, context, where)
+        for item in prop.merge:
+            if item not in context:
+                raise StackError(f"{where}: merge names {item}, which is not defined")
+            value = merge(value, context[item], name, item, where)
+        state.props[name] = value
+        return value
+
+    def _require(self, state: _State, names: Names) -> None:
+        """Unavailable if a template (or a prop it reads) needs an export of a resource that is not there."""
+        for upstream in self._upstreams(state, names, set()):
+            why = self.unavailable.get(upstream)
+            if why is not None and not (self.describing and why == "is to be created"):
+                raise Unavailable(upstream, why)
+
+    def _upstreams(self, state: _State, names: Names, seen: set[str]) -> set[str]:
+        found: set[str] = set()
+        props = {prop.name: prop for prop in state.resource.props}
+        for name in names.lines:
+            if name in props and name not in seen:
+                seen.add(name)
+                prop = props[name]
+                inner = value_names(prop_value(prop, self.stack_env, ""))
+                for item in prop.merge:
+                    inner.lines.setdefault(item, prop.line)
+                inner.lines.pop(name, None)
+                found |= self._upstreams(state, inner, seen)
+            elif name in self.states and name != state.resource.name:
+                found.add(name)
+            elif name not in state.captured and name not in self.globals and name not in self.variables:
+                owner = self._plain_owner(state, name)
+                if owner is not None:
+                    found.add(owner)
+        return found
+
+    def _plain_owner(self, state: _State, name: str) -> str | None:
+        """The latest resource before ``state``'s that exports ``name``."""
+        owner = None
+        for other in self.order:
+            if other == state.resource.name:
+                break
+            if name in self.states[other].resource.export_names:
+                owner = other
+        return owner
+
+    def _fill_unknown(self, state: _State, names: Names, context: dict[str, t.Any]) -> None:
+        """Describing: what is not known yet (captured fields, exports of what is to be created) as placeholders."""
+        for name, attribute in names.attributes:
+            if name == "this" and attribute not in context["this"]:
+                context["this"][attribute] = self._placeholder(f"{state.resource.name}.{attribute}")
+            elif name in self.states and name != state.resource.name:
+                context.setdefault(name, {}).setdefault(attribute, self._placeholder(f"{name}.{attribute}"))
+        captured = self._captured_names.get(state.resource.name) or set()
+        for name in names.lines:
+            if name not in context and (name in captured or self._plain_owner(state, name) is not None):
+                context[name] = self._placeholder(f"{state.resource.name}.{name}" if name in captured else name)
+
+    def _placeholder(self, what: str) -> str:
+        """A stand-in value (shaped like a UUID, so that format checks pass) that a shown request prints as ``<what>``."""
+        for value, meaning in self.placeholders.items():
+            if meaning == what:
+                return value
+        value = f"00000000-0000-4000-8000-{len(self.placeholders) + 1:012d}"
+        self.placeholders[value] = what
+        return value
+
+    def _shown(self, text: str) -> str:
+        for value, meaning in self.placeholders.items():
+            text = text.replace(value, f"<{meaning}>")
+        return self._masked(text)
+
+    def _shown_request(self, request: dict[str, t.Any]) -> dict[str, t.Any]:
+        import json
+
+        return t.cast(dict, json.loads(self._shown(json.dumps(request))))
+
+    def _masked(self, text: str) -> str:
+        from cfql.redact import scrub
+
+        return scrub(text, self.secrets)
+
+    def _condition(self, state: _State) -> bool:
+        """The resource's ``if``: a Jinja expression (``stack_env == 'prd'``), or stackql-deploy's rendered text form."""
+        condition = state.resource.condition
+        if condition is None:
+            return True
+        where = f"{self.stack.manifest}:{state.resource.condition_line}: if of {state.resource.name}"
+        names = template_names(condition) if "{{" in condition else template_names("{{ " + condition + " }}")
+        context = self._context(state, names, where)
+        if "{{" not in condition:
+            from cfql.deploy.manifest import Unquoted
+
+            value = self.renderer.value(Unquoted("{{ " + condition + " }}", 0), context, where)
+            if not isinstance(value, bool):
+                raise StackError(f"{where}: the condition gives {value!r}, not true or false")
+            return value
+        return text_condition(self.renderer.value(condition, context, where), where)
+
+    def _condition_known(self, state: _State) -> bool:
+        try:
+            return self._condition(state)
+        except (StackError, Unavailable):
+            return True
+
+    def _stack_exports(self) -> dict[str, t.Any]:
+        """The manifest's stack-level exports (protected values masked), with stack_name and stack_env."""
+        values: dict[str, t.Any] = {"stack_name": self.stack.name, "stack_env": self.stack_env}
+        known = {**self.variables, **self.globals, **self.plain}
+        for name in self.stack.exports:
+            if name not in known:
+                raise StackError(f"{self.stack.manifest}:{self.stack.exports_line}: stack export {name} is not a global or an export of any resource")
+            value = known[name]
+            values[name] = self._masked(value) if isinstance(value, str) else value
+        return values
+
+    # -- checks before anything is sent -------------------------------------------------------------
+
+    def _check_shape(self, command: str) -> None:
+        """Each resource has the queries its type and this command need."""
+        for name in self.order:
+            state = self.states[name]
+            queries, kind, manifest = state.queries, state.resource.type, f"{self.stack.manifest}:{state.resource.line}"
+            if kind == "query" and "exports" not in queries:
+                raise StackError(f"{manifest}: query resource {name} needs an /*+ exports */ query (or sql:)")
+            if kind == "command" and "command" not in queries:
+                raise StackError(f"{manifest}: command resource {name} needs a /*+ command */ query (or sql:)")
+            if kind not in ("resource", "multi"):
+                continue
+            if "create" not in queries and "createorupdate" not in queries and command in ("build", "plan"):
+                raise StackError(f"{manifest}: resource {name} needs a /*+ create */ (or /*+ createorupdate */) query")
+            if "exists" not in queries and ("create" in queries or command not in ("build", "plan")):
+                raise StackError(
+                    f"{manifest}: resource {name} needs an /*+ exists */ query: without one cfql cannot tell whether it "
+                    "is there (a statecheck alone cannot tell a missing resource from a drifted one)"
+                )
+            if state.resource.exports and "exports" not in queries and not set(state.resource.export_names) <= (self._captured(state) or set()):
+                raise StackError(f"{manifest}: resource {name} lists exports but has no /*+ exports */ query returning them")
+
+    def _check_resource(self, state: _State, anchors: set[str]) -> None:
+        """Every name the resource's templates read is defined (or comes from an earlier resource's exports)."""
+        for anchor, query in state.queries.items():
+            if anchor in anchors:
+                names = template_names(query.text, sql=True)
+                for name, line in names.lines.items():
+                    self._check_name(state, name, f"{query.source}:{line}", names, ())
+
+    def _check_name(self, state: _State, name: str, where: str, names: Names, props: tuple[str, ...]) -> None:
+        resource = state.resource
+        if name in BUILTIN_NAMES or name in self.renderer.environment.globals:
+            if name == "this":
+                self._check_this(state, names, where)
+            return
+        own = {prop.name: prop for prop in resource.props}
+        if name in own and name not in props:
+            prop = own[name]
+            inner = value_names(prop_value(prop, self.stack_env, f"{self.stack.manifest}:{prop.line}"))
+            for item in prop.merge:
+                inner.lines.setdefault(item, prop.line)
+            for inner_name in inner.lines:
+                try:
+                    self._check_name(state, inner_name, f"{self.stack.manifest}:{prop.line}", inner, (*props, name))
+                except StackError as error:
+                    if not prop.has_default:
+                        raise StackError(f"{error} (prop {name} of {resource.name}, needed by {where})") from None
+            return
+        if name in self.variables or name in self.globals:
+            return
+        if name in self.states:
+            if self.order.index(name) >= self.order.index(resource.name):
+                if name == resource.name:
+                    self._check_this(state, Names(attributes={("this", a) for n, a in names.attributes if n == name}), where)
+                    return
+                raise StackError(f"{where}: undefined template variable: {name} (resource {name} comes later in the manifest)")
+            exported = self.states[name].resource.export_names
+            for owner, attribute in names.attributes:
+                if owner == name and attribute not in exported:
+                    raise StackError(
+                        f"{where}: {name}.{attribute}: resource {name} does not export {attribute} "
+                        f"(its exports: {', '.join(exported) or 'none'})"
+                    )
+            return
+        if self._plain_owner(state, name) is not None:
+            return
+        captured = self._captured(state)
+        if captured is None or name in captured:
+            return
+        raise StackError(
+            f"{where}: undefined template variable: {name} (give it with -e {name}=VALUE, or define it in globals, "
+            f"as a prop of {resource.name} or as an export of an earlier resource)"
+        )
+
+    def _check_this(self, state: _State, names: Names, where: str) -> None:
+        captured = self._captured(state)
+        if captured is None:
+            return
+        for owner, attribute in names.attributes:
+            if owner == "this" and attribute not in captured and attribute != "idempotency_token":
+                raise StackError(
+                    f"{where}: this.{attribute}: neither {state.resource.name}'s exists query nor its exports or "
+                    f"return_vals give {attribute}"
+                )
+
+    def _captured(self, state: _State) -> set[str] | None:
+        """The names a resource's own queries can capture (exists columns, return_vals, exports); None: cannot tell."""
+        name = state.resource.name
+        if name not in self._captured_names:
+            columns = select_names(state.queries["exists"].text) if "exists" in state.queries else set()
+            if columns is not None:
+                columns |= set(state.resource.export_names)
+                columns |= {alias for pairs in state.resource.return_vals.values() for _, alias in pairs}
+            self._captured_names[name] = columns
+        return self._captured_names[name]
+
+
+def _names_one_object(script: t.Any) -> bool:
+    """Whether a query is one statement on one object (its method's path ends with the object's id).
+
+    Only then does a 404 mean the object is not there: a 404 for a list (its
+    parent is gone, or the path is wrong) says nothing about it, so it stays an error.
+    """
+    if len(script.statements) != 1 or script.statements[0].plan is None:
+        return False
+    method = getattr(script.statements[0].plan, "method", None)
+    return method is not None and method.path.rstrip("/").endswith("}")

@@ -1,0 +1,147 @@
+"""A resource's queries: the anchored sections of ``resources/<name>.iql``, or the manifest's inline ``sql``.
+
+An anchor is a ``/*+ name[, option=value ...] */`` comment, found by cfql's
+SQL scanner (so ``/*+`` inside a string or a Jinja expression is not one);
+its section runs to the next anchor. ``preflight`` is another name for
+``exists`` and ``postdeploy`` for ``statecheck``, as in stackql-deploy.
+Unknown anchors and options are errors naming their line: a ``callback`` or
+``troubleshoot`` that stackql-deploy would run and cfql would ignore must
+not pass unnoticed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cfql.deploy.manifest import Resource, Stack
+from cfql.errors import StackError
+from cfql.script.sources import read_text
+from cfql.sql import scanner
+
+ANCHORS = ("exists", "create", "update", "createorupdate", "statecheck", "exports", "delete", "command")
+ALIASES = {"preflight": "exists", "postdeploy": "statecheck"}
+#: Option -> (default, largest allowed). Retries count extra tries; delays are seconds.
+OPTIONS = {
+    "retries": (1, 100),
+    "retry_delay": (0, 3600),
+    "postdelete_retries": (10, 100),
+    "postdelete_retry_delay": (5, 3600),
+}
+
+
+@dataclass(frozen=True)
+class Query:
+    """One anchored section: its template text, where it starts, and its options."""
+
+    anchor: str
+    text: str  # padded with newlines so that its lines are the file's lines
+    source: str
+    line: int
+    options: dict[str, int] = field(default_factory=dict)
+
+    def option(self, name: str) -> int:
+        return self.options.get(name, OPTIONS[name][0])
+
+    @property
+    def where(self) -> str:
+        return f"{self.source}:{self.line}"
+
+
+def load_queries(stack: Stack, resource: Resource) -> dict[str, Query]:
+    """The resource's queries by anchor: from its file, or for query/command resources its inline ``sql``."""
+    if resource.sql is not None:
+        anchor = "exports" if resource.type == "query" else "command"
+        padded = "\n" * (resource.sql_line - 1) + resource.sql
+        return {anchor: Query(anchor, padded, stack.manifest, resource.sql_line)}
+    path = stack.resource_file(resource)
+    _inside(path, stack.directory / "resources", stack.manifest, resource)
+    if not path.is_file():
+        raise StackError(f"{stack.manifest}:{resource.line}: resource {resource.name}: no query file {_shown(path, stack)}")
+    source = _shown(path, stack)
+    return parse_queries(read_text(str(path), source, StackError), source)
+
+
+def parse_queries(text: str, source: str) -> dict[str, Query]:
+    """Split ``text`` at its anchors; StackError for text before the first, a repeated or unknown anchor or option."""
+    tokens = scanner.tokenize(text, template=True)
+    anchors = [token for token in tokens if token.kind == scanner.COMMENT and text.startswith("/*+", token.start)]
+    queries: dict[str, Query] = {}
+    first = anchors[0].start if anchors else len(text)
+    for token in tokens:
+        if token.start >= first:
+            break
+        if token.kind != scanner.COMMENT:
+            line, column = scanner.line_and_column(text, token.start)
+            raise StackError(f"{source}:{line}:{column}: text before the first anchor (/*+ exists */, /*+ create */ ...)")
+    for index, token in enumerate(anchors):
+        line = scanner.line_and_column(text, token.start)[0]
+        if not token.closed:
+            raise StackError(f"{source}:{line}: the anchor comment is not closed")
+        anchor, options = _anchor(text[token.start + 3 : token.end - 2], source, line)
+        if anchor in queries:
+            raise StackError(f"{source}:{line}: a second /*+ {anchor} */ (the first is at line {queries[anchor].line})")
+        end = anchors[index + 1].start if index + 1 < len(anchors) else len(text)
+        body = text[token.end : end]
+        if not body.strip():
+            raise StackError(f"{source}:{line}: /*+ {anchor} */ has no query")
+        padded = "\n" * (line - 1) + body
+        queries[anchor] = Query(anchor, padded, source, line, options)
+    return queries
+
+
+def _anchor(inside: str, source: str, line: int) -> tuple[str, dict[str, int]]:
+    """``exists, retries=3`` -> ("exists", {"retries": 3})."""
+    name, *settings = [part.strip() for part in inside.split(",")]
+    name = ALIASES.get(name.lower(), name.lower())
+    if name not in ANCHORS:
+        raise StackError(f"{source}:{line}: unknown anchor /*+ {name} */ (cfql deploy knows {', '.join(ANCHORS)})")
+    options: dict[str, int] = {}
+    for setting in settings:
+        key, equals, value = (part.strip() for part in setting.partition("="))
+        if key not in OPTIONS or not equals:
+            raise StackError(f"{source}:{line}: unknown anchor option {setting!r} (known: {', '.join(OPTIONS)})")
+        largest = OPTIONS[key][1]
+        if not value.isdigit() or int(value) > largest:
+            raise StackError(f"{source}:{line}: {key} must be a whole number from 0 to {largest}, not {value!r}")
+        options[key] = int(value)
+    return name, options
+
+
+def _inside(path: Path, folder: Path, manifest: str, resource: Resource) -> None:
+    """A query file must lie in the stack's resources folder, symlinks resolved."""
+    try:
+        path.resolve().relative_to(folder.resolve())
+    except ValueError:
+        raise StackError(f"{manifest}:{resource.line}: resource {resource.name}: its file leads outside the resources folder") from None
+
+
+def _shown(path: Path, stack: Stack) -> str:
+    """The file as messages name it: under the stack folder as the user named it."""
+    return str(path)
+
+
+def select_names(text: str) -> set[str] | None:
+    """The columns a query template's SELECT returns, read without rendering it; None if that cannot be told.
+
+    Each top-level ``{{ }}`` stands as NULL and each ``{% %}`` is dropped
+    (placeholders inside strings are only string content), then sqlglot parses it.
+    """
+    from sqlglot import exp
+
+    from cfql.sql.dialect import parse_statement
+
+    tokens = scanner.tokenize(text, template=True)
+    pieces, last = [], 0
+    for token in tokens:
+        if token.kind in (scanner.PLACEHOLDER, scanner.BLOCK):
+            pieces += [text[last : token.start], "NULL" if token.kind == scanner.PLACEHOLDER else ""]
+            last = token.end
+    pieces.append(text[last:])
+    try:
+        tree = parse_statement("".join(pieces).strip().rstrip(";"))
+    except Exception:  # noqa: BLE001  (a template whose shape only rendering shows)
+        return None
+    if not isinstance(tree, exp.Select) or any(isinstance(item, exp.Star) for item in tree.expressions):
+        return None
+    return {item.alias_or_name for item in tree.expressions}

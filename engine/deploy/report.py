@@ -1,0 +1,86 @@
+"""What a deploy command says: the word for each resource's outcome, and the lines printed for it.
+
+One line per resource (``meetings: created``), the queries ``--show-queries``
+prints, and for plans and dry runs the statements and requests each step would
+send. Protected exports and secrets are masked in every line (``masked``).
+"""
+
+from __future__ import annotations
+
+import json
+import typing as t
+
+if t.TYPE_CHECKING:
+    from cfql.deploy.lifecycle import DeployResult, ResourceOutcome
+
+# What happened to a resource.
+CREATED, UPDATED, UNCHANGED, APPLIED = "created", "updated", "unchanged", "applied"
+EXPORTED, RAN, SKIPPED = "exported", "ran", "skipped"
+PASSED, DRIFTED, MISSING, UNCHECKED = "passed", "drifted", "missing", "not checked"
+DELETED, ABSENT, KEPT, ROLLED_BACK = "deleted", "absent", "kept", "rolled back"
+WOULD_CREATE, WOULD_UPDATE, WOULD_RUN, NO_CHANGE = "create", "update", "run", "no change"
+FAILED, UNKNOWN, NOT_RUN, DRY_RUN = "failed", "outcome unknown", "not run", "dry run"
+
+#: Outcomes that make the command fail (exit 1).
+FAILURES = frozenset({FAILED, UNKNOWN, NOT_RUN, DRIFTED, MISSING, UNCHECKED})
+#: Outcomes of a plan that are changes (exit 2).
+PENDING = frozenset({WOULD_CREATE, WOULD_UPDATE, WOULD_RUN})
+
+_EXPLAINED = {
+    APPLIED: "applied (createorupdate: it has no exists query, so it runs on every build)",
+    KEPT: "kept (it has no /*+ delete */ query)",
+    ABSENT: "absent (nothing to delete)",
+    NOT_RUN: "not run",
+    UNKNOWN: "outcome unknown: the change may have been applied; check before re-running",
+}
+
+
+def line(outcome: ResourceOutcome, secrets: t.Sequence[str] = (), rollback: bool = False) -> str:
+    """``name: action`` and, for a failure, what failed (secrets masked)."""
+    from cfql.redact import scrub
+
+    words = _EXPLAINED.get(outcome.action, outcome.action)
+    if outcome.writes and outcome.action not in (UNKNOWN,):
+        words += f" ({outcome.writes} write{'s' if outcome.writes != 1 else ''})"
+    text = f"{'rollback: ' if rollback else ''}{outcome.name}: {words}"
+    if outcome.error:
+        text += f" - {outcome.error}"
+    return scrub(text, secrets)
+
+
+def query_text(resource: str, query: t.Any, statement: t.Any, masked: t.Callable[[str], str]) -> str:
+    """A query as ``--show-queries`` prints it before sending it: where it is written, then the statement."""
+    from cfql.redact import redact_statement
+
+    sql = redact_statement(statement.sql.strip(), statement.plan)
+    return masked(f"-- {resource}: {query.anchor} ({query.source}:{statement.line})\n{sql};")
+
+
+def steps_text(outcome: ResourceOutcome) -> list[str]:
+    """A plan's or dry run's steps for one resource: each statement and the requests it would send first."""
+    lines = []
+    for step in outcome.steps:
+        lines.append(f"  -- {step.anchor} ({step.where})")
+        if step.note:
+            lines.append(f"  {step.note}")
+            continue
+        lines += [f"  {text}" for text in step.sql.splitlines()]
+        for request in step.requests:
+            lines.append(f"    {request['method']} {request['url']}")
+            if request.get("body") is not None:
+                lines.append(f"    {json.dumps(request['body'], ensure_ascii=False, sort_keys=False)}")
+    return lines
+
+
+def summary(result: DeployResult) -> str:
+    """``build of stack S (dev): 1 created, 1 unchanged``, counted per action in the order they first occur."""
+    counts: dict[str, int] = {}
+    for outcome in [*result.resources, *result.rolled_back]:
+        key = f"rolled back" if outcome.action == ROLLED_BACK else outcome.action
+        counts[key] = counts.get(key, 0) + 1
+    parts = ", ".join(f"{count} {action}" for action, count in counts.items()) or "no resources"
+    mode = "dry run of " if result.dry_run else ""
+    text = f"{mode}{result.command} of stack {result.stack} ({result.stack_env}): {parts}"
+    if result.command == "plan" and result.ok:
+        text += "; changes pending" if result.changes_pending else "; no changes"
+    return text
