@@ -148,7 +148,10 @@ def _deploy_parser(commands: t.Any) -> None:
         )
         action.add_argument("--output-file", metavar="FILE", help="write the stack's exports here as JSON (build and test)")
         connection_options(action)
-    starter = actions.add_parser("init", help="write a starter stack", description="Write a starter stack (a RealtimeKit meeting and its host) into a new folder NAME.")
+    starter = actions.add_parser(
+        "init", help="write a starter stack",
+        description="Write the starter stack a provider ships (x-cfql-config.starter in its document) into a new folder NAME.",
+    )
     starter.add_argument("name", metavar="NAME")
     starter.add_argument("--provider", default=None, help="the provider whose starter to write (default: the only one with a starter)")
     starter.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -279,7 +282,7 @@ def _deploy(args: argparse.Namespace) -> int:
         except Error as error:
             print(f"cfql: error: {error}", file=sys.stderr)
             return EXIT_FAILED
-        print(f"wrote a starter stack in {folder}; try: cfql deploy plan {folder} dev --sandbox -e account_id=sandbox-account -e app_id=sandbox-app -e title=Standup")
+        print(f"wrote a starter stack in {folder} (its {deploy.manifest.MANIFEST_NAME} says how to run it)")
         return EXIT_OK
     try:
         variables = {}

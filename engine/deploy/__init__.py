@@ -1,7 +1,7 @@
 """``cfql deploy``: stackql-deploy stacks (``stackql_manifest.yml`` + ``resources/*.iql``), run in-process.
 
     import cfql.deploy
-    result = cfql.deploy.build("examples/meetings-stack", "dev", variables={"title": "Standup"}, sandbox=True)
+    result = cfql.deploy.build("my-stack", "dev", variables={"title": "Standup"}, sandbox=True)
     for outcome in result.resources:
         print(outcome.name, outcome.action)
 

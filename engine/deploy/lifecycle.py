@@ -25,9 +25,9 @@ import typing as t
 import uuid
 from dataclasses import dataclass, field
 
-from cfql.deploy import report
-from cfql.deploy.manifest import Resource, Stack
-from cfql.errors import StackError
+from cfql.deploy import outcomes, report
+from cfql.deploy.manifest import Resource, Stack, Unquoted
+from cfql.deploy.outcomes import DeployResult, ResourceOutcome, Step
 from cfql.deploy.queries import Query, load_queries, select_names
 from cfql.deploy.values import (
     BUILTIN_NAMES,
@@ -41,7 +41,7 @@ from cfql.deploy.values import (
     text_condition,
     value_names,
 )
-from cfql.errors import APIError, Error
+from cfql.errors import APIError, Error, StackError
 from cfql.result import Result
 
 COMMANDS = ("build", "test", "teardown", "plan")
@@ -71,69 +71,11 @@ class StepFailed(Exception):
         self.error = error
         self.outcome_unknown = bool(getattr(error, "outcome_unknown", False))
         self.missing_object = missing_object  # the error is a 404 for the one object the query names
-        where = f" ({query.where})" if query is not None else ""
         anchor = query.anchor if query is not None else "check"
-        super().__init__(f"{resource}: {anchor}{where}: {error}")
-
-
-@dataclass
-class Step:
-    """A query a dry run or a plan shows: the rendered statement and the requests it sends first."""
-
-    anchor: str
-    where: str
-    sql: str
-    requests: list[dict[str, t.Any]] = field(default_factory=list)
-    note: str = ""
-
-
-@dataclass
-class ResourceOutcome:
-    """What happened to one resource. ``action`` is one of the words in ``report.ACTIONS``."""
-
-    name: str
-    type: str
-    action: str
-    error: str | None = None
-    steps: list[Step] = field(default_factory=list)
-    exports: dict[str, t.Any] = field(default_factory=dict, repr=False)
-    writes: int = 0  # statements sent that change something
-
-    @property
-    def ok(self) -> bool:
-        return self.action not in report.FAILURES
-
-
-@dataclass
-class DeployResult:
-    """The outcome of one command on a stack: one ``ResourceOutcome`` per resource, in the order they were handled."""
-
-    command: str
-    stack: str
-    stack_env: str
-    resources: list[ResourceOutcome] = field(default_factory=list)
-    rolled_back: list[ResourceOutcome] = field(default_factory=list)
-    exports: dict[str, t.Any] = field(default_factory=dict, repr=False)  # the stack's exports (protected ones masked)
-    dry_run: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return all(outcome.ok for outcome in [*self.resources, *self.rolled_back])
-
-    @property
-    def changes_pending(self) -> bool:
-        """A plan found something to create, update or run."""
-        return any(outcome.action in report.PENDING for outcome in self.resources)
-
-    @property
-    def exit_code(self) -> int:
-        """0: all done (a plan: nothing to change); 1: something failed; 2: a plan with changes pending."""
-        if not self.ok:
-            return 1
-        return 2 if self.command == "plan" and self.changes_pending else 0
-
-    def outcome(self, name: str) -> ResourceOutcome:
-        return next(outcome for outcome in self.resources if outcome.name == name)
+        where, message = (query.where if query is not None else ""), str(error)
+        if isinstance(error, Error) and error.reason is not None and error.source is not None:
+            where, message = f"{error.source}:{error.line or '?'}", error.reason  # the statement's own line
+        super().__init__(f"{resource}: {anchor} ({where}): {message}" if where else f"{resource}: {anchor}: {message}")
 
 
 @dataclass
@@ -186,6 +128,7 @@ class Deployment:
         self.placeholders: dict[str, str] = {}  # placeholder value -> what it stands for
         self._captured_names: dict[str, set[str] | None] = {}
         self._created: list[_State] = []  # what this run created, for --on-failure rollback
+        self._check_providers()
         self._render_globals()
 
     # -- the commands ---------------------------------------------------------------------------
@@ -212,43 +155,40 @@ class Deployment:
         stopped = False
         for name in self.order:
             state = self.states[name]
-            if stopped:
-                result.resources.append(ResourceOutcome(name, state.resource.type, report.NOT_RUN))
-                continue
-            outcome = self._one(command, state)
+            outcome = ResourceOutcome(name, state.resource.type, outcomes.NOT_RUN) if stopped else self._one(command, state)
             result.resources.append(outcome)
             self._tell(outcome)
             if outcome.ok:
                 continue
-            if outcome.action == report.FAILED or outcome.action == report.UNKNOWN:
+            if outcome.action == outcomes.FAILED or outcome.action == outcomes.UNKNOWN:
                 self.unavailable[name] = "failed"
                 if command == "build" and self.on_failure != "ignore":
                     stopped = True
             elif name not in self.exports:  # test: missing (a drifted resource's exports were still read)
-                self.unavailable.setdefault(name, "does not exist" if outcome.action == report.MISSING else outcome.action)
+                self.unavailable.setdefault(name, "does not exist" if outcome.action == outcomes.MISSING else outcome.action)
         if command == "build" and self.on_failure == "rollback" and not result.ok and not self.dry_run:
             self._rollback(result)
 
     def _one(self, command: str, state: _State) -> ResourceOutcome:
         resource = state.resource
-        outcome = ResourceOutcome(resource.name, resource.type, report.SKIPPED)
+        outcome = ResourceOutcome(resource.name, resource.type, outcomes.SKIPPED)
         try:
             if not self._condition(state):
-                outcome.action = report.SKIPPED
+                outcome.action = outcomes.SKIPPED
                 return outcome
             if self.dry_run:
-                outcome.action = report.DRY_RUN
+                outcome.action = outcomes.DRY_RUN
                 outcome.steps = self._describe_all(state, _ANCHORS[command])
                 self._pretend_exports(state)
                 return outcome
             handler = {"build": self._build, "test": self._test, "plan": self._plan}[command]
             outcome.action = handler(state, outcome)
         except Unavailable as missing:
-            outcome.action = report.NOT_RUN if command == "build" else report.UNCHECKED
+            outcome.action = outcomes.NOT_RUN if command == "build" else outcomes.UNCHECKED
             outcome.error = f"{resource.name}: {missing}"
             self.unavailable.setdefault(resource.name, f"needs {missing.upstream}")
         except StepFailed as failure:
-            outcome.action = report.UNKNOWN if failure.outcome_unknown else report.FAILED
+            outcome.action = outcomes.UNKNOWN if failure.outcome_unknown else outcomes.FAILED
             outcome.error = self._masked(str(failure))
         outcome.writes = state.writes
         outcome.exports = dict(self.exports.get(resource.name, {}))
@@ -258,45 +198,45 @@ class Deployment:
         queries, kind = state.queries, state.resource.type
         if kind == "query":
             self._export(state)
-            return report.EXPORTED
+            return outcomes.EXPORTED
         if kind == "command":
             self._apply(state, queries["command"])
-            return report.RAN
+            return outcomes.RAN
         if "exists" not in queries:  # only createorupdate (checked before the run): nothing can tell its state
             self._apply(state, queries["createorupdate"], "create")
             self._confirm(state)
             self._export(state)
-            return report.APPLIED
+            return outcomes.APPLIED
         if not self._exists(state):
             self._apply(state, queries.get("create") or queries["createorupdate"], "create")
             self._created.append(state)
             self._confirm(state)
-            action = report.CREATED
+            action = outcomes.CREATED
         elif "statecheck" in queries and not state.resource.skip_validation and not self._statecheck(state, tries=1):
             update = queries.get("update") or queries.get("createorupdate")
             if update is None:
                 raise StepFailed(state.resource.name, queries["statecheck"], "it has drifted and has no /*+ update */ query")
             self._apply(state, update, "update")
             self._confirm(state)
-            action = report.UPDATED
+            action = outcomes.UPDATED
         else:
-            action = report.UNCHANGED
+            action = outcomes.UNCHANGED
         self._export(state)
         return action
 
     def _test(self, state: _State, outcome: ResourceOutcome) -> str:
         kind = state.resource.type
         if kind == "command":
-            return report.SKIPPED
+            return outcomes.SKIPPED
         if kind == "query":
             self._export(state)
-            return report.EXPORTED
+            return outcomes.EXPORTED
         if not self._exists(state, tries=1 + state.queries["exists"].option("retries")):
-            return report.MISSING
-        passed = report.PASSED
+            return outcomes.MISSING
+        passed = outcomes.PASSED
         if "statecheck" in state.queries and not state.resource.skip_validation:
             if not self._statecheck(state, tries=1 + state.queries["statecheck"].option("retries")):
-                passed = report.DRIFTED
+                passed = outcomes.DRIFTED
         self._export(state)
         return passed
 
@@ -304,10 +244,10 @@ class Deployment:
         queries, kind = state.queries, state.resource.type
         if kind == "query":
             self._export(state)
-            return report.EXPORTED
+            return outcomes.EXPORTED
         if kind == "command":
             outcome.steps = [self._describe(state, queries["command"])]
-            return report.WOULD_RUN
+            return outcomes.WOULD_RUN
         try:
             found = "exists" in queries and self._exists(state)
         except Unavailable as pending:
@@ -318,16 +258,16 @@ class Deployment:
             outcome.steps = [self._describe(state, queries.get("create") or queries["createorupdate"])]
             self._pretend_exports(state)
             self.unavailable[state.resource.name] = "is to be created"
-            return report.WOULD_CREATE
+            return outcomes.WOULD_CREATE
         if "statecheck" in queries and not state.resource.skip_validation and not self._statecheck(state, tries=1):
             update = queries.get("update") or queries.get("createorupdate")
             if update is None:
                 raise StepFailed(state.resource.name, queries["statecheck"], "it has drifted and has no /*+ update */ query")
             outcome.steps = [self._describe(state, update)]
             self._export(state)
-            return report.WOULD_UPDATE
+            return outcomes.WOULD_UPDATE
         self._export(state)
-        return report.NO_CHANGE
+        return outcomes.NO_CHANGE
 
     def _teardown(self, result: DeployResult) -> None:
         """Exports gathered in manifest order (what is gone is noted), then deletes in reverse."""
@@ -351,7 +291,7 @@ class Deployment:
             except Unavailable as missing:
                 self.unavailable[name] = f"needs {missing.upstream}"
             except StepFailed as failure:
-                outcome = ResourceOutcome(name, kind, report.UNKNOWN if failure.outcome_unknown else report.FAILED)
+                outcome = ResourceOutcome(name, kind, outcomes.UNKNOWN if failure.outcome_unknown else outcomes.FAILED)
                 outcome.error = self._masked(str(failure))
                 result.resources.append(outcome)
                 self._tell(outcome)
@@ -364,10 +304,10 @@ class Deployment:
             if kind in ("query", "command"):
                 continue
             if name not in deleting:
-                action = report.SKIPPED if not self._condition_known(state) else report.ABSENT
+                action = outcomes.SKIPPED if not self._condition_known(state) else outcomes.ABSENT
                 outcome = ResourceOutcome(name, kind, action)
             elif stopped:
-                outcome = ResourceOutcome(name, kind, report.NOT_RUN)
+                outcome = ResourceOutcome(name, kind, outcomes.NOT_RUN)
             else:
                 outcome = self._delete_one(state)
                 stopped = not outcome.ok and self.on_failure != "ignore"
@@ -375,21 +315,21 @@ class Deployment:
             self._tell(outcome)
 
     def _delete_one(self, state: _State) -> ResourceOutcome:
-        outcome = ResourceOutcome(state.resource.name, state.resource.type, report.DELETED)
+        outcome = ResourceOutcome(state.resource.name, state.resource.type, outcomes.DELETED)
         delete = state.queries.get("delete")
         try:
             if self.dry_run:
-                outcome.action = report.DRY_RUN
+                outcome.action = outcomes.DRY_RUN
                 outcome.steps = [self._describe(state, query) for query in (state.queries.get("exists"), delete) if query]
             elif delete is None:
-                outcome.action = report.KEPT
+                outcome.action = outcomes.KEPT
             else:
                 if self._apply(state, delete, "delete", gone_ok=True):
                     self._confirm_gone(state, delete)
         except Unavailable as missing:
-            outcome.action, outcome.error = report.FAILED, f"{state.resource.name}: {missing}"
+            outcome.action, outcome.error = outcomes.FAILED, f"{state.resource.name}: {missing}"
         except StepFailed as failure:
-            outcome.action = report.UNKNOWN if failure.outcome_unknown else report.FAILED
+            outcome.action = outcomes.UNKNOWN if failure.outcome_unknown else outcomes.FAILED
             outcome.error = self._masked(str(failure))
         outcome.writes = state.writes
         return outcome
@@ -398,10 +338,10 @@ class Deployment:
         """Tear down, newest first, what this run created (and nothing it found already there)."""
         for state in reversed(self._created):
             outcome = self._delete_one(state)
-            if outcome.action == report.DELETED:
-                outcome.action = report.ROLLED_BACK
-            elif outcome.action == report.KEPT:
-                outcome.action, outcome.error = report.FAILED, f"{state.resource.name}: cannot roll back: it has no /*+ delete */ query"
+            if outcome.action == outcomes.DELETED:
+                outcome.action = outcomes.ROLLED_BACK
+            elif outcome.action == outcomes.KEPT:
+                outcome.action, outcome.error = outcomes.FAILED, f"{state.resource.name}: cannot roll back: it has no /*+ delete */ query"
             result.rolled_back.append(outcome)
             self._tell(outcome, rollback=True)
 
@@ -540,6 +480,9 @@ class Deployment:
         return True
 
     def _capture(self, state: _State, fields: t.Mapping[str, t.Any]) -> None:
+        resource = state.resource
+        protected = {column for column, alias in resource.exports if alias in resource.protected} | set(resource.protected)
+        self.secrets += [value for key, value in fields.items() if key in protected and isinstance(value, str)]
         state.captured.update(fields)
         state.props.clear()  # a prop may read what was just captured
 
@@ -573,9 +516,7 @@ class Deployment:
                 return None
             if writes and results and not error.outcome_unknown:
                 error.outcome_unknown = True  # an earlier statement of this query was applied
-            failure = StepFailed(state.resource.name, query, self._masked(str(error)), missing_object=missing)
-            failure.outcome_unknown = error.outcome_unknown
-            raise failure from None
+            raise StepFailed(state.resource.name, query, error, missing_object=missing) from None
         return results
 
     def _prepare(self, state: _State, query: Query) -> t.Any:
@@ -585,7 +526,7 @@ class Deployment:
         try:
             return runner.prepare(self.conn, query.text, query.source, variables, filters=FILTERS)
         except Error as error:
-            raise StepFailed(state.resource.name, query, self._masked(str(error))) from None
+            raise StepFailed(state.resource.name, query, error) from None
 
     def _describe(self, state: _State, query: Query) -> Step:
         """A query shown, not sent: its statements rendered (unknown values as placeholders) and their first requests."""
@@ -755,8 +696,6 @@ class Deployment:
         names = template_names(condition) if "{{" in condition else template_names("{{ " + condition + " }}")
         context = self._context(state, names, where)
         if "{{" not in condition:
-            from cfql.deploy.manifest import Unquoted
-
             value = self.renderer.value(Unquoted("{{ " + condition + " }}", 0), context, where)
             if not isinstance(value, bool):
                 raise StackError(f"{where}: the condition gives {value!r}, not true or false")
@@ -781,6 +720,21 @@ class Deployment:
         return values
 
     # -- checks before anything is sent -------------------------------------------------------------
+
+    def _check_providers(self) -> None:
+        """Each provider the manifest lists (``name`` or ``name::version``) is in the connection's registry."""
+        registry = self.conn.registry
+        for entry in self.stack.providers:
+            name, _, version = entry.partition("::")
+            chosen = registry.chosen(name)
+            if chosen is None:
+                raise StackError(f"{self.stack.manifest}: provider {name} is not installed (cfql registry pull {name})")
+            if version and chosen.version != version:
+                have = ", ".join(item.version for item in registry.installed.get(name, []))
+                raise StackError(
+                    f"{self.stack.manifest}: the stack wants {name} {version}; installed: {have} "
+                    f"(cfql registry pull {name} {version}, and --provider-version {name}={version})"
+                )
 
     def _check_shape(self, command: str) -> None:
         """Each resource has the queries its type and this command need."""

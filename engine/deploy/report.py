@@ -10,21 +10,15 @@ from __future__ import annotations
 import json
 import typing as t
 
-if t.TYPE_CHECKING:
-    from cfql.deploy.lifecycle import DeployResult, ResourceOutcome
-
-# What happened to a resource.
-CREATED, UPDATED, UNCHANGED, APPLIED = "created", "updated", "unchanged", "applied"
-EXPORTED, RAN, SKIPPED = "exported", "ran", "skipped"
-PASSED, DRIFTED, MISSING, UNCHECKED = "passed", "drifted", "missing", "not checked"
-DELETED, ABSENT, KEPT, ROLLED_BACK = "deleted", "absent", "kept", "rolled back"
-WOULD_CREATE, WOULD_UPDATE, WOULD_RUN, NO_CHANGE = "create", "update", "run", "no change"
-FAILED, UNKNOWN, NOT_RUN, DRY_RUN = "failed", "outcome unknown", "not run", "dry run"
-
-#: Outcomes that make the command fail (exit 1).
-FAILURES = frozenset({FAILED, UNKNOWN, NOT_RUN, DRIFTED, MISSING, UNCHECKED})
-#: Outcomes of a plan that are changes (exit 2).
-PENDING = frozenset({WOULD_CREATE, WOULD_UPDATE, WOULD_RUN})
+from cfql.deploy.outcomes import (
+    ABSENT,
+    APPLIED,
+    KEPT,
+    NOT_RUN,
+    UNKNOWN,
+    DeployResult,
+    ResourceOutcome,
+)
 
 _EXPLAINED = {
     APPLIED: "applied (createorupdate: it has no exists query, so it runs on every build)",
@@ -44,7 +38,7 @@ def line(outcome: ResourceOutcome, secrets: t.Sequence[str] = (), rollback: bool
         words += f" ({outcome.writes} write{'s' if outcome.writes != 1 else ''})"
     text = f"{'rollback: ' if rollback else ''}{outcome.name}: {words}"
     if outcome.error:
-        text += f" - {outcome.error}"
+        text += f" - {outcome.error.removeprefix(outcome.name + ': ')}"
     return scrub(text, secrets)
 
 
@@ -76,8 +70,7 @@ def summary(result: DeployResult) -> str:
     """``build of stack S (dev): 1 created, 1 unchanged``, counted per action in the order they first occur."""
     counts: dict[str, int] = {}
     for outcome in [*result.resources, *result.rolled_back]:
-        key = f"rolled back" if outcome.action == ROLLED_BACK else outcome.action
-        counts[key] = counts.get(key, 0) + 1
+        counts[outcome.action] = counts.get(outcome.action, 0) + 1
     parts = ", ".join(f"{count} {action}" for action, count in counts.items()) or "no resources"
     mode = "dry run of " if result.dry_run else ""
     text = f"{mode}{result.command} of stack {result.stack} ({result.stack_env}): {parts}"

@@ -1,8 +1,8 @@
 """``cfql deploy init NAME``: a new stack folder, copied from the starter a provider ships.
 
 Which starter is data: ``x-cfql-config.starter`` in a provider's document
-names a ``package:folder`` (the Cloudflare provider's is a meeting and its
-host). The engine only copies it, writing the stack's name into the manifest.
+names a ``package:folder``; the engine only copies it, writing the stack's
+name into the manifest.
 """
 
 from __future__ import annotations
