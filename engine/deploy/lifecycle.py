@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from cfql.deploy import outcomes, report
 from cfql.deploy.manifest import Resource, Stack, Unquoted
 from cfql.deploy.outcomes import DeployResult, ResourceOutcome, Step
-from cfql.deploy.queries import Query, load_queries, select_names
+from cfql.deploy.queries import Query, check_syntax, load_queries, select_names
 from cfql.deploy.values import (
     BUILTIN_NAMES,
     FILTERS,
@@ -754,13 +754,15 @@ class Deployment:
                     f"{manifest}: resource {name} needs an /*+ exists */ query: without one cfql cannot tell whether it "
                     "is there (a statecheck alone cannot tell a missing resource from a drifted one)"
                 )
-            if state.resource.exports and "exports" not in queries and not set(state.resource.export_names) <= (self._captured(state) or set()):
+            captured = self._captured(state)  # None: cannot be told before the run, which then says what is missing
+            if state.resource.exports and "exports" not in queries and captured is not None and not set(state.resource.export_names) <= captured:
                 raise StackError(f"{manifest}: resource {name} lists exports but has no /*+ exports */ query returning them")
 
     def _check_resource(self, state: _State, anchors: set[str]) -> None:
-        """Every name the resource's templates read is defined (or comes from an earlier resource's exports)."""
+        """Every query the command may run parses, and every name it reads is defined (or an earlier resource's export)."""
         for anchor, query in state.queries.items():
             if anchor in anchors:
+                check_syntax(query)
                 names = template_names(query.text, sql=True)
                 for name, line in names.lines.items():
                     self._check_name(state, name, f"{query.source}:{line}", names, ())

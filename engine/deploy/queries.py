@@ -85,7 +85,7 @@ def parse_queries(text: str, source: str) -> dict[str, Query]:
         body = text[token.end : end]
         if not body.strip():
             raise StackError(f"{source}:{line}: /*+ {anchor} */ has no query")
-        padded = "\n" * (line - 1) + body
+        padded = "\n" * text.count("\n", 0, token.end) + body  # the body starts where the anchor comment ends
         queries[anchor] = Query(anchor, padded, source, line, options)
     return queries
 
@@ -102,7 +102,7 @@ def _anchor(inside: str, source: str, line: int) -> tuple[str, dict[str, int]]:
         if key not in OPTIONS or not equals:
             raise StackError(f"{source}:{line}: unknown anchor option {setting!r} (known: {', '.join(OPTIONS)})")
         largest = OPTIONS[key][1]
-        if not value.isdigit() or int(value) > largest:
+        if not (value.isascii() and value.isdigit()) or int(value) > largest:  # "²" is a digit int() refuses
             raise StackError(f"{source}:{line}: {key} must be a whole number from 0 to {largest}, not {value!r}")
         options[key] = int(value)
     return name, options
@@ -121,25 +121,57 @@ def _shown(path: Path, stack: Stack) -> str:
     return str(path)
 
 
-def select_names(text: str) -> set[str] | None:
-    """The columns a query template's SELECT returns, read without rendering it; None if that cannot be told.
+def _skeleton(text: str, keep_blocks: bool) -> str | None:
+    """``text`` with each top-level ``{{ }}`` standing as NULL (a placeholder inside a string is string content).
 
-    Each top-level ``{{ }}`` stands as NULL and each ``{% %}`` is dropped
-    (placeholders inside strings are only string content), then sqlglot parses it.
+    ``{% %}`` blocks are dropped, or (``keep_blocks`` False) make the answer
+    None: a template's control flow can give any shape. None as well when a
+    placeholder stands inside a name (``cloudflare.{{ service }}``).
     """
+    pieces, last = [], 0
+    for token in scanner.tokenize(text, template=True):
+        if token.kind == scanner.BLOCK:
+            if not keep_blocks:
+                return None
+            pieces.append(text[last : token.start])
+            last = token.end
+        elif token.kind == scanner.PLACEHOLDER:
+            before, after = text[token.start - 1 : token.start], text[token.end : token.end + 1]
+            if before in (".", "_") or before.isalnum() or after in (".", "_") or after.isalnum():
+                return None
+            pieces += [text[last : token.start], "NULL"]
+            last = token.end
+    pieces.append(text[last:])
+    return "".join(pieces)
+
+
+def check_syntax(query: Query) -> None:
+    """StackError for a statement of ``query`` that cannot parse whatever its values: found before anything is sent."""
+    from cfql.errors import SQLSyntaxError
+    from cfql.sql.dialect import iter_statements, parse_statement
+
+    skeleton = _skeleton(query.text, keep_blocks=False)
+    if skeleton is None:
+        return
+    try:
+        for piece in iter_statements(skeleton):
+            parse_statement(piece.sql, line_offset=piece.line - 1)
+    except SQLSyntaxError as error:
+        line = error.line if error.line is not None else query.line
+        raise StackError(f"{query.source}:{line}: /*+ {query.anchor} */: {error}") from None
+
+
+def select_names(text: str) -> set[str] | None:
+    """The columns a query template's SELECT returns, read without rendering it; None if that cannot be told."""
     from sqlglot import exp
 
     from cfql.sql.dialect import parse_statement
 
-    tokens = scanner.tokenize(text, template=True)
-    pieces, last = [], 0
-    for token in tokens:
-        if token.kind in (scanner.PLACEHOLDER, scanner.BLOCK):
-            pieces += [text[last : token.start], "NULL" if token.kind == scanner.PLACEHOLDER else ""]
-            last = token.end
-    pieces.append(text[last:])
+    skeleton = _skeleton(text, keep_blocks=True)
+    if skeleton is None:
+        return None
     try:
-        tree = parse_statement("".join(pieces).strip().rstrip(";"))
+        tree = parse_statement(skeleton.strip().rstrip(";"))
     except Exception:  # noqa: BLE001  (a template whose shape only rendering shows)
         return None
     if not isinstance(tree, exp.Select) or any(isinstance(item, exp.Star) for item in tree.expressions):
