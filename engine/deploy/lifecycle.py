@@ -522,7 +522,7 @@ class Deployment:
     def _prepare(self, state: _State, query: Query) -> t.Any:
         from cfql.script import runner
 
-        variables = self._context(state, template_names(query.text, sql=True), query.where)
+        variables = self._context(state, template_names(query.text, sql=True, source=query.source), query.where)
         try:
             return runner.prepare(self.conn, query.text, query.source, variables, filters=FILTERS)
         except Error as error:
@@ -763,7 +763,7 @@ class Deployment:
         for anchor, query in state.queries.items():
             if anchor in anchors:
                 check_syntax(query)
-                names = template_names(query.text, sql=True)
+                names = template_names(query.text, sql=True, source=query.source)
                 for name, line in names.lines.items():
                     self._check_name(state, name, f"{query.source}:{line}", names, ())
 

@@ -132,6 +132,7 @@ class _Located(dict):  # type: ignore[type-arg]
 
     line: int = 0
     key_lines: dict[str, int]
+    value_lines: dict[str, int]  # where each value's text starts (a ``|`` block: the line after its key)
 
 
 def parse_yaml(text: str, source: str) -> t.Any:
@@ -164,7 +165,7 @@ def parse_yaml(text: str, source: str) -> t.Any:
                 return Unquoted(written, line)
         mapping = _Located()
         mapping.line = node.start_mark.line + 1
-        mapping.key_lines = {}
+        mapping.key_lines, mapping.value_lines = {}, {}
         loader.flatten_mapping(node)
         for key_node, value_node in node.value:
             key = loader.construct_object(key_node, deep=True)
@@ -172,6 +173,8 @@ def parse_yaml(text: str, source: str) -> t.Any:
                 raise StackError(f"{source}:{key_node.start_mark.line + 1}: a mapping key must be text")
             mapping[str(key)] = loader.construct_object(value_node, deep=True)
             mapping.key_lines[str(key)] = key_node.start_mark.line + 1
+            block = isinstance(value_node, yaml.ScalarNode) and value_node.style in ("|", ">")
+            mapping.value_lines[str(key)] = value_node.start_mark.line + 1 + block
         return mapping
 
     Loader.add_constructor("tag:yaml.org,2002:map", construct_mapping)
@@ -281,7 +284,7 @@ def _resource(entry: t.Any, source: str) -> Resource:
             raise StackError(f"{_at(source, entry, 'sql')}: resource {name}: sql must be text")
         if kind not in ("query", "command"):
             raise StackError(f"{_at(source, entry, 'sql')}: resource {name}: inline sql is for query and command resources")
-        resource.sql, resource.sql_line = sql, entry.key_lines["sql"]
+        resource.sql, resource.sql_line = sql, entry.value_lines["sql"]
     resource.description = _text(entry, "description", source)
     for prop_entry in _list(entry, "props", source):
         resource.props.append(_prop(prop_entry, source, name))

@@ -83,7 +83,7 @@ def parse_queries(text: str, source: str) -> dict[str, Query]:
             raise StackError(f"{source}:{line}: a second /*+ {anchor} */ (the first is at line {queries[anchor].line})")
         end = anchors[index + 1].start if index + 1 < len(anchors) else len(text)
         body = text[token.end : end]
-        if not body.strip():
+        if all(part.kind == scanner.COMMENT for part in scanner.tokenize(body, template=True)):
             raise StackError(f"{source}:{line}: /*+ {anchor} */ has no query")
         padded = "\n" * text.count("\n", 0, token.end) + body  # the body starts where the anchor comment ends
         queries[anchor] = Query(anchor, padded, source, line, options)
@@ -126,7 +126,7 @@ def _skeleton(text: str, keep_blocks: bool) -> str | None:
 
     ``{% %}`` blocks are dropped, or (``keep_blocks`` False) make the answer
     None: a template's control flow can give any shape. None as well when a
-    placeholder stands inside a name (``cloudflare.{{ service }}``).
+    placeholder stands inside a name (``provider.{{ service }}.resource``).
     """
     pieces, last = [], 0
     for token in scanner.tokenize(text, template=True):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import time
 import typing as t
 from dataclasses import dataclass, field
@@ -166,17 +167,32 @@ def _as_text(value: t.Any) -> t.Any:
         return str(value)
 
 
-def _as_yaml_scalar(text: str) -> t.Any:
-    """``"500"`` -> 500, ``"true"`` -> True, ``"null"`` -> None; text that YAML reads as anything else stays text."""
-    import yaml
+# YAML 1.2's core schema, which is how a scalar's type is read (PyYAML follows YAML 1.1, where
+# ``yes`` is true, ``1:30`` is 90 and ``010`` is 8; none of that is wanted from a -e value).
+_NULL = re.compile(r"null|Null|NULL|~|")
+_BOOL = re.compile(r"(true|True|TRUE)|false|False|FALSE")
+_INT = re.compile(r"[-+]?[0-9]+")
+_OCTAL = re.compile(r"0o[0-7]+")
+_HEX = re.compile(r"0x[0-9a-fA-F]+")
+_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
 
-    try:
-        parsed = yaml.safe_load(text) if "\n" not in text else text
-    except yaml.YAMLError:
-        return text
-    if parsed is None and text.strip() not in ("", "~", "null", "Null", "NULL"):
-        return text
-    return parsed if isinstance(parsed, (int, float, bool)) or parsed is None else text
+
+def _as_yaml_scalar(text: str) -> t.Any:
+    """``"500"`` -> 500, ``"true"`` -> True, ``"null"`` -> None (YAML 1.2 core schema); anything else stays text."""
+    if _NULL.fullmatch(text):
+        return None
+    boolean = _BOOL.fullmatch(text)
+    if boolean:
+        return boolean.group(1) is not None
+    if _INT.fullmatch(text):
+        return int(text) if len(text) <= 4300 else text  # Python refuses to convert longer digit runs
+    if _OCTAL.fullmatch(text):
+        return int(text[2:], 8)
+    if _HEX.fullmatch(text):
+        return int(text[2:], 16)
+    if _FLOAT.fullmatch(text):
+        return float(text)
+    return text
 
 
 # -- which names a template reads ------------------------------------------------------------------
@@ -195,15 +211,22 @@ class Names:
         self.attributes |= other.attributes
 
 
-def template_names(text: str, sql: bool = False) -> Names:
-    """The names ``text`` reads; ``sql``: it is a query template (StackQL's ``{{ .name }}`` form allowed)."""
+def template_names(text: str, sql: bool = False, source: str = "<input>") -> Names:
+    """The names ``text`` reads; ``sql``: it is a query template (StackQL's ``{{ .name }}`` form allowed).
+
+    A query template that its placement rules refuse (a placeholder in a
+    comment) is a StackError naming ``source`` and the line.
+    """
     import jinja2
     from jinja2 import meta, nodes
 
     if sql:
         from cfql.script.templates import rewrite
 
-        text = rewrite(text).source
+        try:
+            text = rewrite(text, source).source
+        except Error as error:
+            raise StackError(str(error)) from None
     environment = jinja2.Environment()
     environment.filters.update(dict.fromkeys([*FILTERS, "_cfql"], lambda value, *_: value))
     try:

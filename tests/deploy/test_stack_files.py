@@ -466,6 +466,10 @@ def test_anchor_names_are_case_insensitive() -> None:
         ),
         pytest.param("/*+ exists */\n\n  \n/*+ create */\nSELECT 1;\n", "r.iql:1: /*+ exists */ has no query", id="empty-section"),
         pytest.param("/*+ exists */\nSELECT 1;\n/*+ delete */\n", "r.iql:3: /*+ delete */ has no query", id="empty-last"),
+        pytest.param(
+            "/*+ exists */\n-- nothing here\n/* nor here */\n/*+ create */\nSELECT 1;\n", "r.iql:1: /*+ exists */ has no query",
+            id="comments-only",
+        ),
         pytest.param("/*+ exists */\nSELECT 1;\n/*+ create\nSELECT 2;\n", "r.iql:3: the anchor comment is not closed", id="unclosed"),
     ],
 )
@@ -485,10 +489,6 @@ def test_inline_sql_is_a_query_on_the_manifest_line(tmp_path: Path) -> None:
     assert line_of(query.text, "SELECT 1") == 6
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: load_queries pads inline sql to the sql: key's line, but a `sql: |` block starts on the next line",
-)
 def test_inline_block_sql_keeps_the_files_line_numbers(tmp_path: Path) -> None:
     text = MINIMAL + "resources:\n  - name: q\n    type: query\n    sql: |\n      SELECT 1 AS one\n      FROM x WHERE a = '{{ a }}'\n"
     folder = write_stack(tmp_path / "s", text)
@@ -532,13 +532,15 @@ def test_unquoted_value_takes_its_yaml_type(renderer: values.Renderer, given: st
     assert result == expected and type(result) is type(expected)
 
 
-def test_unquoted_leading_zeros_follow_yaml_1_1(renderer: values.Renderer) -> None:
-    """PyYAML reads '007' as the YAML 1.1 octal 7, and cfql follows it: -e n=007 is the number 7, not '007'."""
-    assert yaml.safe_load("007") == 7
-    assert renderer.value(WORD_LIMIT, {"word_limit": "007"}, "w") == 7
-    # '08' is no octal number, so YAML and cfql keep it as text.
-    assert yaml.safe_load("08") == "08"
-    assert renderer.value(WORD_LIMIT, {"word_limit": "08"}, "w") == "08"
+@pytest.mark.parametrize(
+    "given, expected",
+    [("007", 7), ("08", 8), ("0o17", 15), ("0x1F", 31), ("1e3", 1000.0), ("-4", -4), ("TRUE", True), ("~", None), ("", None),
+     ("yes", "yes"), ("on", "on"), ("1:30", "1:30"), (".inf", ".inf"), ("0b11", "0b11"), ("1_000", "1_000")],
+)
+def test_unquoted_values_follow_yaml_1_2_core(renderer: values.Renderer, given: str, expected: object) -> None:
+    """YAML 1.2's core schema, not PyYAML's 1.1: -e x=yes stays text, 1:30 is no sexagesimal 90, 007 is 7."""
+    result = renderer.value(WORD_LIMIT, {"word_limit": given}, "w")
+    assert result == expected and type(result) is type(expected)
 
 
 def test_unquoted_non_text_keeps_its_type(renderer: values.Renderer) -> None:
