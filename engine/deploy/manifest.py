@@ -16,6 +16,7 @@ ordinary string, and renders as one.
 
 from __future__ import annotations
 
+import re
 import typing as t
 import warnings
 from dataclasses import dataclass, field
@@ -237,12 +238,11 @@ def _stack(directory: Path, document: t.Any, source: str) -> Stack:
     for entry in _list(document, "globals", source):
         _entry_mapping(entry, source, "a global")
         _known_keys(entry, _GLOBAL, source, "a global")
-        stack.globals.append(
-            Global(_text(entry, "name", source, True), entry.line, entry.get("value"), _text(entry, "description", source))
-        )
+        value = _included(entry.get("value"), directory, f"{source}:{entry.line}")
+        stack.globals.append(Global(_text(entry, "name", source, True), entry.line, value, _text(entry, "description", source)))
     seen: dict[str, int] = {}
     for entry in _list(document, "resources", source):
-        resource = _resource(entry, source)
+        resource = _resource(entry, source, directory)
         if resource.name in seen:
             raise StackError(f"{source}:{resource.line}: resource {resource.name!r} is already defined at line {seen[resource.name]}")
         seen[resource.name] = resource.line
@@ -256,7 +256,7 @@ def _stack(directory: Path, document: t.Any, source: str) -> Stack:
     return stack
 
 
-def _resource(entry: t.Any, source: str) -> Resource:
+def _resource(entry: t.Any, source: str, directory: Path) -> Resource:
     _entry_mapping(entry, source, "a resource")
     _known_keys(entry, _RESOURCE, source, "a resource")
     name = _text(entry, "name", source, required=True)
@@ -287,7 +287,7 @@ def _resource(entry: t.Any, source: str) -> Resource:
         resource.sql, resource.sql_line = sql, entry.value_lines["sql"]
     resource.description = _text(entry, "description", source)
     for prop_entry in _list(entry, "props", source):
-        resource.props.append(_prop(prop_entry, source, name))
+        resource.props.append(_prop(prop_entry, source, name, directory))
     names = [prop.name for prop in resource.props]
     for prop in resource.props:
         if names.count(prop.name) > 1:
@@ -315,13 +315,13 @@ def _resource(entry: t.Any, source: str) -> Resource:
     return resource
 
 
-def _prop(entry: t.Any, source: str, resource: str) -> Prop:
+def _prop(entry: t.Any, source: str, resource: str, directory: Path) -> Prop:
     _entry_mapping(entry, source, "a prop")
     _known_keys(entry, _PROP, source, f"a prop of {resource}")
     prop = Prop(name=_text(entry, "name", source, required=True), line=entry.line)
     prop.description = _text(entry, "description", source)
     if "value" in entry:
-        prop.value, prop.has_value = entry["value"], True
+        prop.value, prop.has_value = _included(entry["value"], directory, f"{source}:{prop.line}"), True
     values = entry.get("values")
     if values is not None:
         if not isinstance(values, _Located):
@@ -330,7 +330,7 @@ def _prop(entry: t.Any, source: str, resource: str) -> Prop:
             if not isinstance(given, _Located) or "value" not in given:
                 raise StackError(f"{source}:{values.key_lines[env]}: prop {prop.name}: values.{env} must hold value:")
             _known_keys(given, {"value"}, source, f"values.{env} of prop {prop.name}")
-            prop.values[env] = given["value"]
+            prop.values[env] = _included(given["value"], directory, f"{source}:{values.key_lines[env]}")
     merge = entry.get("merge")
     if merge is not None:
         if not isinstance(merge, list) or not all(isinstance(item, str) for item in merge):
@@ -341,6 +341,40 @@ def _prop(entry: t.Any, source: str, resource: str) -> Prop:
     if not (prop.has_value or prop.values or prop.merge):
         raise StackError(f"{source}:{prop.line}: prop {prop.name} of {resource} needs value, values or merge")
     return prop
+
+
+_FILE = re.compile(r"\s*file\(\s*([^()]+?)\s*\)\s*")
+MAX_INCLUDES = 8  # file() inside an included file, this many deep
+
+
+def _included(value: t.Any, directory: Path, where: str, depth: int = 0) -> t.Any:
+    """stackql-deploy's ``file(path)``: a value that is only that is the JSON or YAML of ``resources/path``."""
+    if isinstance(value, dict):
+        return {key: _included(item, directory, where, depth) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_included(item, directory, where, depth) for item in value]
+    match = _FILE.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
+        return value
+    if depth >= MAX_INCLUDES:
+        raise StackError(f"{where}: file() nested more than {MAX_INCLUDES} deep")
+    folder = directory / "resources"
+    path = folder / match.group(1)
+    try:
+        path.resolve().relative_to(folder.resolve())
+    except ValueError:
+        raise StackError(f"{where}: file({match.group(1)}) leads outside the stack's resources folder") from None
+    text = read_text(str(path), f"{where}: file({match.group(1)})", StackError)
+    if path.suffix.lower() == ".json":
+        from cfql.sql.values import load_json
+
+        try:
+            loaded = load_json(text)
+        except ValueError as error:
+            raise StackError(f"{path}: not valid JSON: {error}") from None
+    else:
+        loaded = parse_yaml(text, str(path))
+    return _included(loaded, directory, str(path), depth + 1)
 
 
 def _renames(entry: t.Any, key: str, source: str, resource: str) -> list[tuple[str, str]]:

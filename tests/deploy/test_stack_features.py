@@ -213,3 +213,18 @@ def test_a_write_in_an_exists_query_is_refused_before_it_is_sent(tmp_path: Path,
     assert result.resources[0].action == "failed"
     assert "a /*+ exists */ query must only read" in str(result.resources[0].error)
     assert emulator.requests == []
+
+
+def test_file_directives_read_json_and_yaml_from_the_resources_folder(tmp_path: Path) -> None:
+    stack = write_stack(
+        tmp_path / "s",
+        "name: s\nproviders: [cloudflare]\nglobals:\n  - name: tags\n    value: file(tags.json)\n"
+        "resources:\n  - name: m\n    props:\n      - name: ai_config\n        value: file( ai.yaml )\n",
+        {"tags.json": '["a", "b"]', "ai.yaml": "summarization:\n  word_limit: file(limit.json)\n", "limit.json": "300"},
+    )
+    loaded = cfql.deploy.load_stack(stack)
+    assert loaded.globals[0].value == ["a", "b"]
+    assert loaded.resources[0].props[0].value == {"summarization": {"word_limit": 300}}  # file() inside file()
+    (stack / "stackql_manifest.yml").write_text("name: s\nproviders: [cloudflare]\nglobals:\n  - name: x\n    value: file(../../secret.json)\n")
+    with pytest.raises(StackError, match=r"stackql_manifest.yml:4: file\(\.\./\.\./secret\.json\) leads outside the stack's resources folder"):
+        cfql.deploy.load_stack(stack)
