@@ -161,7 +161,7 @@ class Deployment:
             if outcome.ok:
                 continue
             if outcome.action == outcomes.FAILED or outcome.action == outcomes.UNKNOWN:
-                self.unavailable[name] = "failed"
+                self.unavailable[name] = "failed" if outcome.action == outcomes.FAILED else "has an unknown outcome"
                 if command == "build" and self.on_failure != "ignore":
                     stopped = True
             elif name not in self.exports:  # test: missing (a drifted resource's exports were still read)
@@ -190,6 +190,8 @@ class Deployment:
         except StepFailed as failure:
             outcome.action = outcomes.UNKNOWN if failure.outcome_unknown else outcomes.FAILED
             outcome.error = self._masked(str(failure))
+        except Error as error:  # a value of the stack that only the run shows is wrong (an if, a prop's filter ...)
+            outcome.action, outcome.error = outcomes.FAILED, self._masked(f"{resource.name}: {error}")
         outcome.writes = state.writes
         outcome.exports = dict(self.exports.get(resource.name, {}))
         return outcome
@@ -290,12 +292,16 @@ class Deployment:
                     self.unavailable[name] = "does not exist"
             except Unavailable as missing:
                 self.unavailable[name] = f"needs {missing.upstream}"
-            except StepFailed as failure:
-                outcome = ResourceOutcome(name, kind, outcomes.UNKNOWN if failure.outcome_unknown else outcomes.FAILED)
-                outcome.error = self._masked(str(failure))
+            except (StepFailed, Error) as error:  # without knowing what exists, deleting anything could delete the wrong thing
+                message = str(error) if isinstance(error, StepFailed) else f"{name}: {error}"
+                outcome = ResourceOutcome(name, kind, outcomes.FAILED, error=self._masked(message))
                 result.resources.append(outcome)
                 self._tell(outcome)
-                return  # without knowing what exists, deleting anything could delete the wrong thing
+                for other in reversed(self.order):
+                    if other != name and self.states[other].resource.type in ("resource", "multi"):
+                        result.resources.append(ResourceOutcome(other, self.states[other].resource.type, outcomes.NOT_RUN))
+                        self._tell(result.resources[-1])
+                return
         deleting = {state.resource.name for state in present if state.resource.type != "query"}
         stopped = False
         for name in reversed(self.order):
@@ -331,6 +337,8 @@ class Deployment:
         except StepFailed as failure:
             outcome.action = outcomes.UNKNOWN if failure.outcome_unknown else outcomes.FAILED
             outcome.error = self._masked(str(failure))
+        except Error as error:
+            outcome.action, outcome.error = outcomes.FAILED, self._masked(f"{state.resource.name}: {error}")
         outcome.writes = state.writes
         return outcome
 

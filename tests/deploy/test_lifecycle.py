@@ -290,3 +290,17 @@ def test_the_command_runs_as_a_program(account: Account, stack: Path) -> None:
     assert len(warned) == 16 and all("stackql_manifest.yml:" in line for line in warned)
     done = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "2 unchanged" in done.stdout
+
+
+def test_a_failed_read_in_teardown_deletes_nothing(account: Account, stack: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Teardown reads first what exists; if it cannot, it must not start deleting on a guess."""
+    assert deploy(account, capsys, "build", str(stack), "dev", *VARIABLES)[0] == 0
+    account.restart()
+    account.emulator.faults = Faults(error_rate=1.0)
+    capsys.readouterr()
+    status = main(["deploy", "teardown", str(stack), "dev", *VARIABLES, "--base-url", account.url, "--retries", "0"])
+    out, err = capsys.readouterr()
+    assert status == 1
+    assert "meetings: failed - exists (" in out and "meeting_host: not run" in out
+    assert account.writes() == []
+    assert [meeting["status"] for meeting in account.meetings()] == ["ACTIVE"]
