@@ -214,10 +214,7 @@ class Deployment:
             self._created.append(state)
             self._confirm(state)
             action = outcomes.CREATED
-        elif "statecheck" in queries and not state.resource.skip_validation and not self._statecheck(state, tries=1):
-            update = queries.get("update") or queries.get("createorupdate")
-            if update is None:
-                raise StepFailed(state.resource.name, queries["statecheck"], "it has drifted and has no /*+ update */ query")
+        elif (update := self._drift_fix(state)) is not None:
             self._apply(state, update, "update")
             self._confirm(state)
             action = outcomes.UPDATED
@@ -261,15 +258,23 @@ class Deployment:
             self._pretend_exports(state)
             self.unavailable[state.resource.name] = "is to be created"
             return outcomes.WOULD_CREATE
-        if "statecheck" in queries and not state.resource.skip_validation and not self._statecheck(state, tries=1):
-            update = queries.get("update") or queries.get("createorupdate")
-            if update is None:
-                raise StepFailed(state.resource.name, queries["statecheck"], "it has drifted and has no /*+ update */ query")
+        update = self._drift_fix(state)
+        if update is not None:
             outcome.steps = [self._describe(state, update)]
             self._export(state)
             return outcomes.WOULD_UPDATE
         self._export(state)
         return outcomes.NO_CHANGE
+
+    def _drift_fix(self, state: _State) -> Query | None:
+        """The query that brings a found resource back to what it declares; None when its statecheck passes."""
+        queries = state.queries
+        if "statecheck" not in queries or state.resource.skip_validation or self._statecheck(state, tries=1):
+            return None
+        update = queries.get("update") or queries.get("createorupdate")
+        if update is None:
+            raise StepFailed(state.resource.name, queries["statecheck"], "it has drifted and has no /*+ update */ query")
+        return update
 
     def _teardown(self, result: DeployResult) -> None:
         """Exports gathered in manifest order (what is gone is noted), then deletes in reverse."""
