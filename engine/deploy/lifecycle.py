@@ -20,6 +20,7 @@ module is not (README's "cfql deploy" section lists each difference):
 
 from __future__ import annotations
 
+import json
 import time
 import typing as t
 import uuid
@@ -28,7 +29,7 @@ from dataclasses import dataclass, field
 from cfql.deploy import outcomes, report
 from cfql.deploy.manifest import Resource, Stack, Unquoted
 from cfql.deploy.outcomes import DeployResult, ResourceOutcome, Step
-from cfql.deploy.queries import Query, check_syntax, load_queries, select_names
+from cfql.deploy.queries import Query, check_syntax, load_queries, returns_rows, select_names
 from cfql.deploy.values import (
     BUILTIN_NAMES,
     FILTERS,
@@ -42,6 +43,7 @@ from cfql.deploy.values import (
     value_names,
 )
 from cfql.errors import APIError, Error, StackError
+from cfql.redact import MASK
 from cfql.result import Result
 
 COMMANDS = ("build", "test", "teardown", "plan")
@@ -74,7 +76,9 @@ class StepFailed(Exception):
         anchor = query.anchor if query is not None else "check"
         where, message = (query.where if query is not None else ""), str(error)
         if isinstance(error, Error) and error.reason is not None and error.source is not None:
-            where, message = f"{error.source}:{error.line or '?'}", error.reason  # the statement's own line
+            # the statement's own line; a template's error already starts with its file:line
+            where = "" if error.reason.startswith(f"{error.source}:") else f"{error.source}:{error.line or '?'}"
+            message = error.reason
         super().__init__(f"{resource}: {anchor} ({where}): {message}" if where else f"{resource}: {anchor}: {message}")
 
 
@@ -110,6 +114,9 @@ class Deployment:
             raise StackError(f"--on-failure must be one of {', '.join(ON_FAILURE)}, not {on_failure!r}")
         self.stack, self.conn, self.stack_env = stack, conn, stack_env
         self.variables = dict(variables)
+        self.secrets: list[str] = []
+        for name, value in self.variables.items():
+            self._secret_values(name, value)
         self.dry_run, self.show_queries, self.on_failure = dry_run, show_queries, on_failure
         self.echo = echo or (lambda line: None)
         self.sleep = sleep
@@ -123,11 +130,11 @@ class Deployment:
         self.exports: dict[str, dict[str, t.Any]] = {}  # resource -> its exports
         self.plain: dict[str, t.Any] = {}  # export name -> value (the latest resource's)
         self.unavailable: dict[str, str] = {}  # resource -> why its exports are not there
-        self.secrets: list[str] = []
         self.describing = False  # plan's writes and dry runs: unknown values become placeholders
         self.placeholders: dict[str, str] = {}  # placeholder value -> what it stands for
         self._captured_names: dict[str, set[str] | None] = {}
         self._created: list[_State] = []  # what this run created, for --on-failure rollback
+        self._pretended: set[str] = set()  # resources whose exports are placeholders (dry runs, a plan's creates)
         self._check_providers()
         self._render_globals()
 
@@ -141,6 +148,7 @@ class Deployment:
         for name in self.order:
             self._check_resource(self.states[name], anchors)
         self._check_shape(command)
+        self._check_stack_exports()
         result = DeployResult(command, self.stack.name, self.stack_env, dry_run=self.dry_run)
         self.describing = self.dry_run
         if command == "teardown":
@@ -181,10 +189,12 @@ class Deployment:
                 outcome.steps = self._describe_all(state, _ANCHORS[command])
                 self._pretend_exports(state)
                 return outcome
+            if command == "build":  # every query it may run can: nothing is sent for a resource that would stop halfway
+                self._require(state, self._names(state, _ANCHORS["build"]))
             handler = {"build": self._build, "test": self._test, "plan": self._plan}[command]
             outcome.action = handler(state, outcome)
         except Unavailable as missing:
-            outcome.action = outcomes.NOT_RUN if command == "build" else outcomes.UNCHECKED
+            outcome.action = outcomes.FAILED if state.writes else outcomes.NOT_RUN if command == "build" else outcomes.UNCHECKED
             outcome.error = f"{resource.name}: {missing}"
             self.unavailable.setdefault(resource.name, f"needs {missing.upstream}")
         except StepFailed as failure:
@@ -211,7 +221,6 @@ class Deployment:
             return outcomes.APPLIED
         if not self._exists(state):
             self._apply(state, queries.get("create") or queries["createorupdate"], "create")
-            self._created.append(state)
             self._confirm(state)
             action = outcomes.CREATED
         elif (update := self._drift_fix(state)) is not None:
@@ -258,7 +267,15 @@ class Deployment:
             self._pretend_exports(state)
             self.unavailable[state.resource.name] = "is to be created"
             return outcomes.WOULD_CREATE
-        update = self._drift_fix(state)
+        try:
+            update = self._drift_fix(state)
+        except Unavailable as pending:
+            if self.unavailable.get(pending.upstream) != "is to be created":
+                raise
+            update = state.queries.get("update") or state.queries.get("createorupdate")
+            outcome.note = f"its statecheck needs {pending.upstream}, which is to be created: build will check it then"
+            if update is None:
+                return outcomes.WOULD_UPDATE
         if update is not None:
             outcome.steps = [self._describe(state, update)]
             self._export(state)
@@ -315,8 +332,14 @@ class Deployment:
             if kind in ("query", "command"):
                 continue
             if name not in deleting:
-                action = outcomes.SKIPPED if not self._condition_known(state) else outcomes.ABSENT
-                outcome = ResourceOutcome(name, kind, action)
+                outcome = ResourceOutcome(name, kind, outcomes.ABSENT)
+                why = self.unavailable.get(name, "")
+                if not self._condition_known(state):
+                    outcome.action = outcomes.SKIPPED
+                elif why.startswith("needs "):  # its exists query could not even be asked
+                    upstream = why.removeprefix("needs ")
+                    outcome.action = outcomes.SKIPPED
+                    outcome.note = f"not looked for: it needs {upstream}, which {self.unavailable.get(upstream, 'is gone')}"
             elif stopped:
                 outcome = ResourceOutcome(name, kind, outcomes.NOT_RUN)
             else:
@@ -328,15 +351,16 @@ class Deployment:
     def _delete_one(self, state: _State) -> ResourceOutcome:
         outcome = ResourceOutcome(state.resource.name, state.resource.type, outcomes.DELETED)
         delete = state.queries.get("delete")
+        writes_before = state.writes
         try:
             if self.dry_run:
                 outcome.action = outcomes.DRY_RUN
                 outcome.steps = [self._describe(state, query) for query in (state.queries.get("exists"), delete) if query]
             elif delete is None:
                 outcome.action = outcomes.KEPT
-            else:
-                if self._apply(state, delete, "delete", gone_ok=True):
-                    self._confirm_gone(state, delete)
+            else:  # a 404 to the delete is no proof either: the exists query has the last word
+                self._apply(state, delete, "delete", gone_ok=True)
+                self._confirm_gone(state, delete)
         except Unavailable as missing:
             outcome.action, outcome.error = outcomes.FAILED, f"{state.resource.name}: {missing}"
         except StepFailed as failure:
@@ -344,7 +368,7 @@ class Deployment:
             outcome.error = self._masked(str(failure))
         except Error as error:
             outcome.action, outcome.error = outcomes.FAILED, self._masked(f"{state.resource.name}: {error}")
-        outcome.writes = state.writes
+        outcome.writes = state.writes - writes_before
         return outcome
 
     def _rollback(self, result: DeployResult) -> None:
@@ -398,6 +422,8 @@ class Deployment:
             if count == 1:
                 self._capture(state, fields)
             return count == 1
+        if all(value is None for value in row.values()):  # e.g. min(id) over no rows: nothing was found
+            return False
         self._capture(state, row)
         return True
 
@@ -462,8 +488,8 @@ class Deployment:
                 shown = ", ".join(row) or "no columns"
                 raise StepFailed(resource.name, query, f"export {column} is not a column of {'its row' if query else 'what its queries captured'} ({shown})")
             exported[alias] = row[column]
-            if alias in resource.protected and isinstance(row[column], str):
-                self.secrets.append(row[column])
+            if alias in resource.protected and row[column] is not None:
+                self.secrets.append(_text(row[column]))
         self.exports[resource.name] = exported
         self.plain.update(exported)
         state.captured.update(exported)
@@ -471,6 +497,7 @@ class Deployment:
 
     def _pretend_exports(self, state: _State) -> None:
         """A dry run or a plan's create: the resource's exports become placeholders later queries show as such."""
+        self._pretended.add(state.resource.name)
         self.exports[state.resource.name] = {
             alias: self._placeholder(f"{state.resource.name}.{alias}") for _, alias in state.resource.exports
         }
@@ -481,6 +508,8 @@ class Deployment:
         results = self._run(state, query, writes=True, gone_ok=gone_ok)
         if results is None:
             return False
+        if op == "create" and "exists" in state.queries:  # created by this run: --on-failure rollback may remove it
+            self._created.append(state)
         returned = next((r.rows[0] for r in reversed(results) if r.columns and r.rows), None)
         pairs = state.resource.return_vals.get(op, [])
         if pairs:
@@ -495,7 +524,7 @@ class Deployment:
     def _capture(self, state: _State, fields: t.Mapping[str, t.Any]) -> None:
         resource = state.resource
         protected = {column for column, alias in resource.exports if alias in resource.protected} | set(resource.protected)
-        self.secrets += [value for key, value in fields.items() if key in protected and isinstance(value, str)]
+        self.secrets += [_text(value) for key, value in fields.items() if key in protected and value is not None]
         state.captured.update(fields)
         state.props.clear()  # a prop may read what was just captured
 
@@ -510,7 +539,12 @@ class Deployment:
 
         script = self._prepare(state, query)
         for statement in script.statements:
-            if not writes and (statement.plan is None or runner.may_change(statement.plan)):
+            if getattr(statement.plan, "method", None) is None:
+                raise StepFailed(state.resource.name, query, f"line {statement.line}: only statements on a provider's resources run in a stack")
+            for value, meaning in self.placeholders.items():
+                if value in statement.sql:  # a value known only after a create that has not happened: never sent
+                    raise Unavailable(meaning.split(".")[0], "is to be created")
+            if not writes and runner.may_change(statement.plan):
                 raise StepFailed(state.resource.name, query, f"line {statement.line}: a /*+ {query.anchor} */ query must only read")
             if self.show_queries:
                 self.echo(report.query_text(state.resource.name, query, statement, self._masked))
@@ -537,7 +571,9 @@ class Deployment:
 
         variables = self._context(state, template_names(query.text, sql=True, source=query.source), query.where)
         try:
-            return runner.prepare(self.conn, query.text, query.source, variables, filters=FILTERS)
+            return runner.prepare(
+                self.conn, query.text, query.source, variables, template_dir=self.stack.directory / "resources", filters=FILTERS
+            )
         except Error as error:
             raise StepFailed(state.resource.name, query, error) from None
 
@@ -556,9 +592,28 @@ class Deployment:
             step.requests = [self._shown_request(request) for request in step.requests]
             return step
         except StepFailed as failure:
+            if not self._reads_unknown(state, template_names(query.text, sql=True, source=query.source)):
+                raise
             return Step(query.anchor, query.where, "", note=self._shown(str(failure)))
         finally:
             self.describing = describing
+
+    def _reads_unknown(self, state: _State, names: Names) -> bool:
+        """Whether a template reads a value not known yet (a placeholder): its failure to render then says nothing."""
+        if self._upstreams(state, names, set()) & self._pretended:
+            return True
+        captured = self._captured(state)
+        unknown = {name for name in names.lines if captured is None or name in captured} - set(state.captured)
+        return bool(unknown) or any(owner == "this" and field not in state.captured for owner, field in names.attributes)
+
+    def _names(self, state: _State, anchors: t.Iterable[str]) -> Names:
+        """Every name the resource's queries for these anchors read."""
+        names = Names()
+        for anchor in anchors:
+            if anchor in state.queries:
+                query = state.queries[anchor]
+                names.update(template_names(query.text, sql=True, source=query.source))
+        return names
 
     def _describe_all(self, state: _State, anchors: t.Iterable[str]) -> list[Step]:
         return [self._describe(state, state.queries[anchor]) for anchor in anchors if anchor in state.queries]
@@ -624,6 +679,7 @@ class Deployment:
             if item not in context:
                 raise StackError(f"{where}: merge names {item}, which is not defined")
             value = merge(value, context[item], name, item, where)
+        self._secret_values(name, value)
         state.props[name] = value
         return value
 
@@ -648,7 +704,7 @@ class Deployment:
                 found |= self._upstreams(state, inner, seen)
             elif name in self.states and name != state.resource.name:
                 found.add(name)
-            elif name not in state.captured and name not in self.globals and name not in self.variables:
+            elif name not in state.captured:  # an earlier resource's export wins over a global or -e of its name
                 owner = self._plain_owner(state, name)
                 if owner is not None:
                     found.add(owner)
@@ -691,9 +747,20 @@ class Deployment:
         return self._masked(text)
 
     def _shown_request(self, request: dict[str, t.Any]) -> dict[str, t.Any]:
-        import json
-
         return t.cast(dict, json.loads(self._shown(json.dumps(request))))
+
+    def _secret_values(self, name: str, value: t.Any) -> None:
+        """Strings under a name that looks secret (``password``, ``storage_config.secret`` ...) are masked wherever shown."""
+        from cfql.redact import looks_secret
+
+        if isinstance(value, dict):
+            for key, item in value.items():
+                self._secret_values(key if not looks_secret(name) else name, item)
+        elif isinstance(value, list):
+            for item in value:
+                self._secret_values(name, item)
+        elif value is not None and looks_secret(name):
+            self.secrets.append(_text(value))
 
     def _masked(self, text: str) -> str:
         from cfql.redact import scrub
@@ -706,14 +773,13 @@ class Deployment:
         if condition is None:
             return True
         where = f"{self.stack.manifest}:{state.resource.condition_line}: if of {state.resource.name}"
-        names = template_names(condition) if "{{" in condition else template_names("{{ " + condition + " }}")
-        context = self._context(state, names, where)
+        context = self._context(state, _condition_names(condition), where)
         if "{{" not in condition:
             value = self.renderer.value(Unquoted("{{ " + condition + " }}", 0), context, where)
             if not isinstance(value, bool):
                 raise StackError(f"{where}: the condition gives {value!r}, not true or false")
             return value
-        return text_condition(self.renderer.value(condition, context, where), where)
+        return text_condition(condition, lambda part: self.renderer.value(part, context, where), where)
 
     def _condition_known(self, state: _State) -> bool:
         try:
@@ -728,8 +794,8 @@ class Deployment:
         for name in self.stack.exports:
             if name not in known:
                 raise StackError(f"{self.stack.manifest}:{self.stack.exports_line}: stack export {name} is not a global or an export of any resource")
-            value = known[name]
-            values[name] = self._masked(value) if isinstance(value, str) else value
+            protected = any(name in self.states[other].resource.protected for other in self.order)
+            values[name] = MASK if protected else self._masked(known[name]) if isinstance(known[name], str) else known[name]
         return values
 
     # -- checks before anything is sent -------------------------------------------------------------
@@ -767,12 +833,31 @@ class Deployment:
                     f"{manifest}: resource {name} needs an /*+ exists */ query: without one cfql cannot tell whether it "
                     "is there (a statecheck alone cannot tell a missing resource from a drifted one)"
                 )
+            for op in state.resource.return_vals:
+                query = queries.get(op) or queries.get("createorupdate")
+                if query is not None and not returns_rows(query):
+                    raise StackError(f"{query.where}: return_vals.{op} of {name} needs RETURNING in its /*+ {query.anchor} */ query")
             captured = self._captured(state)  # None: cannot be told before the run, which then says what is missing
             if state.resource.exports and "exports" not in queries and captured is not None and not set(state.resource.export_names) <= captured:
                 raise StackError(f"{manifest}: resource {name} lists exports but has no /*+ exports */ query returning them")
 
+    def _check_stack_exports(self) -> None:
+        exported = {alias for state in self.states.values() for alias in state.resource.export_names}
+        for name in self.stack.exports:
+            if name not in exported and name not in self.globals and name not in self.variables:
+                raise StackError(
+                    f"{self.stack.manifest}:{self.stack.exports_line}: stack export {name} is neither a global, "
+                    "a variable nor an export of any resource"
+                )
+
     def _check_resource(self, state: _State, anchors: set[str]) -> None:
-        """Every query the command may run parses, and every name it reads is defined (or an earlier resource's export)."""
+        """Every query the command may run parses, and every name it (or the ``if``) reads is defined."""
+        condition = state.resource.condition
+        if condition is not None:
+            where = f"{self.stack.manifest}:{state.resource.condition_line}"
+            names = _condition_names(condition)
+            for name in names.lines:
+                self._check_name(state, name, where, names, ())
         for anchor, query in state.queries.items():
             if anchor in anchors:
                 check_syntax(query)
@@ -787,17 +872,24 @@ class Deployment:
                 self._check_this(state, names, where)
             return
         own = {prop.name: prop for prop in resource.props}
+        if name in own and name in props[:-1]:
+            raise StackError(f"{where}: props refer to each other: {' -> '.join([*props, name])}")
         if name in own and name not in props:
             prop = own[name]
-            inner = value_names(prop_value(prop, self.stack_env, f"{self.stack.manifest}:{prop.line}"))
+            here = f"{self.stack.manifest}:{prop.line}"
+            inner = value_names(prop_value(prop, self.stack_env, here))
             for item in prop.merge:
                 inner.lines.setdefault(item, prop.line)
             for inner_name in inner.lines:
                 try:
-                    self._check_name(state, inner_name, f"{self.stack.manifest}:{prop.line}", inner, (*props, name))
+                    self._check_name(state, inner_name, here, inner, (*props, name))
                 except StackError as error:
-                    if not prop.has_default:
+                    if not prop.has_default or "refer to each other" in str(error):
                         raise StackError(f"{error} (prop {name} of {resource.name}, needed by {where})") from None
+            if prop.has_default:  # what the default reads must be there whenever the value's names are not
+                fallback = value_names(prop.default)
+                for inner_name in fallback.lines:
+                    self._check_name(state, inner_name, here, fallback, (*props, name))
             return
         if name in self.variables or name in self.globals:
             return
@@ -846,6 +938,15 @@ class Deployment:
                 columns |= {alias for pairs in state.resource.return_vals.values() for _, alias in pairs}
             self._captured_names[name] = columns
         return self._captured_names[name]
+
+
+def _condition_names(condition: str) -> Names:
+    """The names an ``if`` reads: a Jinja expression, or stackql-deploy's text with placeholders."""
+    return template_names(condition if "{{" in condition else "{{ " + condition + " }}")
+
+
+def _text(value: t.Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 def _names_one_object(script: t.Any) -> bool:

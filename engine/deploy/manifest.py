@@ -28,7 +28,12 @@ from cfql.script.sources import read_text
 MANIFEST_NAME = "stackql_manifest.yml"
 RESOURCE_TYPES = ("resource", "query", "multi", "command")
 MAX_DEPTH = 64
-MAX_NODES = 200_000  # values in the whole manifest once aliases are expanded
+MAX_NODES = 200_000  # values in the whole manifest once aliases and file() are expanded
+#: Names every template defines itself, which no resource or prop may take.
+RESERVED_NAMES = frozenset(
+    {"stack_name", "stack_env", "resource_name", "idempotency_token", "this", "env",
+     "range", "dict", "lipsum", "cycler", "joiner", "namespace", "true", "false", "none"}
+)
 
 
 @dataclass(frozen=True)
@@ -99,9 +104,6 @@ class Stack:
     @property
     def manifest(self) -> str:
         return str(self.directory / MANIFEST_NAME)
-
-    def resource_file(self, resource: Resource) -> Path:
-        return self.directory / "resources" / (resource.file or f"{resource.name}.iql")
 
 
 _TOP = {"version", "name", "description", "providers", "globals", "resources", "exports"}
@@ -265,6 +267,8 @@ def _resource(entry: t.Any, source: str, directory: Path) -> Resource:
             f"{_at(source, entry, 'name')}: resource name {name!r} must be a plain name (letters, digits, _): "
             "templates refer to its exports as name.export"
         )
+    if name in RESERVED_NAMES:
+        raise StackError(f"{_at(source, entry, 'name')}: {name} cannot name a resource: templates use it for something else")
     resource = Resource(name=name, line=entry.line)
     kind = _text(entry, "type", source) or "resource"
     if kind == "script":
@@ -319,6 +323,8 @@ def _prop(entry: t.Any, source: str, resource: str, directory: Path) -> Prop:
     _entry_mapping(entry, source, "a prop")
     _known_keys(entry, _PROP, source, f"a prop of {resource}")
     prop = Prop(name=_text(entry, "name", source, required=True), line=entry.line)
+    if prop.name in RESERVED_NAMES:
+        raise StackError(f"{source}:{prop.line}: {prop.name} cannot name a prop of {resource}: templates use it for something else")
     prop.description = _text(entry, "description", source)
     if "value" in entry:
         prop.value, prop.has_value = _included(entry["value"], directory, f"{source}:{prop.line}"), True
@@ -347,34 +353,58 @@ _FILE = re.compile(r"\s*file\(\s*([^()]+?)\s*\)\s*")
 MAX_INCLUDES = 8  # file() inside an included file, this many deep
 
 
-def _included(value: t.Any, directory: Path, where: str, depth: int = 0) -> t.Any:
+def inside_resources(directory: Path, relative: str, where: str) -> Path:
+    """``directory/resources/relative``, refused unless it lies in that folder and the folder in the stack (symlinks resolved)."""
+    stack, folder = directory.resolve(), (directory / "resources").resolve()
+    path = directory / "resources" / relative
+    try:
+        folder.relative_to(stack)
+        path.resolve().relative_to(folder)
+    except ValueError:
+        raise StackError(f"{where}: {relative} leads outside the stack's resources folder") from None
+    return path
+
+
+class _Budget:
+    """Values made so far while expanding file() directives: a file listing itself many times cannot multiply them."""
+
+    def __init__(self) -> None:
+        self.left = MAX_NODES
+        self.read: dict[str, t.Any] = {}  # each file checked and parsed once, however often it is named
+
+    def spend(self, where: str) -> None:
+        self.left -= 1
+        if self.left < 0:
+            raise StackError(f"{where}: more than {MAX_NODES:,} values once file() directives are expanded")
+
+
+def _included(value: t.Any, directory: Path, where: str, budget: _Budget | None = None, depth: int = 0) -> t.Any:
     """stackql-deploy's ``file(path)``: a value that is only that is the JSON or YAML of ``resources/path``."""
+    budget = budget or _Budget()
+    budget.spend(where)
     if isinstance(value, dict):
-        return {key: _included(item, directory, where, depth) for key, item in value.items()}
+        return {key: _included(item, directory, where, budget, depth) for key, item in value.items()}
     if isinstance(value, list):
-        return [_included(item, directory, where, depth) for item in value]
+        return [_included(item, directory, where, budget, depth) for item in value]
     match = _FILE.fullmatch(value) if isinstance(value, str) else None
     if match is None:
         return value
     if depth >= MAX_INCLUDES:
         raise StackError(f"{where}: file() nested more than {MAX_INCLUDES} deep")
-    folder = directory / "resources"
-    path = folder / match.group(1)
-    try:
-        path.resolve().relative_to(folder.resolve())
-    except ValueError:
-        raise StackError(f"{where}: file({match.group(1)}) leads outside the stack's resources folder") from None
-    text = read_text(str(path), f"{where}: file({match.group(1)})", StackError)
-    if path.suffix.lower() == ".json":
-        from cfql.sql.values import load_json
+    named = match.group(1)
+    if named not in budget.read:
+        path = inside_resources(directory, named, f"{where}: file()")
+        text = read_text(str(path), f"{where}: file({named})", StackError)
+        if path.suffix.lower() == ".json":
+            from cfql.sql.values import load_json
 
-        try:
-            loaded = load_json(text)
-        except ValueError as error:
-            raise StackError(f"{path}: not valid JSON: {error}") from None
-    else:
-        loaded = parse_yaml(text, str(path))
-    return _included(loaded, directory, str(path), depth + 1)
+            try:
+                budget.read[named] = load_json(text)
+            except ValueError as error:
+                raise StackError(f"{path}: not valid JSON: {error}") from None
+        else:
+            budget.read[named] = parse_yaml(text, str(path))
+    return _included(budget.read[named], directory, f"resources/{named}", budget, depth + 1)
 
 
 def _renames(entry: t.Any, key: str, source: str, resource: str) -> list[tuple[str, str]]:

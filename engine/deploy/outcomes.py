@@ -42,6 +42,7 @@ class ResourceOutcome:
     type: str
     action: str
     error: str | None = None
+    note: str = ""  # why, for an outcome that is not plain (a skipped resource, a plan that cannot tell yet)
     steps: list[Step] = field(default_factory=list)
     exports: dict[str, t.Any] = field(default_factory=dict, repr=False)
     writes: int = 0  # statements sent that change something

@@ -12,9 +12,8 @@ not pass unnoticed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from cfql.deploy.manifest import Resource, Stack
+from cfql.deploy.manifest import Resource, Stack, inside_resources
 from cfql.errors import StackError
 from cfql.script.sources import read_text
 from cfql.sql import scanner
@@ -54,11 +53,10 @@ def load_queries(stack: Stack, resource: Resource) -> dict[str, Query]:
         anchor = "exports" if resource.type == "query" else "command"
         padded = "\n" * (resource.sql_line - 1) + resource.sql
         return {anchor: Query(anchor, padded, stack.manifest, resource.sql_line)}
-    path = stack.resource_file(resource)
-    _inside(path, stack.directory / "resources", stack.manifest, resource)
+    path = inside_resources(stack.directory, resource.file or f"{resource.name}.iql", f"{stack.manifest}:{resource.line}: resource {resource.name}")
     if not path.is_file():
-        raise StackError(f"{stack.manifest}:{resource.line}: resource {resource.name}: no query file {_shown(path, stack)}")
-    source = _shown(path, stack)
+        raise StackError(f"{stack.manifest}:{resource.line}: resource {resource.name}: no query file {path}")
+    source = str(path)
     return parse_queries(read_text(str(path), source, StackError), source)
 
 
@@ -106,19 +104,6 @@ def _anchor(inside: str, source: str, line: int) -> tuple[str, dict[str, int]]:
             raise StackError(f"{source}:{line}: {key} must be a whole number from 0 to {largest}, not {value!r}")
         options[key] = int(value)
     return name, options
-
-
-def _inside(path: Path, folder: Path, manifest: str, resource: Resource) -> None:
-    """A query file must lie in the stack's resources folder, symlinks resolved."""
-    try:
-        path.resolve().relative_to(folder.resolve())
-    except ValueError:
-        raise StackError(f"{manifest}:{resource.line}: resource {resource.name}: its file leads outside the resources folder") from None
-
-
-def _shown(path: Path, stack: Stack) -> str:
-    """The file as messages name it: under the stack folder as the user named it."""
-    return str(path)
 
 
 def _skeleton(text: str, keep_blocks: bool) -> str | None:
@@ -177,3 +162,11 @@ def select_names(text: str) -> set[str] | None:
     if not isinstance(tree, exp.Select) or any(isinstance(item, exp.Star) for item in tree.expressions):
         return None
     return {item.alias_or_name for item in tree.expressions}
+
+
+def returns_rows(query: Query) -> bool:
+    """Whether a change query has a RETURNING clause (a word of the SQL, not of a string or comment)."""
+    return any(
+        token.kind == scanner.WORD and query.text[token.start : token.end].lower() == "returning"
+        for token in scanner.tokenize(query.text, template=True)
+    )

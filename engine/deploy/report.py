@@ -37,6 +37,8 @@ def line(outcome: ResourceOutcome, secrets: t.Sequence[str] = (), rollback: bool
     if outcome.writes and outcome.action not in (UNKNOWN,):
         words += f" ({outcome.writes} write{'s' if outcome.writes != 1 else ''})"
     text = f"{'rollback: ' if rollback else ''}{outcome.name}: {words}"
+    if outcome.note:
+        text += f" ({outcome.note})"
     if outcome.error:
         text += f" - {outcome.error.removeprefix(outcome.name + ': ')}"
     return scrub(text, secrets)
@@ -74,6 +76,6 @@ def summary(result: DeployResult) -> str:
     parts = ", ".join(f"{count} {action}" for action, count in counts.items()) or "no resources"
     mode = "dry run of " if result.dry_run else ""
     text = f"{mode}{result.command} of stack {result.stack} ({result.stack_env}): {parts}"
-    if result.command == "plan" and result.ok:
+    if result.command == "plan" and result.ok and not result.dry_run:
         text += "; changes pending" if result.changes_pending else "; no changes"
     return text

@@ -289,21 +289,40 @@ def merge(base: t.Any, addition: t.Any, prop: str, name: str, where: str) -> t.A
     raise StackError(f"{where}: prop {prop}: cannot merge {type(addition).__name__} {name} into a {type(base).__name__}")
 
 
-def text_condition(text: str, where: str) -> bool:
-    """stackql-deploy's ``if`` once rendered: ``true``/``false``, ``a == b``, ``a != b``, ``a in [x, y]``, ``a not in [...]``."""
-    text = text.strip()
-    if text.lower() in ("true", "false"):
-        return text.lower() == "true"
-    for operator in (" not in ", " in ", "!=", "=="):
-        left, found, right = text.partition(operator)
-        if not found:
+def text_condition(template: str, render: t.Callable[[str], t.Any], where: str) -> bool:
+    """stackql-deploy's ``if`` with placeholders: ``true``/``false``, ``a == b``, ``a != b``, ``a in [x, y]``, ``a not in [...]``.
+
+    The operator is found in the template, outside its placeholders, and each
+    side is rendered on its own: a value cannot bring an operator of its own
+    (``-e "x=dev' != 'zzz"`` stays one side's text).
+    """
+    outside = _blank_placeholders(template)
+    for operator in ("==", "!=", " not in ", " in "):
+        at = outside.find(operator)
+        if at < 0:
             continue
-        left = left.strip().strip("'\"")
-        if operator.strip() in ("in", "not in"):
-            right = right.strip()
-            if not (right.startswith("[") and right.endswith("]")):
-                break
-            items = [item.strip().strip("'\"") for item in right[1:-1].split(",") if item.strip()]
-            return (left in items) == (operator == " in ")
-        return (left == right.strip().strip("'\"")) == (operator == "==")
-    raise StackError(f"{where}: cannot read the condition {text!r} (true, false, a == b, a != b, a in [...], a not in [...])")
+        left = _as_text(render(template[:at])).strip().strip("'\"")
+        right = _as_text(render(template[at + len(operator) :])).strip()
+        if operator in ("==", "!="):
+            return (left == right.strip("'\"")) == (operator == "==")
+        if not (right.startswith("[") and right.endswith("]")):
+            break
+        items = [item.strip().strip("'\"") for item in right[1:-1].split(",") if item.strip()]
+        return (left in items) == (operator == " in ")
+    else:
+        whole = _as_text(render(template)).strip().lower()
+        if whole in ("true", "false"):
+            return whole == "true"
+    raise StackError(f"{where}: cannot read the condition {template!r} (true, false, a == b, a != b, a in [...], a not in [...])")
+
+
+def _blank_placeholders(template: str) -> str:
+    """``template`` with every ``{{ ... }}`` (at the top or inside a quoted string) blanked out, same length."""
+    from cfql.sql import scanner
+
+    text = list(template)
+    for token in scanner.tokenize(template, template=True):
+        for part in (token, *token.inner):
+            if part.kind == scanner.PLACEHOLDER:
+                text[part.start : part.end] = " " * (part.end - part.start)
+    return "".join(text)

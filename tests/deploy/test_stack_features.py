@@ -6,7 +6,6 @@ Each test writes a small stack of its own into a temporary folder.
 
 from __future__ import annotations
 
-import textwrap
 import typing as t
 from pathlib import Path
 
@@ -226,5 +225,152 @@ def test_file_directives_read_json_and_yaml_from_the_resources_folder(tmp_path: 
     assert loaded.globals[0].value == ["a", "b"]
     assert loaded.resources[0].props[0].value == {"summarization": {"word_limit": 300}}  # file() inside file()
     (stack / "stackql_manifest.yml").write_text("name: s\nproviders: [cloudflare]\nglobals:\n  - name: x\n    value: file(../../secret.json)\n")
-    with pytest.raises(StackError, match=r"stackql_manifest.yml:4: file\(\.\./\.\./secret\.json\) leads outside the stack's resources folder"):
+    with pytest.raises(StackError, match=r"stackql_manifest.yml:4: file\(\): \.\./\.\./secret\.json leads outside the stack's resources folder"):
         cfql.deploy.load_stack(stack)
+
+
+def test_a_symlinked_resources_folder_cannot_lead_out_of_the_stack(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.yml").write_text("top-secret\n")
+    stack = tmp_path / "s"
+    stack.mkdir()
+    (stack / "resources").symlink_to(outside)
+    (stack / "stackql_manifest.yml").write_text("name: s\nproviders: [cloudflare]\nglobals:\n  - name: x\n    value: file(secret.yml)\n")
+    with pytest.raises(StackError, match=r"file\(\): secret\.yml leads outside the stack's resources folder"):
+        cfql.deploy.load_stack(stack)
+
+
+def test_file_directives_cannot_multiply_a_manifest(tmp_path: Path) -> None:
+    """Seven files of thirty file() entries each would make 30**7 values: the expansion is counted, and stops."""
+    files = {f"f{level}.yml": "\n".join(f"- file(f{level + 1}.yml)" for _ in range(30)) + "\n" for level in range(1, 7)}
+    files["f7.yml"] = "leaf\n"
+    stack = write_stack(tmp_path / "s", "name: s\nproviders: [cloudflare]\nglobals:\n  - name: x\n    value: file(f1.yml)\n", files)
+    with pytest.raises(StackError, match=r"more than 200,000 values once file\(\) directives are expanded"):
+        cfql.deploy.load_stack(stack)
+
+
+# -- what a review of the first version found ------------------------------------------------------
+
+
+def stack_of(tmp_path: Path, resources: str, iql: str = MEETING_IQL, top: str = "") -> Path:
+    return write_stack(tmp_path / "s", f"name: s\nproviders: [cloudflare]\n{top}resources:\n{resources}", {"meeting.iql": iql})
+
+
+def test_a_404_to_a_delete_is_checked_by_the_exists_query(tmp_path: Path, conn: cfql.Connection, emulator: Emulator) -> None:
+    """The delete names the wrong meeting (404): the meeting is still there, so teardown must fail, not say deleted."""
+    wrong = MEETING_IQL.replace("meeting_id = '{{ this.meeting_id }}';", "meeting_id = '{{ this.meeting_id }}0';").replace(
+        "/*+ delete */", "/*+ delete, postdelete_retries=2, postdelete_retry_delay=0 */"
+    )
+    stack = stack_of(tmp_path, meeting_resource("m", "M"), wrong)
+    assert cfql.deploy.build(stack, connection=conn).ok
+    result = cfql.deploy.teardown(stack, connection=conn)
+    assert result.resources[0].action == "failed" and result.exit_code == 1
+    assert "the delete was sent, but the exists query still finds it after 3 checks" in str(result.resources[0].error)
+
+
+def test_an_all_null_exists_row_means_absent(tmp_path: Path, conn: cfql.Connection, emulator: Emulator) -> None:
+    aggregate = MEETING_IQL.replace("SELECT id AS meeting_id FROM", "SELECT min(id) AS meeting_id FROM")
+    result = cfql.deploy.build(stack_of(tmp_path, meeting_resource("m", "M"), aggregate), connection=conn)
+    assert result.resources[0].action == "created"
+    assert [m["title"] for m in emulator.meetings(ACCOUNT, APP)] == ["M"]
+
+
+def test_a_global_named_like_an_export_does_not_hide_the_dependency(tmp_path: Path, conn: cfql.Connection, emulator: Emulator) -> None:
+    host = MEETING_IQL.replace("title = '{{ title }}'", "title = '{{ title }}' AND id = '{{ meeting_id }}'")
+    resources = meeting_resource("a", "A", keep_alive=30) + meeting_resource("b", "B").replace("file: meeting.iql", "file: host.iql")
+    stack = write_stack(
+        tmp_path / "s",
+        f"name: s\nproviders: [cloudflare]\nglobals:\n  - name: meeting_id\n    value: from-the-global\nresources:\n{resources}",
+        {"meeting.iql": MEETING_IQL, "host.iql": host},
+    )
+    result = cfql.deploy.build(stack, connection=conn, on_failure="ignore")
+    assert [(o.name, o.action) for o in result.resources] == [("a", "failed"), ("b", "not run")]
+    assert "needs a, which failed" in str(result.resources[1].error)
+    (stack / "stackql_manifest.yml").write_text((stack / "stackql_manifest.yml").read_text().replace("value: 30", "value: 90"))
+    planned = cfql.deploy.plan(stack, connection=conn, variables={"meeting_id": "given"})
+    assert [(o.name, o.action) for o in planned.resources][1] == ("b", "create")  # no read sent with a stand-in value
+    assert not any("00000000-0000-4000-8000" in path for _, path in emulator.requests)
+
+
+def test_return_vals_without_returning_is_refused_before_anything_is_sent(tmp_path: Path, conn: cfql.Connection, emulator: Emulator) -> None:
+    bare = MEETING_IQL.replace("RETURNING json_extract(data, '$.id') AS id, json_extract(data, '$.title') AS title;", ";")
+    stack = stack_of(tmp_path, meeting_resource("m", "M") + "    return_vals:\n      create: [id]\n", bare)
+    with pytest.raises(StackError, match=r"meeting\.iql:5: return_vals\.create of m needs RETURNING in its /\*\+ create \*/ query"):
+        cfql.deploy.build(stack, connection=conn)
+    assert emulator.requests == []
+
+
+def test_a_resource_is_not_started_when_a_later_query_of_it_needs_what_failed(tmp_path: Path, conn: cfql.Connection, emulator: Emulator) -> None:
+    later = MEETING_IQL + "\n/*+ exports */\nSELECT '{{ a.meeting_id }}' AS meeting_id FROM cloudflare.realtime_kit.kit_meetings WHERE account_id = 'x' AND app_id = 'y';\n"
+    resources = meeting_resource("a", "A", keep_alive=30) + meeting_resource("b", "B").replace("file: meeting.iql", "file: later.iql")
+    stack = write_stack(tmp_path / "s", f"name: s\nproviders: [cloudflare]\nresources:\n{resources}", {"meeting.iql": MEETING_IQL, "later.iql": later})
+    result = cfql.deploy.build(stack, connection=conn, on_failure="ignore")
+    assert [(o.name, o.action, o.writes) for o in result.resources] == [("a", "failed", 0), ("b", "not run", 0)]
+    assert emulator.meetings(ACCOUNT, APP) == []
+
+
+def test_only_statements_on_resources_run_in_a_stack(tmp_path: Path, conn: cfql.Connection, emulator: Emulator) -> None:
+    stack = stack_of(tmp_path, "  - name: pull\n    type: query\n    sql: REGISTRY PULL cloudflare\n    exports: [x]\n")
+    result = cfql.deploy.plan(stack, connection=conn)
+    assert result.resources[0].action == "failed" and result.exit_code == 1
+    assert "only statements on a provider's resources run in a stack" in str(result.resources[0].error)
+
+
+def test_plan_fails_on_a_query_that_cannot_be_rendered(tmp_path: Path, conn: cfql.Connection, emulator: Emulator) -> None:
+    stack = stack_of(tmp_path, meeting_resource("m", "M", keep_alive=30))  # below the schema's minimum
+    for dry_run in (False, True):
+        result = cfql.deploy.plan(stack, connection=conn, dry_run=dry_run) if not dry_run else cfql.deploy.build(stack, connection=conn, dry_run=True)
+        assert result.exit_code == 1, dry_run
+        assert "30 is below the minimum 60" in str(result.resources[0].error)
+    assert not any(method != "GET" for method, _ in emulator.requests)
+
+
+def test_names_of_if_default_and_stack_exports_are_checked_before_anything_is_sent(tmp_path: Path, conn: cfql.Connection, emulator: Emulator) -> None:
+    cases = {
+        "if": (meeting_resource("a", "A") + meeting_resource("b", "B") + "    if: nope == 'x'\n", "", r"undefined template variable: nope"),
+        "default": (
+            meeting_resource("a", "A").replace('value: "A"', 'value: "{{ nothing }}"\n        default: "{{ typo_var }}"'), "",
+            r"undefined template variable: typo_var",
+        ),
+        "stack exports": (meeting_resource("a", "A"), "", r"stack export meetng_id is neither a global, a variable nor an export"),
+    }
+    for case, (resources, top, message) in cases.items():
+        folder = tmp_path / case.replace(" ", "_")
+        write_stack(folder, f"name: s\nproviders: [cloudflare]\n{top}resources:\n{resources}" + ("exports: [meetng_id]\n" if case == "stack exports" else ""))
+        with pytest.raises(StackError, match=message):
+            cfql.deploy.build(folder, connection=conn)
+    cycle = meeting_resource("a", "A").replace('value: "A"', 'value: "{{ other }}"\n      - name: other\n        value: "{{ title }}"')
+    write_stack(tmp_path / "cycle", f"name: s\nproviders: [cloudflare]\nresources:\n{cycle}")
+    with pytest.raises(StackError, match=r"props refer to each other: title -> other -> title"):
+        cfql.deploy.build(tmp_path / "cycle", connection=conn, variables={"title": "given"})
+    assert emulator.requests == []
+
+
+def test_secret_props_and_protected_numbers_are_masked(tmp_path: Path, conn: cfql.Connection, emulator: Emulator) -> None:
+    checked = MEETING_IQL.replace("title = '{{ title }}';", "title = '{{ title }}' AND '{{ db_password }}' = '{{ db_password }}';", 1)
+    resources = (
+        meeting_resource("m", "M").replace("      - name: keep_alive", "      - name: db_password\n        value: hunter2-secret\n      - name: keep_alive")
+        + "    protected: [keep]\n"
+    ).replace("    exports:\n      - meeting_id\n", "    exports:\n      - meeting_id\n      - {meeting_id: keep}\n")
+    stack = stack_of(tmp_path, resources, checked, top="")
+    (stack / "stackql_manifest.yml").write_text((stack / "stackql_manifest.yml").read_text() + "exports: [keep]\n")
+    lines: list[str] = []
+    out = tmp_path / "exports.json"
+    result = cfql.deploy.build(stack, connection=conn, show_queries=True, echo=lines.append, output_file=out)
+    assert result.ok
+    shown = "\n".join(lines)
+    assert "hunter2-secret" not in shown and "'***' = '***'" in shown
+    [meeting] = emulator.meetings(ACCOUNT, APP)
+    assert meeting["id"] not in shown + out.read_text()
+    assert '"keep": "***"' in out.read_text()
+
+
+@pytest.mark.parametrize("name", ["stack_env", "this", "env", "range"])
+def test_names_templates_define_cannot_name_a_resource_or_a_prop(tmp_path: Path, name: str) -> None:
+    resource = write_stack(tmp_path / "r", f"name: s\nproviders: [cloudflare]\nresources:\n  - name: {name}\n")
+    with pytest.raises(StackError, match=rf"stackql_manifest.yml:4: {name} cannot name a resource"):
+        cfql.deploy.load_stack(resource)
+    prop = write_stack(tmp_path / "p", f"name: s\nproviders: [cloudflare]\nresources:\n  - name: m\n    props:\n      - name: {name}\n        value: 1\n")
+    with pytest.raises(StackError, match=rf"stackql_manifest.yml:6: {name} cannot name a prop of m"):
+        cfql.deploy.load_stack(prop)

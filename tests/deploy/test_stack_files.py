@@ -17,12 +17,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-import yaml
 
 import cfql.deploy
 from cfql.deploy import queries, values
 from cfql.deploy.manifest import MAX_DEPTH, MAX_NODES, Prop, Stack, Unquoted
-from cfql.deploy.queries import Query, parse_queries, select_names
+from cfql.deploy.queries import parse_queries, select_names
 from cfql.errors import ProgrammingError, StackError, StackWarning
 
 REPO = Path(__file__).resolve().parents[2]
@@ -269,7 +268,9 @@ def test_prop_with_values_or_merge_only_is_accepted(tmp_path: Path) -> None:
 def test_file_inside_resources_is_accepted(tmp_path: Path) -> None:
     folder = write_stack(tmp_path / "s", MINIMAL + "resources:\n  - name: a\n    file: sub/a.iql\n")
     stack, _ = load_recording(folder)
-    assert stack.resource_file(stack.resources[0]) == folder / "resources" / "sub" / "a.iql"
+    (folder / "resources" / "sub").mkdir(parents=True)
+    (folder / "resources" / "sub" / "a.iql").write_text("/*+ exists */\nSELECT 1 AS one;\n")
+    assert list(queries.load_queries(stack, stack.resources[0])) == ["exists"]
 
 
 def test_invalid_yaml_names_line_and_column(tmp_path: Path) -> None:
@@ -509,7 +510,7 @@ def test_query_file_missing_or_leading_outside(tmp_path: Path) -> None:
     assert str(missing.value) == f"{stack.manifest}:4: resource a: no query file {folder / 'resources' / 'a.iql'}"
     with pytest.raises(StackError) as escaping:
         queries.load_queries(stack, stack.resources[1])
-    assert str(escaping.value) == f"{stack.manifest}:5: resource b: its file leads outside the resources folder"
+    assert str(escaping.value) == f"{stack.manifest}:5: resource b: link.iql leads outside the stack's resources folder"
 
 
 # -- 3. values -------------------------------------------------------------------------------------
@@ -637,14 +638,27 @@ def test_merge_type_mismatch_names_prop_and_item() -> None:
         ("sit not in [dev, prd]", True), ("dev not in [dev]", False),
     ],
 )
-def test_text_condition(condition: str, expected: bool) -> None:
-    assert values.text_condition(condition, "m.yml:9") is expected
+def test_text_condition(condition: str, expected: bool, renderer: values.Renderer) -> None:
+    assert values.text_condition(condition, lambda part: renderer.value(part, {}, "m.yml:9"), "m.yml:9") is expected
+
+
+@pytest.mark.parametrize(
+    "condition, given, expected",
+    [
+        ("'{{ title }}' == 'sign in page'", "sign in page", True),  # ' in ' inside the text is no operator
+        ("'{{ x }}' == 'prd'", "dev' != 'zzz", False),  # a value cannot bring its own operator
+        ("'{{ x }}' in ['dev', 'qa']", "qa", True),
+        ("{{ x }}", "true", True),
+    ],
+)
+def test_text_condition_renders_each_side_alone(condition: str, given: str, expected: bool, renderer: values.Renderer) -> None:
+    assert values.text_condition(condition, lambda part: renderer.value(part, {"x": given, "title": given}, "w"), "w") is expected
 
 
 @pytest.mark.parametrize("condition", ["maybe", "dev in prd", "1 < 2"])
 def test_unreadable_condition_names_where(condition: str) -> None:
     with pytest.raises(StackError) as caught:
-        values.text_condition(condition, "m.yml:9")
+        values.text_condition(condition, lambda part: part, "m.yml:9")
     assert str(caught.value).startswith(f"m.yml:9: cannot read the condition {condition!r}")
 
 
