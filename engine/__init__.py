@@ -4,6 +4,8 @@
     with connect(sandbox=True) as conn:
         rows = conn.execute("SHOW PROVIDERS")
 
+    result = cfql.deploy.build("my-stack", "dev", sandbox=True)   # stackql-deploy stacks
+
 The public surface is what ``__all__`` lists; everything else is internal.
 """
 
@@ -90,15 +92,20 @@ __all__ = [
     "Warning",
     "apilevel",
     "connect",
+    "deploy",
     "paramstyle",
     "threadsafety",
 ]
 
 
 def __getattr__(name: str) -> object:
-    """``cfql.AsyncConnection`` without importing asyncio for every CLI start."""
+    """``cfql.AsyncConnection`` and ``cfql.deploy`` without importing asyncio or the deploy code for every CLI start."""
     if name in ("AsyncConnection", "AsyncCursor"):
         from cfql import aio
 
         return getattr(aio, name)
+    if name == "deploy":
+        import importlib
+
+        return importlib.import_module("cfql.deploy")
     raise AttributeError(f"module 'cfql' has no attribute {name!r}")

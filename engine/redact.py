@@ -21,7 +21,7 @@ _NONE: frozenset[str] = frozenset()
 
 _SECRET_WORDS = frozenset(
     {
-        "TOKEN", "TOKENS", "SECRET", "SECRETS", "PASSWORD", "PASSWORDS", "PASSWD", "PASSPHRASE", "PASS", "PWD",
+        "TOKEN", "TOKENS", "SECRET", "SECRETS", "PASSWORD", "PASSWORDS", "PASSWD", "PASSPHRASE", "PASS",
         "KEY", "KEYS", "APIKEY", "CREDENTIAL", "CREDENTIALS", "AUTH", "PRIVATE", "COOKIE", "SESSION",
     }
 )
@@ -33,7 +33,7 @@ def looks_secret(name: str) -> bool:
     """Whether a name (of an environment variable, a shell variable) says it holds a secret.
 
     A word of the name (split at ``_``, ``-``, ``.`` ...) is TOKEN, KEY, SECRET,
-    PASSWORD, PASS, PWD, CREDENTIAL(S), AUTH, PRIVATE, COOKIE or SESSION (or a plural), or
+    PASSWORD, PASS, CREDENTIAL(S), AUTH, PRIVATE, COOKIE or SESSION (or a plural), or
     ends in TOKEN, SECRET, PASSWORD or APIKEY: ``GITHUB_TOKEN``, ``AWS_SECRET_ACCESS_KEY``,
     ``DB_PASSWORD``, ``MYAPIKEY``. Whole words only, so ``MONKEY_NAME`` stays visible.
     """

@@ -389,16 +389,15 @@ class Deployment:
 
     # -- the steps ------------------------------------------------------------------------------
 
-    def _exists(self, state: _State, tries: int = 1, want: bool = True) -> bool:
+    def _exists(self, state: _State, tries: int = 1) -> bool:
         """Whether the exists query finds the resource (its row's columns captured), asked up to ``tries`` times."""
         query = state.queries["exists"]
-        found = False
         for attempt in range(tries):
-            found = self._exists_once(state, query)
-            if found == want or attempt + 1 == tries:
-                return found
-            self.sleep(query.option("retry_delay"))
-        return found
+            if self._exists_once(state, query):
+                return True
+            if attempt + 1 < tries:
+                self.sleep(query.option("retry_delay"))
+        return False
 
     def _exists_once(self, state: _State, query: Query) -> bool:
         try:
@@ -503,11 +502,14 @@ class Deployment:
         }
         self.plain.update(self.exports[state.resource.name])
 
-    def _apply(self, state: _State, query: Query, op: str = "", gone_ok: bool = False) -> bool:
-        """Run a change (create, update, delete, command); capture ``return_vals``. False: ``gone_ok`` and a 404."""
+    def _apply(self, state: _State, query: Query, op: str = "", gone_ok: bool = False) -> None:
+        """Run a change (create, update, delete, command) and capture its ``return_vals``.
+
+        ``gone_ok``: a 404 for the one object the query names is no error (a delete of what is gone).
+        """
         results = self._run(state, query, writes=True, gone_ok=gone_ok)
         if results is None:
-            return False
+            return
         if op == "create" and "exists" in state.queries:  # created by this run: --on-failure rollback may remove it
             self._created.append(state)
         returned = next((r.rows[0] for r in reversed(results) if r.columns and r.rows), None)
@@ -519,7 +521,6 @@ class Deployment:
             if missing:
                 raise StepFailed(state.resource.name, query, f"return_vals.{op}: {missing[0]} is not among the RETURNING columns")
             self._capture(state, {alias: returned[column] for column, alias in pairs})
-        return True
 
     def _capture(self, state: _State, fields: t.Mapping[str, t.Any]) -> None:
         resource = state.resource

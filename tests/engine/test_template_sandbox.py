@@ -153,7 +153,9 @@ def test_other_variables_stay_available(credentials: frozenset[str]) -> None:
     assert render("SELECT '{{ env.CFQL_TEST_APP }}'", {}, hidden=credentials) == "SELECT 'app-1'"
 
 
-@pytest.mark.parametrize("name", ["GITHUB_TOKEN", "AWS_SECRET_ACCESS_KEY", "DB_PASSWORD", "MYAPIKEY", "npm_config_authToken", "SSH_AUTH_SOCK"])
+@pytest.mark.parametrize(
+    "name", ["GITHUB_TOKEN", "AWS_SECRET_ACCESS_KEY", "DB_PASSWORD", "MYAPIKEY", "npm_config_authToken", "SSH_AUTH_SOCK", "MYAPP_PASS"]
+)
 def test_names_that_look_secret_are_hidden(name: str) -> None:
     assert looks_secret(name)
 
