@@ -288,8 +288,8 @@ def _deploy(args: argparse.Namespace) -> int:
         variables = {}
         for pair in args.variables:
             name, equals, value = _argument(pair, "-e").partition("=")
-            if not equals or not name.strip():
-                raise deploy.StackError(f"-e {pair!r}: expected NAME=VALUE")
+            if not equals or not name.strip().isidentifier():
+                raise deploy.StackError(f"-e {pair!r}: expected NAME=VALUE, NAME a plain name")
             variables[name.strip()] = value
         env_file = args.env_file if args.env_file is not None else (".env" if os.path.isfile(".env") else None)
         settings = connection_settings(args, sandbox=args.sandbox, dry_run=args.dry_run)

@@ -71,6 +71,8 @@ def run(
     from cfql.connection import connect
 
     stack = load_stack(stack_dir)
+    if output_file is not None:
+        _check_writable(Path(output_file))
     given = {**(load_env_file(env_file) if env_file is not None else {}), **(variables or {})}
     conn = connection if connection is not None else connect(dry_run=dry_run, **connect_options)
     try:
@@ -126,12 +128,21 @@ def load_env_file(path: str | os.PathLike[str]) -> dict[str, str]:
         if not equals or not name.isidentifier():
             raise StackError(f"{path}:{number}: expected NAME=VALUE")
         value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
+        if value[:1] in ("'", '"') and value[0] in value[1:]:  # quoted: up to its closing quote, a comment after it
+            value = value[1 : value.index(value[0], 1)]
         elif " #" in value:
             value = value.split(" #", 1)[0].rstrip()
         values[name] = value
     return values
+
+
+def _check_writable(path: Path) -> None:
+    """Refuse, before anything is sent, an output file that could not be written afterwards."""
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if path.is_dir() or not folder.is_dir() or not os.access(folder, os.W_OK):
+        raise StackError(f"--output-file {path}: cannot be written (its folder {folder} is not a writable folder)")
 
 
 def _write_exports(path: Path, exports: t.Mapping[str, t.Any]) -> None:

@@ -27,11 +27,10 @@ import uuid
 from dataclasses import dataclass, field
 
 from cfql.deploy import outcomes, report
-from cfql.deploy.manifest import Resource, Stack, Unquoted
+from cfql.deploy.manifest import BUILTIN_NAMES, Resource, Stack, Unquoted
 from cfql.deploy.outcomes import DeployResult, ResourceOutcome, Step
-from cfql.deploy.queries import Query, check_syntax, load_queries, returns_rows, select_names
+from cfql.deploy.queries import ANCHORS, Query, check_statements, load_queries, returns_rows, select_names
 from cfql.deploy.values import (
-    BUILTIN_NAMES,
     FILTERS,
     Names,
     Renderer,
@@ -73,7 +72,7 @@ class StepFailed(Exception):
         self.error = error
         self.outcome_unknown = bool(getattr(error, "outcome_unknown", False))
         self.missing_object = missing_object  # the error is a 404 for the one object the query names
-        anchor = query.anchor if query is not None else "check"
+        anchor = query.anchor if query is not None else "exports"
         where, message = (query.where if query is not None else ""), str(error)
         if isinstance(error, Error) and error.reason is not None and error.source is not None:
             # the statement's own line; a template's error already starts with its file:line
@@ -135,6 +134,8 @@ class Deployment:
         self._captured_names: dict[str, set[str] | None] = {}
         self._created: list[_State] = []  # what this run created, for --on-failure rollback
         self._pretended: set[str] = set()  # resources whose exports are placeholders (dry runs, a plan's creates)
+        self.off: dict[str, str] = {}  # resources an if turns off (or that need one that is off) -> why
+        self._alternate = False  # describing again with other stand-in values, to tell whose error it is
         self._check_providers()
         self._render_globals()
 
@@ -145,8 +146,10 @@ class Deployment:
         if command not in COMMANDS:
             raise StackError(f"unknown deploy command {command!r} (one of {', '.join(COMMANDS)})")
         anchors = set(_ANCHORS[command]) | ({"delete"} if command == "build" and self.on_failure == "rollback" else set())
+        self._decide_conditions()
         for name in self.order:
-            self._check_resource(self.states[name], anchors)
+            if name not in self.off:
+                self._check_resource(self.states[name], anchors)
         self._check_shape(command)
         self._check_stack_exports()
         result = DeployResult(command, self.stack.name, self.stack_env, dry_run=self.dry_run)
@@ -168,7 +171,7 @@ class Deployment:
             self._tell(outcome)
             if outcome.ok:
                 continue
-            if outcome.action == outcomes.FAILED or outcome.action == outcomes.UNKNOWN:
+            if outcome.action in (outcomes.FAILED, outcomes.UNKNOWN):
                 self.unavailable[name] = "failed" if outcome.action == outcomes.FAILED else "has an unknown outcome"
                 if command == "build" and self.on_failure != "ignore":
                     stopped = True
@@ -181,8 +184,9 @@ class Deployment:
         resource = state.resource
         outcome = ResourceOutcome(resource.name, resource.type, outcomes.SKIPPED)
         try:
-            if not self._condition(state):
-                outcome.action = outcomes.SKIPPED
+            if resource.name in self.off or not self._condition(state):
+                outcome.note = self.off.get(resource.name, "its if is false")
+                self.unavailable[resource.name] = "is skipped"
                 return outcome
             if self.dry_run:
                 outcome.action = outcomes.DRY_RUN
@@ -194,9 +198,19 @@ class Deployment:
             handler = {"build": self._build, "test": self._test, "plan": self._plan}[command]
             outcome.action = handler(state, outcome)
         except Unavailable as missing:
-            outcome.action = outcomes.FAILED if state.writes else outcomes.NOT_RUN if command == "build" else outcomes.UNCHECKED
-            outcome.error = f"{resource.name}: {missing}"
-            self.unavailable.setdefault(resource.name, f"needs {missing.upstream}")
+            why = self.unavailable.get(missing.upstream, "")
+            if why == "is skipped" and not state.writes:  # what it needs is off in this stack env: so is it
+                outcome.action, outcome.note = outcomes.SKIPPED, f"it needs {missing.upstream}, which is skipped"
+                self.unavailable[resource.name] = "is skipped"
+            elif command == "plan" and why == "is to be created":  # e.g. its if, or a query resource, reads it
+                outcome.note = f"it needs {missing.upstream}, which is to be created: build reads it then"
+                outcome.action = outcomes.EXPORTED if resource.type == "query" else outcomes.WOULD_CREATE
+                self._pretend_exports(state)
+                self.unavailable[resource.name] = "is to be created"
+            else:
+                outcome.action = outcomes.FAILED if state.writes else outcomes.NOT_RUN if command == "build" else outcomes.UNCHECKED
+                outcome.error = f"{resource.name}: {missing}"
+                self.unavailable.setdefault(resource.name, f"needs {missing.upstream}")
         except StepFailed as failure:
             outcome.action = outcomes.UNKNOWN if failure.outcome_unknown else outcomes.FAILED
             outcome.error = self._masked(str(failure))
@@ -259,8 +273,7 @@ class Deployment:
         try:
             found = "exists" in queries and self._exists(state)
         except Unavailable as pending:
-            if self.unavailable.get(pending.upstream) != "is to be created":
-                raise
+            self._pending(pending)
             found = False
         if not found:
             outcome.steps = [self._describe(state, queries.get("create") or queries["createorupdate"])]
@@ -270,8 +283,7 @@ class Deployment:
         try:
             update = self._drift_fix(state)
         except Unavailable as pending:
-            if self.unavailable.get(pending.upstream) != "is to be created":
-                raise
+            self._pending(pending)
             update = state.queries.get("update") or state.queries.get("createorupdate")
             outcome.note = f"its statecheck needs {pending.upstream}, which is to be created: build will check it then"
             if update is None:
@@ -282,6 +294,11 @@ class Deployment:
             return outcomes.WOULD_UPDATE
         self._export(state)
         return outcomes.NO_CHANGE
+
+    def _pending(self, error: Unavailable) -> None:
+        """A plan reads past what it needs from a resource to be created; anything else unavailable stops it."""
+        if self.unavailable.get(error.upstream) != "is to be created":
+            raise error
 
     def _drift_fix(self, state: _State) -> Query | None:
         """The query that brings a found resource back to what it declares; None when its statecheck passes."""
@@ -294,57 +311,68 @@ class Deployment:
         return update
 
     def _teardown(self, result: DeployResult) -> None:
-        """Exports gathered in manifest order (what is gone is noted), then deletes in reverse."""
-        present: list[_State] = []
+        """What exists is found in manifest order (its exports handed on), then deleted in reverse."""
+        present = self._discover(result)
+        if present is not None:
+            self._delete_in_reverse(result, present)
+
+    def _discover(self, result: DeployResult) -> set[str] | None:
+        """The resources that exist (noting why each other one is not deleted); None if a read failed.
+
+        Without knowing what exists, deleting anything could delete the wrong
+        thing: then nothing is deleted, and the rest is reported not run.
+        """
+        present: set[str] = set()
         for name in self.order:
             state = self.states[name]
             kind = state.resource.type
             try:
-                if kind == "command" or not self._condition(state):
+                if kind == "command":
                     continue
-                if self.dry_run:
+                if name in self.off or not self._condition(state):
+                    self.unavailable[name] = "is skipped"
+                elif self.dry_run:
                     self._pretend_exports(state)
-                    present.append(state)
+                    present.add(name)
                 elif kind == "query":
                     self._export(state, missing_ok=True)
                 elif self._exists(state):
                     self._export(state, missing_ok=True)
-                    present.append(state)
+                    present.add(name)
                 else:
                     self.unavailable[name] = "does not exist"
             except Unavailable as missing:
                 self.unavailable[name] = f"needs {missing.upstream}"
-            except (StepFailed, Error) as error:  # without knowing what exists, deleting anything could delete the wrong thing
+            except (StepFailed, Error) as error:
                 message = str(error) if isinstance(error, StepFailed) else f"{name}: {error}"
-                outcome = ResourceOutcome(name, kind, outcomes.FAILED, error=self._masked(message))
-                result.resources.append(outcome)
-                self._tell(outcome)
+                result.resources.append(ResourceOutcome(name, kind, outcomes.FAILED, error=self._masked(message)))
+                self._tell(result.resources[-1])
                 for other in reversed(self.order):
                     if other != name and self.states[other].resource.type in ("resource", "multi"):
                         result.resources.append(ResourceOutcome(other, self.states[other].resource.type, outcomes.NOT_RUN))
                         self._tell(result.resources[-1])
-                return
-        deleting = {state.resource.name for state in present if state.resource.type != "query"}
+                return None
+        return present
+
+    def _delete_in_reverse(self, result: DeployResult, present: set[str]) -> None:
         stopped = False
         for name in reversed(self.order):
             state = self.states[name]
             kind = state.resource.type
             if kind in ("query", "command"):
                 continue
-            if name not in deleting:
-                outcome = ResourceOutcome(name, kind, outcomes.ABSENT)
-                why = self.unavailable.get(name, "")
-                if not self._condition_known(state):
-                    outcome.action = outcomes.SKIPPED
-                elif why.startswith("needs "):  # its exists query could not even be asked
-                    upstream = why.removeprefix("needs ")
-                    outcome.action = outcomes.SKIPPED
-                    outcome.note = f"not looked for: it needs {upstream}, which {self.unavailable.get(upstream, 'is gone')}"
-            elif stopped:
-                outcome = ResourceOutcome(name, kind, outcomes.NOT_RUN)
+            why = self.unavailable.get(name, "")
+            if name in present:
+                outcome = ResourceOutcome(name, kind, outcomes.NOT_RUN) if stopped else self._delete_one(state)
+                stopped = stopped or (not outcome.ok and self.on_failure != "ignore")
+            elif why == "is skipped":
+                outcome = ResourceOutcome(name, kind, outcomes.SKIPPED, note=self.off.get(name, "its if is false"))
+            elif why.startswith("needs "):  # its exists query could not even be asked
+                upstream = why.removeprefix("needs ")
+                note = f"not looked for: it needs {upstream}, which {self.unavailable.get(upstream, 'is gone')}"
+                outcome = ResourceOutcome(name, kind, outcomes.SKIPPED, note=note)
             else:
-                outcome = self._delete_one(state)
-                stopped = not outcome.ok and self.on_failure != "ignore"
+                outcome = ResourceOutcome(name, kind, outcomes.ABSENT)
             result.resources.append(outcome)
             self._tell(outcome)
 
@@ -434,11 +462,21 @@ class Deployment:
             rows = self._read(state, query)
             if len(rows) > 1:
                 raise StepFailed(state.resource.name, query, f"{len(rows)} rows match; a statecheck must match 0 or 1")
-            passed = bool(rows) and rows[0].get("count", 1) == 1
+            passed = bool(rows) and self._row_matches(state, query, rows[0])
             if passed or attempt + 1 == tries:
                 return passed
             self.sleep(query.option("retry_delay"))
         return passed
+
+    @staticmethod
+    def _row_matches(state: _State, query: Query, row: t.Mapping[str, t.Any]) -> bool:
+        """A statecheck's row: a ``count`` of 1, or any other row with a value that is not NULL."""
+        if "count" not in row:
+            return not all(value is None for value in row.values())
+        count = row["count"]
+        if isinstance(count, bool) or not isinstance(count, int) or count > 1:
+            raise StepFailed(state.resource.name, query, f"count is {count!r}; a statecheck must count 0 or 1")
+        return count == 1
 
     def _confirm(self, state: _State) -> None:
         """After a create or update: the exists query finds it, and its statecheck passes (each with its retries)."""
@@ -593,11 +631,22 @@ class Deployment:
             step.requests = [self._shown_request(request) for request in step.requests]
             return step
         except StepFailed as failure:
-            if not self._reads_unknown(state, template_names(query.text, sql=True, source=query.source)):
+            if not self._reads_unknown(state, template_names(query.text, sql=True, source=query.source)) or self._fails_anyway(state, query, failure):
                 raise
             return Step(query.anchor, query.where, "", note=self._shown(str(failure)))
         finally:
             self.describing = describing
+
+    def _fails_anyway(self, state: _State, query: Query, failure: StepFailed) -> bool:
+        """Whether a query fails the same way with other stand-ins (0 for every unknown value): then it is its own error."""
+        self._alternate, state.props = True, {}
+        try:
+            self._prepare(state, query)
+        except StepFailed as again:
+            return str(again) == str(failure)
+        finally:
+            self._alternate, state.props = False, {}
+        return False
 
     def _reads_unknown(self, state: _State, names: Names) -> bool:
         """Whether a template reads a value not known yet (a placeholder): its failure to render then says nothing."""
@@ -652,7 +701,17 @@ class Deployment:
         for name in names.lines:
             if name in props:
                 context[name] = self._prop(state, name, where, ())
-        return context
+        return self._stand_ins(context)
+
+    def _stand_ins(self, value: t.Any) -> t.Any:
+        """``value`` as rendered; when describing again (``_alternate``), with 0 for every placeholder in it."""
+        if not self._alternate:
+            return value
+        if isinstance(value, dict):
+            return {key: self._stand_ins(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self._stand_ins(item) for item in value]
+        return 0 if isinstance(value, str) and value in self.placeholders else value
 
     def _prop(self, state: _State, name: str, needed_by: str, evaluating: tuple[str, ...]) -> t.Any:
         if name in state.props:
@@ -662,7 +721,7 @@ class Deployment:
         if name in evaluating:
             raise StackError(f"{where}: props refer to each other: {' -> '.join([*evaluating, name])}")
         raw = prop_value(prop, self.stack_env, where)
-        names = value_names(raw)
+        names = self._prop_reads(prop)
         context = self._base(state)
         if self.describing:
             self._fill_unknown(state, names, context)
@@ -670,6 +729,7 @@ class Deployment:
         for other in [*names.lines, *prop.merge]:
             if other in others:
                 context[other] = self._prop(state, other, needed_by, (*evaluating, name))
+        context = self._stand_ins(context)
         try:
             value = self.renderer.value(raw, context, where)
         except UndefinedName as error:
@@ -684,6 +744,14 @@ class Deployment:
         state.props[name] = value
         return value
 
+    def _prop_reads(self, prop: t.Any) -> Names:
+        """The names a prop's value (in this stack env) and its ``merge`` read."""
+        where = f"{self.stack.manifest}:{prop.line}"
+        names = value_names(prop_value(prop, self.stack_env, where), where)
+        for item in prop.merge:
+            names.lines.setdefault(item, prop.line)
+        return names
+
     def _require(self, state: _State, names: Names) -> None:
         """Unavailable if a template (or a prop it reads) needs an export of a resource that is not there."""
         for upstream in self._upstreams(state, names, set()):
@@ -697,10 +765,7 @@ class Deployment:
         for name in names.lines:
             if name in props and name not in seen:
                 seen.add(name)
-                prop = props[name]
-                inner = value_names(prop_value(prop, self.stack_env, ""))
-                for item in prop.merge:
-                    inner.lines.setdefault(item, prop.line)
+                inner = self._prop_reads(props[name])
                 inner.lines.pop(name, None)
                 found |= self._upstreams(state, inner, seen)
             elif name in self.states and name != state.resource.name:
@@ -774,7 +839,7 @@ class Deployment:
         if condition is None:
             return True
         where = f"{self.stack.manifest}:{state.resource.condition_line}: if of {state.resource.name}"
-        context = self._context(state, _condition_names(condition), where)
+        context = self._context(state, self._if_names(state), where)
         if "{{" not in condition:
             value = self.renderer.value(Unquoted("{{ " + condition + " }}", 0), context, where)
             if not isinstance(value, bool):
@@ -782,21 +847,40 @@ class Deployment:
             return value
         return text_condition(condition, lambda part: self.renderer.value(part, context, where), where)
 
-    def _condition_known(self, state: _State) -> bool:
-        try:
-            return self._condition(state)
-        except (StackError, Unavailable):
-            return True
+    def _decide_conditions(self) -> None:
+        """Turn off, before anything is sent, each resource whose ``if`` reads no export and is false, and what needs it.
+
+        An ``if`` that reads an export is decided when its resource's turn comes.
+        """
+        for name in self.order:
+            state = self.states[name]
+            needs = self._upstreams(state, self._names(state, ANCHORS), set())
+            condition = state.resource.condition
+            if condition is not None:
+                needs |= self._upstreams(state, self._if_names(state), set())
+            off = next((upstream for upstream in self.order if upstream in needs and upstream in self.off), None)
+            if off is not None:
+                self.off[name] = f"it needs {off}, which is skipped"
+            elif condition is not None and not self._upstreams(state, self._if_names(state), set()) and not self._condition(state):
+                self.off[name] = "its if is false"
+
+    def _if_names(self, state: _State) -> Names:
+        """The names a resource's ``if`` reads: a Jinja expression, or stackql-deploy's text with placeholders."""
+        condition = state.resource.condition or "true"
+        text = condition if "{{" in condition else "{{ " + condition + " }}"
+        return template_names(text, source=f"{self.stack.manifest}:{state.resource.condition_line}")
 
     def _stack_exports(self) -> dict[str, t.Any]:
-        """The manifest's stack-level exports (protected values masked), with stack_name and stack_env."""
+        """The manifest's stack-level exports (protected values masked), with stack_name and stack_env.
+
+        An export of a resource skipped in this stack env is null.
+        """
         values: dict[str, t.Any] = {"stack_name": self.stack.name, "stack_env": self.stack_env}
         known = {**self.variables, **self.globals, **self.plain}
+        protected = {name for state in self.states.values() for name in state.resource.protected}
         for name in self.stack.exports:
-            if name not in known:
-                raise StackError(f"{self.stack.manifest}:{self.stack.exports_line}: stack export {name} is not a global or an export of any resource")
-            protected = any(name in self.states[other].resource.protected for other in self.order)
-            values[name] = MASK if protected else self._masked(known[name]) if isinstance(known[name], str) else known[name]
+            value = known.get(name)
+            values[name] = MASK if name in protected else self._masked(value) if isinstance(value, str) else value
         return values
 
     # -- checks before anything is sent -------------------------------------------------------------
@@ -808,11 +892,11 @@ class Deployment:
             name, _, version = entry.partition("::")
             chosen = registry.chosen(name)
             if chosen is None:
-                raise StackError(f"{self.stack.manifest}: provider {name} is not installed (cfql registry pull {name})")
+                raise StackError(f"{self.stack.manifest}:{self.stack.providers_line}: provider {name} is not installed (cfql registry pull {name})")
             if version and chosen.version != version:
                 have = ", ".join(item.version for item in registry.installed.get(name, []))
                 raise StackError(
-                    f"{self.stack.manifest}: the stack wants {name} {version}; installed: {have} "
+                    f"{self.stack.manifest}:{self.stack.providers_line}: the stack wants {name} {version}; installed: {have} "
                     f"(cfql registry pull {name} {version}, and --provider-version {name}={version})"
                 )
 
@@ -856,12 +940,12 @@ class Deployment:
         condition = state.resource.condition
         if condition is not None:
             where = f"{self.stack.manifest}:{state.resource.condition_line}"
-            names = _condition_names(condition)
+            names = self._if_names(state)
             for name in names.lines:
                 self._check_name(state, name, where, names, ())
         for anchor, query in state.queries.items():
             if anchor in anchors:
-                check_syntax(query)
+                check_statements(query, self.conn.registry)
                 names = template_names(query.text, sql=True, source=query.source)
                 for name, line in names.lines.items():
                     self._check_name(state, name, f"{query.source}:{line}", names, ())
@@ -878,9 +962,7 @@ class Deployment:
         if name in own and name not in props:
             prop = own[name]
             here = f"{self.stack.manifest}:{prop.line}"
-            inner = value_names(prop_value(prop, self.stack_env, here))
-            for item in prop.merge:
-                inner.lines.setdefault(item, prop.line)
+            inner = self._prop_reads(prop)
             for inner_name in inner.lines:
                 try:
                     self._check_name(state, inner_name, here, inner, (*props, name))
@@ -888,7 +970,7 @@ class Deployment:
                     if not prop.has_default or "refer to each other" in str(error):
                         raise StackError(f"{error} (prop {name} of {resource.name}, needed by {where})") from None
             if prop.has_default:  # what the default reads must be there whenever the value's names are not
-                fallback = value_names(prop.default)
+                fallback = value_names(prop.default, here)
                 for inner_name in fallback.lines:
                     self._check_name(state, inner_name, here, fallback, (*props, name))
             return
@@ -939,11 +1021,6 @@ class Deployment:
                 columns |= {alias for pairs in state.resource.return_vals.values() for _, alias in pairs}
             self._captured_names[name] = columns
         return self._captured_names[name]
-
-
-def _condition_names(condition: str) -> Names:
-    """The names an ``if`` reads: a Jinja expression, or stackql-deploy's text with placeholders."""
-    return template_names(condition if "{{" in condition else "{{ " + condition + " }}")
 
 
 def _text(value: t.Any) -> str:

@@ -29,11 +29,10 @@ MANIFEST_NAME = "stackql_manifest.yml"
 RESOURCE_TYPES = ("resource", "query", "multi", "command")
 MAX_DEPTH = 64
 MAX_NODES = 200_000  # values in the whole manifest once aliases and file() are expanded
-#: Names every template defines itself, which no resource or prop may take.
-RESERVED_NAMES = frozenset(
-    {"stack_name", "stack_env", "resource_name", "idempotency_token", "this", "env",
-     "range", "dict", "lipsum", "cycler", "joiner", "namespace", "true", "false", "none"}
-)
+#: Names every template of a resource reads besides variables, globals, props and exports.
+BUILTIN_NAMES = frozenset({"stack_name", "stack_env", "resource_name", "idempotency_token", "this", "env"})
+#: Names no resource or prop may take: the built-in ones, and what Jinja itself defines.
+RESERVED_NAMES = BUILTIN_NAMES | {"range", "dict", "lipsum", "cycler", "joiner", "namespace", "true", "false", "none"}
 
 
 @dataclass(frozen=True)
@@ -100,6 +99,7 @@ class Stack:
     resources: list[Resource] = field(default_factory=list)
     exports: list[str] = field(default_factory=list)
     exports_line: int = 0
+    providers_line: int = 0
 
     @property
     def manifest(self) -> str:
@@ -159,11 +159,12 @@ def parse_yaml(text: str, source: str) -> t.Any:
                 line = node.start_mark.line + 1
                 if line not in warned:
                     warned.add(line)
-                    warnings.warn(
+                    warnings.warn_explicit(
                         f"{source}:{line}: unquoted {written} is read as a template whose value keeps its YAML type "
                         "(quote it to always get text)",
                         StackWarning,
-                        stacklevel=2,
+                        source,
+                        line,
                     )
                 return Unquoted(written, line)
         mapping = _Located()
@@ -233,6 +234,9 @@ def _stack(directory: Path, document: t.Any, source: str) -> Stack:
     stack.version = version
     stack.description = _text(document, "description", source)
     providers = _list(document, "providers", source)
+    if not providers:
+        raise StackError(f"{_at(source, document, 'providers')}: providers must list the providers the stack uses (e.g. [cloudflare])")
+    stack.providers_line = document.key_lines["providers"]
     for index, provider in enumerate(providers):
         if not isinstance(provider, str) or not provider.strip():
             raise StackError(f"{_at(source, document, 'providers')}: providers[{index}] must be a provider name")

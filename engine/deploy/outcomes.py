@@ -44,7 +44,7 @@ class ResourceOutcome:
     error: str | None = None
     note: str = ""  # why, for an outcome that is not plain (a skipped resource, a plan that cannot tell yet)
     steps: list[Step] = field(default_factory=list)
-    exports: dict[str, t.Any] = field(default_factory=dict, repr=False)
+    exports: dict[str, t.Any] = field(default_factory=dict, repr=False)  # as read, protected ones too: data, not output
     writes: int = 0  # statements sent that change something
 
     @property
@@ -81,4 +81,8 @@ class DeployResult:
         return 2 if self.command == "plan" and self.changes_pending else 0
 
     def outcome(self, name: str) -> ResourceOutcome:
-        return next(outcome for outcome in self.resources if outcome.name == name)
+        """The outcome of the resource called ``name`` (KeyError if the command did not handle it)."""
+        for outcome in self.resources:
+            if outcome.name == name:
+                return outcome
+        raise KeyError(name)

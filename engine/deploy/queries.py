@@ -11,6 +11,7 @@ not pass unnoticed.
 
 from __future__ import annotations
 
+import typing as t
 from dataclasses import dataclass, field
 
 from cfql.deploy.manifest import Resource, Stack, inside_resources
@@ -63,6 +64,13 @@ def load_queries(stack: Stack, resource: Resource) -> dict[str, Query]:
 def parse_queries(text: str, source: str) -> dict[str, Query]:
     """Split ``text`` at its anchors; StackError for text before the first, a repeated or unknown anchor or option."""
     tokens = scanner.tokenize(text, template=True)
+    for token in tokens:  # an unclosed {{, string or name would swallow the anchors after it
+        for part in (*token.inner, token):
+            later_lines = part.text(text).splitlines()[1:]
+            spans_anchor = part.kind in (scanner.PLACEHOLDER, scanner.BLOCK) and any(line.lstrip().startswith("/*+") for line in later_lines)
+            if (not part.closed and part.kind != scanner.COMMENT) or spans_anchor:
+                line = scanner.line_and_column(text, part.start)[0]
+                raise StackError(f"{source}:{line}: {part.delimiter} is not closed before the next anchor or the end")
     anchors = [token for token in tokens if token.kind == scanner.COMMENT and text.startswith("/*+", token.start)]
     queries: dict[str, Query] = {}
     first = anchors[0].start if anchors else len(text)
@@ -130,17 +138,29 @@ def _skeleton(text: str, keep_blocks: bool) -> str | None:
     return "".join(pieces)
 
 
-def check_syntax(query: Query) -> None:
-    """StackError for a statement of ``query`` that cannot parse whatever its values: found before anything is sent."""
-    from cfql.errors import SQLSyntaxError
-    from cfql.sql.dialect import iter_statements, parse_statement
+def check_statements(query: Query, registry: t.Any) -> None:
+    """StackError for a statement of ``query`` that cannot parse, or names a resource the registry lacks, whatever its values.
+
+    Found before anything is sent. (Columns are checked when the statement is
+    planned, with its values, as every statement is.)
+    """
+    from sqlglot import exp
+
+    from cfql.errors import Error, SQLSyntaxError
+    from cfql.plan.resolver import find_resource
+    from cfql.sql.dialect import iter_statements, parse_statement, table_parts
 
     skeleton = _skeleton(query.text, keep_blocks=False)
     if skeleton is None:
         return
     try:
         for piece in iter_statements(skeleton):
-            parse_statement(piece.sql, line_offset=piece.line - 1)
+            tree = parse_statement(piece.sql, line_offset=piece.line - 1)
+            for table in tree.find_all(exp.Table):
+                try:
+                    find_resource(registry, table_parts(table))
+                except Error as error:
+                    raise StackError(f"{query.source}:{piece.line}: /*+ {query.anchor} */: {error}") from None
     except SQLSyntaxError as error:
         line = error.line if error.line is not None else query.line
         raise StackError(f"{query.source}:{line}: /*+ {query.anchor} */: {error}") from None

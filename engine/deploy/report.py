@@ -14,7 +14,6 @@ from cfql.deploy.outcomes import (
     ABSENT,
     APPLIED,
     KEPT,
-    NOT_RUN,
     UNKNOWN,
     DeployResult,
     ResourceOutcome,
@@ -24,8 +23,7 @@ _EXPLAINED = {
     APPLIED: "applied (createorupdate: it has no exists query, so it runs on every build)",
     KEPT: "kept (it has no /*+ delete */ query)",
     ABSENT: "absent (nothing to delete)",
-    NOT_RUN: "not run",
-    UNKNOWN: "outcome unknown: the change may have been applied; check before re-running",
+    UNKNOWN: "outcome unknown",
 }
 
 
@@ -34,7 +32,7 @@ def line(outcome: ResourceOutcome, secrets: t.Sequence[str] = (), rollback: bool
     from cfql.redact import scrub
 
     words = _EXPLAINED.get(outcome.action, outcome.action)
-    if outcome.writes and outcome.action not in (UNKNOWN,):
+    if outcome.writes and outcome.action != UNKNOWN:
         words += f" ({outcome.writes} write{'s' if outcome.writes != 1 else ''})"
     text = f"{'rollback: ' if rollback else ''}{outcome.name}: {words}"
     if outcome.note:

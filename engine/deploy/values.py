@@ -24,18 +24,16 @@ import typing as t
 from dataclasses import dataclass, field
 
 from cfql.deploy.manifest import Prop, Unquoted
-from cfql.errors import StackError
-from cfql.errors import Error
+from cfql.errors import Error, StackError
 
 if t.TYPE_CHECKING:
     from cfql.script.sandbox import Sandbox
+
 
 class UndefinedName(StackError):
     """A template read a name nothing defines (a prop with ``default:`` then takes its default)."""
 
 
-#: Names every template of a resource may use besides variables, globals, props and exports.
-BUILTIN_NAMES = frozenset({"stack_name", "stack_env", "resource_name", "idempotency_token", "this", "env"})
 
 
 # -- stackql-deploy's filters -------------------------------------------------------------------
@@ -227,13 +225,13 @@ def template_names(text: str, sql: bool = False, source: str = "<input>") -> Nam
             text = rewrite(text, source).source
         except Error as error:
             raise StackError(str(error)) from None
-    environment = jinja2.Environment()
-    environment.filters.update(dict.fromkeys([*FILTERS, "_cfql"], lambda value, *_: value))
+    environment = _names_environment()
     try:
         tree = environment.parse(text)
-    except jinja2.TemplateSyntaxError:
-        return Names()  # rendering says what is wrong, with its line
-    free = meta.find_undeclared_variables(tree)
+        free = meta.find_undeclared_variables(tree)  # compiles it: an unknown filter or test fails here
+    except jinja2.TemplateSyntaxError as error:  # its assertion errors too
+        line = f"{source}:{error.lineno}" if sql else source
+        raise StackError(f"{line}: template error: {' '.join(str(error.message).split())}") from None
     names = Names()
     for node in tree.find_all(nodes.Name):
         if node.name in free and node.ctx == "load":
@@ -246,19 +244,33 @@ def template_names(text: str, sql: bool = False, source: str = "<input>") -> Nam
     return names
 
 
-def value_names(value: t.Any) -> Names:
-    """The names the templates inside a manifest value read (all of them on the value's own line)."""
+_ENVIRONMENT: t.Any = None
+
+
+def _names_environment() -> t.Any:
+    """A Jinja environment that knows the sandbox's filters and tests, only to parse and compile with."""
+    global _ENVIRONMENT
+    if _ENVIRONMENT is None:
+        import jinja2
+
+        _ENVIRONMENT = jinja2.Environment()
+        _ENVIRONMENT.filters.update(dict.fromkeys([*FILTERS, "_cfql"], lambda value, *_: value))
+    return _ENVIRONMENT
+
+
+def value_names(value: t.Any, where: str = "<value>") -> Names:
+    """The names the templates inside a manifest value read; a template that cannot compile is a StackError at ``where``."""
     names = Names()
     if isinstance(value, Unquoted):
-        names.update(template_names(value.text))
+        names.update(template_names(value.text, source=where))
     elif isinstance(value, str) and _templated(value):
-        names.update(template_names(value))
+        names.update(template_names(value, source=where))
     elif isinstance(value, dict):
         for item in value.values():
-            names.update(value_names(item))
+            names.update(value_names(item, where))
     elif isinstance(value, list):
         for item in value:
-            names.update(value_names(item))
+            names.update(value_names(item, where))
     return names
 
 

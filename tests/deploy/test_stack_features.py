@@ -21,7 +21,7 @@ ACCOUNT, APP = "acct-features", "app-features"
 MEETING_IQL = """\
 /*+ exists */
 SELECT id AS meeting_id FROM cloudflare.realtime_kit.kit_meetings
-WHERE account_id = '{{ account_id }}' AND app_id = '{{ app_id }}' AND title = '{{ title }}';
+WHERE account_id = '{{ account_id }}' AND app_id = '{{ app_id }}' AND title = '{{ title }}' AND status = 'ACTIVE';
 
 /*+ create */
 INSERT INTO cloudflare.realtime_kit.meetings (account_id, app_id, title, session_keep_alive_time_in_secs, ai_config)
@@ -348,7 +348,7 @@ def test_names_of_if_default_and_stack_exports_are_checked_before_anything_is_se
 
 
 def test_secret_props_and_protected_numbers_are_masked(tmp_path: Path, conn: cfql.Connection, emulator: Emulator) -> None:
-    checked = MEETING_IQL.replace("title = '{{ title }}';", "title = '{{ title }}' AND '{{ db_password }}' = '{{ db_password }}';", 1)
+    checked = MEETING_IQL.replace("title = '{{ title }}' AND", "title = '{{ title }}' AND '{{ db_password }}' = '{{ db_password }}' AND", 1)
     resources = (
         meeting_resource("m", "M").replace("      - name: keep_alive", "      - name: db_password\n        value: hunter2-secret\n      - name: keep_alive")
         + "    protected: [keep]\n"
@@ -374,3 +374,89 @@ def test_names_templates_define_cannot_name_a_resource_or_a_prop(tmp_path: Path,
     prop = write_stack(tmp_path / "p", f"name: s\nproviders: [cloudflare]\nresources:\n  - name: m\n    props:\n      - name: {name}\n        value: 1\n")
     with pytest.raises(StackError, match=rf"stackql_manifest.yml:6: {name} cannot name a prop of m"):
         cfql.deploy.load_stack(prop)
+
+
+# -- what a second review found -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "broken, message",
+    [
+        ("'{{ app_id }'", r"host\.iql:3: \{\{ is not closed before the next anchor or the end"),
+        ("'{{ app_id | nosuchfilter }}'", r"host\.iql:\d+: template error: No filter named 'nosuchfilter'"),
+        ("cloudflare.realtime_kit.no_such_table", r"host\.iql:\d+: /\*\+ exists \*/: unknown resource cloudflare\.realtime_kit\.no_such_table"),
+    ],
+)
+def test_a_broken_second_resource_is_refused_before_the_first_is_created(
+    tmp_path: Path, conn: cfql.Connection, emulator: Emulator, broken: str, message: str
+) -> None:
+    target = "cloudflare.realtime_kit.kit_meetings" if "table" in broken else "'{{ app_id }}'"
+    host = MEETING_IQL.replace(target, broken, 1)
+    resources = meeting_resource("a", "A") + meeting_resource("b", "B").replace("file: meeting.iql", "file: host.iql")
+    stack = write_stack(tmp_path / "s", f"name: s\nproviders: [cloudflare]\nresources:\n{resources}", {"meeting.iql": MEETING_IQL, "host.iql": host})
+    with pytest.raises(StackError, match=message):
+        cfql.deploy.build(stack, connection=conn)
+    assert emulator.requests == []
+
+
+def test_plan_reads_past_what_is_to_be_created(tmp_path: Path, conn: cfql.Connection, emulator: Emulator) -> None:
+    resources = meeting_resource("a", "A") + (
+        "  - name: later\n    type: query\n    sql: >-\n      SELECT count(*) AS n FROM cloudflare.realtime_kit.kit_meetings\n"
+        f"      WHERE account_id = '{ACCOUNT}' AND app_id = '{APP}' AND meeting_id = '{{{{ a.meeting_id }}}}'\n    exports: [n]\n"
+    ) + meeting_resource("c", "C") + "    if: \"'{{ a.meeting_id }}' != ''\"\n"
+    result = cfql.deploy.plan(stack_of(tmp_path, resources), connection=conn)
+    assert [(o.name, o.action) for o in result.resources] == [("a", "create"), ("later", "exported"), ("c", "create")]
+    assert result.exit_code == 2
+    assert "it needs a, which is to be created" in result.outcome("c").note
+
+
+def test_plan_does_not_hide_a_template_error_behind_an_unknown_value(tmp_path: Path, conn: cfql.Connection, emulator: Emulator) -> None:
+    host = MEETING_IQL.replace("SELECT '{{ account_id }}', '{{ app_id }}', '{{ title }}'", "SELECT '{{ account_id }}', '{{ app_id }}', '{{ a.meeting_id }}{{ 1 / 0 }}'")
+    resources = meeting_resource("a", "A") + meeting_resource("b", "B").replace("file: meeting.iql", "file: host.iql")
+    stack = write_stack(tmp_path / "s", f"name: s\nproviders: [cloudflare]\nresources:\n{resources}", {"meeting.iql": MEETING_IQL, "host.iql": host})
+    result = cfql.deploy.plan(stack, connection=conn)
+    assert [(o.name, o.action) for o in result.resources] == [("a", "create"), ("b", "failed")]
+    assert "division by zero" in str(result.outcome("b").error) and result.exit_code == 1
+
+
+def test_a_statecheck_row_of_nulls_is_drift(tmp_path: Path, conn: cfql.Connection, emulator: Emulator) -> None:
+    checked = MEETING_IQL + (
+        "\n/*+ statecheck */\nSELECT max(id) AS id FROM cloudflare.realtime_kit.kit_meetings\n"
+        "WHERE account_id = '{{ account_id }}' AND app_id = '{{ app_id }}' AND persist_chat = true;\n"
+    )
+    stack = stack_of(tmp_path, meeting_resource("m", "M"), checked.replace("/*+ create */", "/*+ create */", 1))
+    first = cfql.deploy.build(stack, connection=conn)
+    assert first.resources[0].action == "failed"  # created, but its statecheck cannot pass: there is no update
+    assert "the change was sent, but the statecheck still fails" in str(first.resources[0].error)
+    assert cfql.deploy.test(stack, connection=conn).resources[0].action == "drifted"
+
+
+def test_what_an_if_turns_off_turns_off_what_needs_it(tmp_path: Path, conn: cfql.Connection, emulator: Emulator) -> None:
+    resources = (
+        meeting_resource("m", "M")
+        + meeting_resource("p", "{{ prd_only_title }}") + "    if: stack_env == 'prd'\n"
+        + meeting_resource("q", "Q {{ p.meeting_id }}")
+    )
+    stack = stack_of(tmp_path, resources, top="")
+    (stack / "stackql_manifest.yml").write_text((stack / "stackql_manifest.yml").read_text() + "exports: [meeting_id]\n")
+    built = cfql.deploy.build(stack, "dev", connection=conn)
+    assert [(o.name, o.action, o.note) for o in built.resources] == [
+        ("m", "created", ""), ("p", "skipped", "its if is false"), ("q", "skipped", "it needs p, which is skipped"),
+    ]
+    assert built.exit_code == 0  # prd_only_title was not needed in dev
+    torn = cfql.deploy.teardown(stack, "dev", connection=conn)
+    assert [(o.name, o.action) for o in torn.resources] == [("q", "skipped"), ("p", "skipped"), ("m", "deleted")]
+    assert torn.exit_code == 0
+
+
+def test_output_file_and_env_file_and_providers(tmp_path: Path, conn: cfql.Connection, emulator: Emulator) -> None:
+    stack = stack_of(tmp_path, meeting_resource("m", "M"))
+    with pytest.raises(StackError, match=r"--output-file .*: cannot be written"):
+        cfql.deploy.build(stack, connection=conn, output_file=tmp_path / "s" / "stackql_manifest.yml" / "x.json")
+    assert emulator.requests == []
+    env = tmp_path / ".env"
+    env.write_text('account_id="acc" # the account\nexport app_id = \'app\'\ntitle=plain # comment\n')
+    assert cfql.deploy.load_env_file(env) == {"account_id": "acc", "app_id": "app", "title": "plain"}
+    (stack / "stackql_manifest.yml").write_text("name: s\nresources: []\n")
+    with pytest.raises(StackError, match=r"stackql_manifest.yml:1: providers must list the providers the stack uses"):
+        cfql.deploy.load_stack(stack)

@@ -123,7 +123,7 @@ def test_quoted_placeholders_give_no_warning(tmp_path: Path) -> None:
     assert not quoted & warned
     folder = write_stack(
         tmp_path / "quoted",
-        'name: q\nresources:\n  - name: a\n    props:\n      - name: p\n        value: "{{ x }}"\n',
+        'name: q\nproviders: [cloudflare]\nresources:\n  - name: a\n    props:\n      - name: p\n        value: "{{ x }}"\n',
     )
     stack, messages = load_recording(folder)
     assert messages == []
@@ -133,12 +133,12 @@ def test_quoted_placeholders_give_no_warning(tmp_path: Path) -> None:
 def test_two_unquoted_placeholders_on_one_line_warn_once(tmp_path: Path) -> None:
     folder = write_stack(
         tmp_path / "s",
-        "name: s\nresources:\n  - name: a\n    props:\n      - name: p\n        value: [{{ a }}, {{ b }}]\n",
+        "name: s\nproviders: [cloudflare]\nresources:\n  - name: a\n    props:\n      - name: p\n        value: [{{ a }}, {{ b }}]\n",
     )
     stack, messages = load_recording(folder)
     assert len(messages) == 1
-    assert messages[0].startswith(f"{folder / MANIFEST}:6: unquoted {{{{ a }}}}")
-    assert stack.resources[0].props[0].value == [Unquoted("{{ a }}", 6), Unquoted("{{ b }}", 6)]
+    assert messages[0].startswith(f"{folder / MANIFEST}:7: unquoted {{{{ a }}}}")
+    assert stack.resources[0].props[0].value == [Unquoted("{{ a }}", 7), Unquoted("{{ b }}", 7)]
 
 
 def test_block_props_keep_names_lines_defaults_and_descriptions(tmp_path: Path) -> None:
@@ -295,7 +295,7 @@ def test_alias_bomb_is_refused_as_too_large(tmp_path: Path) -> None:
 
 
 def test_a_few_aliases_are_fine(tmp_path: Path) -> None:
-    folder = write_stack(tmp_path / "s", "name: s\nglobals:\n  - name: a\n    value: &v [1, 2]\n  - name: b\n    value: *v\n")
+    folder = write_stack(tmp_path / "s", "name: s\nproviders: [cloudflare]\nglobals:\n  - name: a\n    value: &v [1, 2]\n  - name: b\n    value: *v\n")
     stack, _ = load_recording(folder)
     assert [g.value for g in stack.globals] == [[1, 2], [1, 2]]
 
@@ -314,7 +314,7 @@ def test_nesting_too_deep_for_the_parser_is_a_stack_error(tmp_path: Path) -> Non
 
 
 def test_moderate_nesting_loads(tmp_path: Path) -> None:
-    folder = write_stack(tmp_path / "s", "name: s\nglobals:\n  - name: g\n    value: [[[[[1]]]]]\n")
+    folder = write_stack(tmp_path / "s", "name: s\nproviders: [cloudflare]\nglobals:\n  - name: g\n    value: [[[[[1]]]]]\n")
     stack, _ = load_recording(folder)
     assert stack.globals[0].value == [[[[[1]]]]]
 
@@ -470,6 +470,14 @@ def test_anchor_names_are_case_insensitive() -> None:
         pytest.param(
             "/*+ exists */\n-- nothing here\n/* nor here */\n/*+ create */\nSELECT 1;\n", "r.iql:1: /*+ exists */ has no query",
             id="comments-only",
+        ),
+        pytest.param(
+            "/*+ exists */\nSELECT '{{ a }' AS x;\n/*+ create */\nSELECT 1;\n",
+            "r.iql:2: {{ is not closed before the next anchor or the end", id="unclosed-placeholder-in-string",
+        ),
+        pytest.param(
+            "/*+ exists */\nSELECT 'abc AS x;\n/*+ create */\nSELECT 1;\n",
+            "r.iql:2: ' is not closed before the next anchor or the end", id="unclosed-string",
         ),
         pytest.param("/*+ exists */\nSELECT 1;\n/*+ create\nSELECT 2;\n", "r.iql:3: the anchor comment is not closed", id="unclosed"),
     ],
