@@ -235,7 +235,7 @@ def _stack(directory: Path, document: t.Any, source: str) -> Stack:
     stack.description = _text(document, "description", source)
     providers = _list(document, "providers", source)
     if not providers:
-        raise StackError(f"{_at(source, document, 'providers')}: providers must list the providers the stack uses (e.g. [cloudflare])")
+        raise StackError(f"{_at(source, document, 'providers')}: providers must list the providers the stack uses")
     stack.providers_line = document.key_lines["providers"]
     for index, provider in enumerate(providers):
         if not isinstance(provider, str) or not provider.strip():

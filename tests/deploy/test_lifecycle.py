@@ -20,6 +20,7 @@ import pytest
 import cfql
 import cfql.deploy
 from cfql.cli.main import main
+from cfql.errors import StackWarning
 from cfql.provider.cloudflare.emulator import SANDBOX_TOKEN, Emulator
 from cfql.provider.cloudflare.emulator.faults import Faults
 
@@ -267,7 +268,7 @@ def test_output_file_holds_the_stack_exports_with_protected_values_masked(
 
 def test_the_python_api_returns_an_outcome_per_resource(account: Account, stack: Path) -> None:
     variables = {"account_id": ACCOUNT, "app_id": APP, "title": "Standup", "word_limit": "800"}
-    with cfql.connect(base_url=account.url, token=SANDBOX_TOKEN) as conn:
+    with cfql.connect(base_url=account.url, token=SANDBOX_TOKEN) as conn, pytest.warns(StackWarning, match="unquoted"):
         built = cfql.deploy.build(stack, "dev", variables=variables, connection=conn)
         again = cfql.deploy.build(stack, "dev", variables=variables, connection=conn)
         planned = cfql.deploy.plan(stack, "dev", variables={**variables, "word_limit": "900"}, connection=conn)
