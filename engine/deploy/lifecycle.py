@@ -7,10 +7,13 @@ cfql's retries, pacing and outcome rules. Where stackql-deploy is unsafe this
 module is not (README's "cfql deploy" section lists each difference):
 
 * an error in ``exists``, ``statecheck`` or ``exports`` stops the run; only
-  zero rows, or a 404 to a read of the one object a query names, mean absent;
-* a create, update or delete is never repeated by the lifecycle (``retries=``
-  repeats checks only; cfql's own retries repeat only what cannot have been
-  applied), and an unknown outcome is reported as such, never as failed;
+  zero rows, a row of NULLs, or a 404 to a read of the one object a query
+  names, mean absent;
+* a create, update or delete query is never repeated by the lifecycle
+  (``retries=`` repeats checks only; cfql's HTTP retries never resend a
+  create), and an unknown outcome is reported as such, never as failed;
+* every template a command may run is compiled, parsed and its names and
+  resources resolved before the first request;
 * a resource needs an ``exists`` query (or only ``createorupdate``): a
   ``statecheck`` alone cannot tell a missing resource from a drifted one, and
   creating a drifted one would duplicate it;
@@ -54,7 +57,6 @@ _ANCHORS = {
     "test": ("exists", "statecheck", "exports"),
     "teardown": ("exists", "exports", "delete"),
 }
-_READS = ("exists", "statecheck", "exports")
 
 
 class Unavailable(Exception):
