@@ -34,8 +34,6 @@ class UndefinedName(StackError):
     """A template read a name nothing defines (a prop with ``default:`` then takes its default)."""
 
 
-
-
 # -- stackql-deploy's filters -------------------------------------------------------------------
 
 
@@ -132,7 +130,13 @@ class Renderer:
                     if isinstance(result, jinja2.Undefined):
                         result._fail_with_undefined_error()
                     return result
-                return compiled.render(full)
+                pieces, size = [], 0
+                for piece in compiled.generate(full):  # stopped as soon as it grows too large, as scripts are
+                    size += len(piece)
+                    if size > self.environment.limits.output:
+                        raise StackError(f"{where}: the value would be larger than {self.environment.limits.output:,} characters")
+                    pieces.append(piece)
+                return "".join(pieces)
         except sandbox.TimedOut:
             raise StackError(f"{where}: the template ran longer than {self.environment.limits.seconds:g} seconds") from None
         except jinja2.UndefinedError as error:
@@ -141,6 +145,8 @@ class Renderer:
             raise UndefinedName(f"{where}: {undefined_message(error)}") from None
         except jinja2.TemplateSyntaxError as error:
             raise StackError(f"{where}: template syntax error: {' '.join(str(error.message).split())}") from None
+        except StackError:
+            raise
         except Error as error:
             raise StackError(f"{where}: {error}") from None
         except Exception as error:  # noqa: BLE001  (an expression failed: 1/0, a bad filter argument, a refusal)

@@ -797,3 +797,10 @@ def test_example_manifest_contains_the_reference_block_unchanged() -> None:
     example = (EXAMPLE / MANIFEST).read_text(encoding="utf-8").splitlines()
     found = [index for index in range(len(example) - len(run) + 1) if example[index : index + len(run)] == run]
     assert len(found) == 1
+
+
+def test_a_value_that_would_grow_without_bound_is_stopped(renderer: values.Renderer) -> None:
+    """Each loop is bounded, but loops nest: the rendered value itself is bounded too."""
+    huge = "{% for i in range(100000) %}{% for j in range(100) %}{{ 'x' * 5000 }}{% endfor %}{% endfor %}"
+    with pytest.raises(StackError, match=r"^m\.yml:3: the value would be larger than 10,000,000 characters$"):
+        renderer.value(huge, {}, "m.yml:3")
