@@ -121,10 +121,9 @@ class Deployment:
         self.dry_run, self.show_queries, self.on_failure = dry_run, show_queries, on_failure
         self.echo = echo or (lambda line: None)
         self.sleep = sleep
-        from cfql.provider.auth import credential_env_vars
+        from cfql.script.runner import hidden_env_vars
 
-        hidden = set(conn.registry.credential_env_vars()) | credential_env_vars(getattr(conn.settings, "auth", None))
-        self.renderer = Renderer(hidden)
+        self.renderer = Renderer(hidden_env_vars(conn))
         self.states = {resource.name: _State(resource, load_queries(stack, resource)) for resource in stack.resources}
         self.order = [resource.name for resource in stack.resources]
         self.globals: dict[str, t.Any] = {}
@@ -198,7 +197,11 @@ class Deployment:
             if command == "build":  # every query it may run can: nothing is sent for a resource that would stop halfway
                 self._require(state, self._names(state, _ANCHORS["build"]))
             handler = {"build": self._build, "test": self._test, "plan": self._plan}[command]
-            outcome.action = handler(state, outcome)
+            if resource.type == "query":  # every command reads a query resource's exports, and does nothing else
+                self._export(state)
+                outcome.action = outcomes.EXPORTED
+            else:
+                outcome.action = handler(state, outcome)
         except Unavailable as missing:
             why = self.unavailable.get(missing.upstream, "")
             if why == "is skipped" and not state.writes:  # what it needs is off in this stack env: so is it
@@ -224,9 +227,6 @@ class Deployment:
 
     def _build(self, state: _State, outcome: ResourceOutcome) -> str:
         queries, kind = state.queries, state.resource.type
-        if kind == "query":
-            self._export(state)
-            return outcomes.EXPORTED
         if kind == "command":
             self._apply(state, queries["command"])
             return outcomes.RAN
@@ -252,9 +252,6 @@ class Deployment:
         kind = state.resource.type
         if kind == "command":
             return outcomes.SKIPPED
-        if kind == "query":
-            self._export(state)
-            return outcomes.EXPORTED
         if not self._exists(state, tries=1 + state.queries["exists"].option("retries")):
             return outcomes.MISSING
         passed = outcomes.PASSED
@@ -266,9 +263,6 @@ class Deployment:
 
     def _plan(self, state: _State, outcome: ResourceOutcome) -> str:
         queries, kind = state.queries, state.resource.type
-        if kind == "query":
-            self._export(state)
-            return outcomes.EXPORTED
         if kind == "command":
             outcome.steps = [self._describe(state, queries["command"])]
             return outcomes.WOULD_RUN
@@ -856,14 +850,13 @@ class Deployment:
         """
         for name in self.order:
             state = self.states[name]
-            needs = self._upstreams(state, self._names(state, ANCHORS), set())
             condition = state.resource.condition
-            if condition is not None:
-                needs |= self._upstreams(state, self._if_names(state), set())
+            if_needs = self._upstreams(state, self._if_names(state), set()) if condition is not None else set()
+            needs = self._upstreams(state, self._names(state, ANCHORS), set()) | if_needs
             off = next((upstream for upstream in self.order if upstream in needs and upstream in self.off), None)
             if off is not None:
                 self.off[name] = f"it needs {off}, which is skipped"
-            elif condition is not None and not self._upstreams(state, self._if_names(state), set()) and not self._condition(state):
+            elif condition is not None and not if_needs and not self._condition(state):
                 self.off[name] = "its if is false"
 
     def _if_names(self, state: _State) -> Names:

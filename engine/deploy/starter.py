@@ -26,7 +26,7 @@ def init(name: str, directory: str | Path = ".", provider: str | None = None) ->
     if target.exists():
         raise StackError(f"{target}: already exists (init writes a new stack folder)")
     source = _starter(provider)
-    files = [(path, relative) for path, relative in _walk(source, ())]
+    files = _walk(source, ())
     target.mkdir(parents=True)
     for path, relative in files:
         destination = target.joinpath(*relative)

@@ -16,6 +16,7 @@ names are found before anything is sent.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import os
 import re
@@ -130,13 +131,10 @@ class Renderer:
                     if isinstance(result, jinja2.Undefined):
                         result._fail_with_undefined_error()
                     return result
-                pieces, size = [], 0
-                for piece in compiled.generate(full):  # stopped as soon as it grows too large, as scripts are
-                    size += len(piece)
-                    if size > self.environment.limits.output:
-                        raise StackError(f"{where}: the value would be larger than {self.environment.limits.output:,} characters")
-                    pieces.append(piece)
-                return "".join(pieces)
+                text = sandbox.bounded_join(compiled.generate(full), self.environment.limits.output)
+                if text is None:  # stopped as soon as it grew too large, as a script's output is
+                    raise StackError(f"{where}: the value would be larger than {self.environment.limits.output:,} characters")
+                return text
         except sandbox.TimedOut:
             raise StackError(f"{where}: the template ran longer than {self.environment.limits.seconds:g} seconds") from None
         except jinja2.UndefinedError as error:
@@ -219,8 +217,16 @@ def template_names(text: str, sql: bool = False, source: str = "<input>") -> Nam
     """The names ``text`` reads; ``sql``: it is a query template (StackQL's ``{{ .name }}`` form allowed).
 
     A query template that its placement rules refuse (a placeholder in a
-    comment) is a StackError naming ``source`` and the line.
+    comment) is a StackError naming ``source`` and the line. A run asks this
+    of the same few templates many times (every check, every prop a query
+    needs), so each is analysed once; callers get a copy they may change.
     """
+    found = _template_names(text, sql, source)
+    return Names(dict(found.lines), set(found.attributes))
+
+
+@functools.lru_cache(maxsize=1024)
+def _template_names(text: str, sql: bool, source: str) -> Names:
     import jinja2
     from jinja2 import meta, nodes
 

@@ -156,13 +156,11 @@ class DriverCore:
         a ``name`` ...) is refused here, on the first use of the provider: before any request.
         """
         from cfql.provider.auth import AuthConfigError, MissingCredentials, UnsupportedAuth, credentials
-        from cfql.provider.sandbox import sandbox_entry
 
         try:
             return credentials(auth, given), ""
         except MissingCredentials as error:
-            hint = ", or use --sandbox" if sandbox_entry(provider.name, provider.conventions.sandbox.get("start")) else ""
-            return None, f"{error}{hint}"
+            return None, str(error)
         except UnsupportedAuth as error:
             raise NotSupportedError(f"{error} ({origin}); nothing was sent") from None
         except AuthConfigError as error:
@@ -225,7 +223,12 @@ class DriverCore:
     def headers(self, request: ApiRequest) -> dict[str, str]:
         endpoint = self.endpoint(request.method)
         if endpoint.credentials is None:
-            raise CredentialsError(endpoint.missing)
+            # Only now: a dry run never needs the hint, and finding a sandbox may scan the installed entry points.
+            from cfql.provider.sandbox import sandbox_entry
+
+            provider = endpoint.provider
+            hint = ", or use --sandbox" if sandbox_entry(provider.name, provider.conventions.sandbox.get("start")) else ""
+            raise CredentialsError(endpoint.missing + hint)
         return with_credentials(request.headers, endpoint.credentials.headers)
 
     def params(self, request: ApiRequest, shown: bool = False) -> t.Any:

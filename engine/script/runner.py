@@ -134,16 +134,10 @@ def prepare(
     environment variables the target's providers read credentials from."""
     if has_template(text):
         # Only now: a plain script never pays for Jinja.
-        from cfql.provider.registry import default_registry
         from cfql.script.templates import render
 
         try:
-            from cfql.provider.auth import credential_env_vars
-
-            registry = getattr(target, "registry", None) or default_registry()
-            settings = getattr(target, "settings", None)  # --auth names credential variables too
-            hidden = set(registry.credential_env_vars()) | credential_env_vars(getattr(settings, "auth", None))
-            text = render(text, variables or {}, source, template_dir, hidden=hidden, filters=filters)
+            text = render(text, variables or {}, source, template_dir, hidden=hidden_env_vars(target), filters=filters)
         except Error as error:
             raise error.locate(source, "?") from None
     statements: list[Statement] = []
@@ -177,6 +171,16 @@ def prepare(
     except Error as error:
         raise error.locate(source, getattr(error, "line", None) or line) from None
     return Script(source, statements)
+
+
+def hidden_env_vars(target: t.Any) -> set[str]:
+    """The environment variables templates must not see: those the target's providers (and its --auth) read credentials from."""
+    from cfql.provider.auth import credential_env_vars
+    from cfql.provider.registry import default_registry
+
+    registry = getattr(target, "registry", None) or default_registry()
+    settings = getattr(target, "settings", None)
+    return set(registry.credential_env_vars()) | credential_env_vars(getattr(settings, "auth", None))
 
 
 OnResult = t.Callable[[Statement, Result], None]

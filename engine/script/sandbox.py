@@ -259,6 +259,18 @@ class Sandbox(ImmutableSandboxedEnvironment):
         return bounded
 
 
+def bounded_join(pieces: t.Iterable[str], limit: int) -> str | None:
+    """The pieces a template generates, joined; None as soon as they pass ``limit`` characters (nothing bigger is kept)."""
+    kept: list[str] = []
+    size = 0
+    for piece in pieces:
+        size += len(piece)
+        if size > limit:
+            return None
+        kept.append(piece)
+    return "".join(kept)
+
+
 class BoundedRange(Sequence):  # type: ignore[type-arg]
     """What ``range()`` gives templates: a range whose items count against the render's steps.
 

@@ -197,14 +197,12 @@ def _check_tree(tree: t.Any, source: str, allow_files: bool) -> None:
 
 def _generate(template: t.Any, context: t.Mapping[str, t.Any], limits: Limits, source: str) -> str:
     """The rendered text, stopped as soon as it grows past ``limits.output`` characters."""
-    pieces: list[str] = []
-    size = 0
-    for piece in template.generate(context):
-        size += len(piece)
-        if size > limits.output:
-            raise TemplateError(f"{source}: the rendered script would be larger than {limits.output:,} characters")
-        pieces.append(piece)
-    return "".join(pieces)
+    from cfql.script.sandbox import bounded_join
+
+    text = bounded_join(template.generate(context), limits.output)
+    if text is None:
+        raise TemplateError(f"{source}: the rendered script would be larger than {limits.output:,} characters")
+    return text
 
 
 def rewrite(text: str, source: str = "<input>") -> Rewritten:

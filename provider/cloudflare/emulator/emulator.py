@@ -108,7 +108,7 @@ class Emulator:
 
     @property
     def requests(self) -> list[tuple[str, str]]:
-        """(HTTP method, path with query) of every request received so far, in arrival order."""
+        """(HTTP method, path with query) of the requests received so far (the latest 100,000), in arrival order."""
         return list(self._running().requests)
 
     def meetings(self, account_id: str, app_id: str) -> list[Record]:

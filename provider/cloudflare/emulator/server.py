@@ -14,6 +14,7 @@ API itself.
 from __future__ import annotations
 
 import contextlib
+from collections import deque
 import hmac
 import json
 import socket
@@ -52,8 +53,9 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
         self.token = token
         self.injector = injector
         self.request_count = 0
-        #: (HTTP method, path) of every request received, in order: tests count writes with it.
-        self.requests: list[tuple[str, str]] = []
+        #: (HTTP method, path) of the latest requests received, in order: tests count writes with it. Bounded,
+        #: so that a long --sandbox session does not grow it without end.
+        self.requests: deque[tuple[str, str]] = deque(maxlen=100_000)
         self._lock = threading.Lock()
         self._connections: dict[socket.socket, threading.Thread] = {}
         super().__init__(address, Handler)
