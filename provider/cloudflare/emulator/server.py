@@ -14,7 +14,6 @@ API itself.
 from __future__ import annotations
 
 import contextlib
-from collections import deque
 import hmac
 import json
 import socket
@@ -22,6 +21,7 @@ import sys
 import threading
 import time
 import traceback
+from collections import deque
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
