@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from cfql.deploy import outcomes, report
 from cfql.deploy.manifest import BUILTIN_NAMES, Resource, Stack, Unquoted
 from cfql.deploy.outcomes import DeployResult, ResourceOutcome, Step
-from cfql.deploy.queries import ANCHORS, Query, check_statements, load_queries, returns_rows, select_names
+from cfql.deploy.queries import Query, check_statements, load_queries, returns_rows, select_names
 from cfql.deploy.values import (
     FILTERS,
     Names,
@@ -147,7 +147,7 @@ class Deployment:
         if command not in COMMANDS:
             raise StackError(f"unknown deploy command {command!r} (one of {', '.join(COMMANDS)})")
         anchors = set(_ANCHORS[command]) | ({"delete"} if command == "build" and self.on_failure == "rollback" else set())
-        self._decide_conditions()
+        self._decide_conditions(anchors)
         for name in self.order:
             if name not in self.off:
                 self._check_resource(self.states[name], anchors)
@@ -843,7 +843,7 @@ class Deployment:
             return value
         return text_condition(condition, lambda part: self.renderer.value(part, context, where), where)
 
-    def _decide_conditions(self) -> None:
+    def _decide_conditions(self, anchors: t.Collection[str]) -> None:
         """Turn off, before anything is sent, each resource whose ``if`` reads no export and is false, and what needs it.
 
         An ``if`` that reads an export is decided when its resource's turn comes.
@@ -852,7 +852,7 @@ class Deployment:
             state = self.states[name]
             condition = state.resource.condition
             if_needs = self._upstreams(state, self._if_names(state), set()) if condition is not None else set()
-            needs = self._upstreams(state, self._names(state, ANCHORS), set()) | if_needs
+            needs = self._upstreams(state, self._names(state, anchors), set()) | if_needs
             off = next((upstream for upstream in self.order if upstream in needs and upstream in self.off), None)
             if off is not None:
                 self.off[name] = f"it needs {off}, which is skipped"

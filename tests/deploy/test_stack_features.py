@@ -460,3 +460,15 @@ def test_output_file_and_env_file_and_providers(tmp_path: Path, conn: cfql.Conne
     (stack / "stackql_manifest.yml").write_text("name: s\nresources: []\n")
     with pytest.raises(StackError, match=r"stackql_manifest.yml:1: providers must list the providers the stack uses"):
         cfql.deploy.load_stack(stack)
+
+
+def test_teardown_checks_only_the_queries_it_runs(tmp_path: Path, conn: cfql.Connection, emulator: Emulator) -> None:
+    """A create that no longer compiles must not keep a stack from being torn down (teardown never runs it)."""
+    stack = stack_of(tmp_path, meeting_resource("m", "M"))
+    assert cfql.deploy.build(stack, connection=conn).ok
+    iql = stack / "resources" / "meeting.iql"
+    iql.write_text(iql.read_text().replace("'{{ title }}', {{ keep_alive }}", "'{{ title | nosuchfilter }}', {{ keep_alive }}"))
+    with pytest.raises(StackError, match="No filter named 'nosuchfilter'"):
+        cfql.deploy.build(stack, connection=conn)
+    torn = cfql.deploy.teardown(stack, connection=conn)
+    assert [(o.name, o.action) for o in torn.resources] == [("m", "deleted")]
