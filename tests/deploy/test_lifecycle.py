@@ -58,6 +58,11 @@ class Account:
     def participants(self, meeting_id: str) -> list[t.Any]:
         return self.emulator.participants(ACCOUNT, APP, meeting_id)
 
+    def execute(self, sql: str) -> None:
+        """A change made out of band, as another user of the account would."""
+        with cfql.connect(base_url=self.url, token=SANDBOX_TOKEN) as conn:
+            conn.execute(sql)
+
 
 @pytest.fixture
 def account(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> t.Iterator[Account]:
@@ -76,9 +81,11 @@ def stack(tmp_path: Path) -> Path:
     return copy
 
 
-def deploy(account: Account, capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    """``cfql deploy ...`` in this process, on a freshly restarted emulator: (exit status, stdout, stderr)."""
+def deploy(account: Account, capsys: pytest.CaptureFixture[str], *argv: str, faults: Faults | None = None) -> tuple[int, str, str]:
+    """``cfql deploy ...`` in this process, on a freshly restarted emulator (with ``faults``): (exit status, stdout, stderr)."""
     account.restart()
+    if faults is not None:
+        account.emulator.faults = faults
     capsys.readouterr()
     status = main(["deploy", *argv, "--base-url", account.url])
     out, err = capsys.readouterr()
@@ -112,11 +119,10 @@ def test_test_passes_then_fails_after_an_out_of_band_update_which_plan_shows(
     assert account.writes() == []
 
     [meeting] = account.meetings()
-    with cfql.connect(base_url=account.url, token=SANDBOX_TOKEN) as conn:
-        conn.execute(
-            "UPDATE cloudflare.realtime_kit.meetings SET record_on_start = true "
-            f"WHERE account_id = '{ACCOUNT}' AND app_id = '{APP}' AND meeting_id = '{meeting['id']}'"
-        )
+    account.execute(
+        "UPDATE cloudflare.realtime_kit.meetings SET record_on_start = true "
+        f"WHERE account_id = '{ACCOUNT}' AND app_id = '{APP}' AND meeting_id = '{meeting['id']}'"
+    )
     status, out, err = deploy(account, capsys, "test", str(stack), "dev", *VARIABLES)
     assert status == 1
     assert "meetings: drifted" in out and "meeting_host: passed" in out  # the host is still checked
@@ -171,22 +177,17 @@ def test_teardown_of_a_half_gone_stack_removes_the_rest(account: Account, stack:
     assert deploy(account, capsys, "build", str(stack), "dev", *VARIABLES)[0] == 0
     [meeting] = account.meetings()
     [host] = account.participants(meeting["id"])
-    with cfql.connect(base_url=account.url, token=SANDBOX_TOKEN) as conn:
-        conn.execute(
-            "DELETE FROM cloudflare.realtime_kit.meetings "
-            f"WHERE account_id = '{ACCOUNT}' AND app_id = '{APP}' AND meeting_id = '{meeting['id']}' AND participant_id = '{host['id']}'"
-        )
+    account.execute(
+        "DELETE FROM cloudflare.realtime_kit.meetings "
+        f"WHERE account_id = '{ACCOUNT}' AND app_id = '{APP}' AND meeting_id = '{meeting['id']}' AND participant_id = '{host['id']}'"
+    )
     status, out, _ = deploy(account, capsys, "teardown", str(stack), "dev", *VARIABLES)
     assert status == 0
     assert "meeting_host: absent" in out and "meetings: deleted" in out
 
 
 def test_a_500_on_exists_stops_the_run_before_any_create(account: Account, stack: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    account.restart()
-    account.emulator.faults = Faults(error_rate=1.0)
-    capsys.readouterr()
-    status = main(["deploy", "build", str(stack), "dev", *VARIABLES, "--base-url", account.url, "--retries", "0"])
-    out, err = capsys.readouterr()
+    status, out, err = deploy(account, capsys, "build", str(stack), "dev", *VARIABLES, "--retries", "0", faults=Faults(error_rate=1.0))
     assert status == 1
     assert account.emulator.requests and all(method == "GET" for method, _ in account.emulator.requests)
     assert account.meetings() == []
@@ -298,11 +299,7 @@ def test_the_command_runs_as_a_program(account: Account, stack: Path) -> None:
 def test_a_failed_read_in_teardown_deletes_nothing(account: Account, stack: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Teardown reads first what exists; if it cannot, it must not start deleting on a guess."""
     assert deploy(account, capsys, "build", str(stack), "dev", *VARIABLES)[0] == 0
-    account.restart()
-    account.emulator.faults = Faults(error_rate=1.0)
-    capsys.readouterr()
-    status = main(["deploy", "teardown", str(stack), "dev", *VARIABLES, "--base-url", account.url, "--retries", "0"])
-    out, err = capsys.readouterr()
+    status, out, _ = deploy(account, capsys, "teardown", str(stack), "dev", *VARIABLES, "--retries", "0", faults=Faults(error_rate=1.0))
     assert status == 1
     assert "meetings: failed - exists (" in out and "meeting_host: not run" in out
     assert account.writes() == []

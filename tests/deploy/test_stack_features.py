@@ -54,11 +54,11 @@ def conn(emulator: Emulator) -> t.Iterator[cfql.Connection]:
         yield connection
 
 
-def meeting_resource(name: str, title: str, keep_alive: int = 90) -> str:
+def meeting_resource(name: str, title: str, keep_alive: int = 90, file: str = "meeting.iql") -> str:
     """One meeting as an item of ``resources:``, its queries in ``file``."""
     return f"""\
   - name: {name}
-    file: meeting.iql
+    file: {file}
     props:
       - name: account_id
         value: {ACCOUNT}
@@ -165,16 +165,7 @@ resources:
 
 
 def test_on_failure_ignore_goes_on_with_what_does_not_depend_on_the_failure(tmp_path: Path, conn: cfql.Connection, emulator: Emulator) -> None:
-    stack = write_stack(
-        tmp_path / "s",
-        f"""\
-name: features
-providers: [cloudflare]
-resources:
-{meeting_resource("broken", "Broken", keep_alive=30)}
-{meeting_resource("independent", "Independent")}
-""",
-    )
+    stack = stack_of(tmp_path, meeting_resource("broken", "Broken", keep_alive=30) + meeting_resource("independent", "Independent"))
     stopped = cfql.deploy.build(stack, "dev", connection=conn)
     assert [(o.name, o.action) for o in stopped.resources] == [("broken", "failed"), ("independent", "not run")]
     assert stopped.exit_code == 1 and emulator.meetings(ACCOUNT, APP) == []
@@ -203,11 +194,7 @@ def test_a_write_in_an_exists_query_is_refused_before_it_is_sent(tmp_path: Path,
         "/*+ exists */\nDELETE FROM cloudflare.realtime_kit.meetings WHERE account_id = 'a' AND app_id = 'b' "
         "AND meeting_id = 'c' AND participant_id = 'd';\n",
     )
-    stack = write_stack(
-        tmp_path / "s",
-        f"name: s\nproviders: [cloudflare]\nresources:\n{meeting_resource('m', 'M')}",
-        {"meeting.iql": sneaky},
-    )
+    stack = stack_of(tmp_path, meeting_resource("m", "M"), sneaky)
     result = cfql.deploy.build(stack, connection=conn)
     assert result.resources[0].action == "failed"
     assert "a /*+ exists */ query must only read" in str(result.resources[0].error)
@@ -253,8 +240,13 @@ def test_file_directives_cannot_multiply_a_manifest(tmp_path: Path) -> None:
 # -- what a review of the first version found ------------------------------------------------------
 
 
-def stack_of(tmp_path: Path, resources: str, iql: str = MEETING_IQL, top: str = "") -> Path:
-    return write_stack(tmp_path / "s", f"name: s\nproviders: [cloudflare]\n{top}resources:\n{resources}", {"meeting.iql": iql})
+def stack_of(
+    tmp_path: Path, resources: str, iql: str = MEETING_IQL, top: str = "", files: t.Mapping[str, str] | None = None
+) -> Path:
+    """A stack named s of ``resources`` (``top``: manifest lines before them), its queries in meeting.iql and ``files``."""
+    return write_stack(
+        tmp_path / "s", f"name: s\nproviders: [cloudflare]\n{top}resources:\n{resources}", {"meeting.iql": iql, **(files or {})}
+    )
 
 
 def test_a_404_to_a_delete_is_checked_by_the_exists_query(tmp_path: Path, conn: cfql.Connection, emulator: Emulator) -> None:
@@ -278,12 +270,8 @@ def test_an_all_null_exists_row_means_absent(tmp_path: Path, conn: cfql.Connecti
 
 def test_a_global_named_like_an_export_does_not_hide_the_dependency(tmp_path: Path, conn: cfql.Connection, emulator: Emulator) -> None:
     host = MEETING_IQL.replace("title = '{{ title }}'", "title = '{{ title }}' AND id = '{{ meeting_id }}'")
-    resources = meeting_resource("a", "A", keep_alive=30) + meeting_resource("b", "B").replace("file: meeting.iql", "file: host.iql")
-    stack = write_stack(
-        tmp_path / "s",
-        f"name: s\nproviders: [cloudflare]\nglobals:\n  - name: meeting_id\n    value: from-the-global\nresources:\n{resources}",
-        {"meeting.iql": MEETING_IQL, "host.iql": host},
-    )
+    resources = meeting_resource("a", "A", keep_alive=30) + meeting_resource("b", "B", file="host.iql")
+    stack = stack_of(tmp_path, resources, top="globals:\n  - name: meeting_id\n    value: from-the-global\n", files={"host.iql": host})
     result = cfql.deploy.build(stack, connection=conn, on_failure="ignore")
     assert [(o.name, o.action) for o in result.resources] == [("a", "failed"), ("b", "not run")]
     assert "needs a, which failed" in str(result.resources[1].error)
@@ -303,8 +291,8 @@ def test_return_vals_without_returning_is_refused_before_anything_is_sent(tmp_pa
 
 def test_a_resource_is_not_started_when_a_later_query_of_it_needs_what_failed(tmp_path: Path, conn: cfql.Connection, emulator: Emulator) -> None:
     later = MEETING_IQL + "\n/*+ exports */\nSELECT '{{ a.meeting_id }}' AS meeting_id FROM cloudflare.realtime_kit.kit_meetings WHERE account_id = 'x' AND app_id = 'y';\n"
-    resources = meeting_resource("a", "A", keep_alive=30) + meeting_resource("b", "B").replace("file: meeting.iql", "file: later.iql")
-    stack = write_stack(tmp_path / "s", f"name: s\nproviders: [cloudflare]\nresources:\n{resources}", {"meeting.iql": MEETING_IQL, "later.iql": later})
+    resources = meeting_resource("a", "A", keep_alive=30) + meeting_resource("b", "B", file="later.iql")
+    stack = stack_of(tmp_path, resources, files={"later.iql": later})
     result = cfql.deploy.build(stack, connection=conn, on_failure="ignore")
     assert [(o.name, o.action, o.writes) for o in result.resources] == [("a", "failed", 0), ("b", "not run", 0)]
     assert emulator.meetings(ACCOUNT, APP) == []
@@ -319,8 +307,10 @@ def test_only_statements_on_resources_run_in_a_stack(tmp_path: Path, conn: cfql.
 
 def test_plan_fails_on_a_query_that_cannot_be_rendered(tmp_path: Path, conn: cfql.Connection, emulator: Emulator) -> None:
     stack = stack_of(tmp_path, meeting_resource("m", "M", keep_alive=30))  # below the schema's minimum
-    for dry_run in (False, True):
-        result = cfql.deploy.plan(stack, connection=conn, dry_run=dry_run) if not dry_run else cfql.deploy.build(stack, connection=conn, dry_run=True)
+    for dry_run, result in [
+        (False, cfql.deploy.plan(stack, connection=conn)),
+        (True, cfql.deploy.build(stack, connection=conn, dry_run=True)),
+    ]:
         assert result.exit_code == 1, dry_run
         assert "30 is below the minimum 60" in str(result.resources[0].error)
     assert not any(method != "GET" for method, _ in emulator.requests)
@@ -328,16 +318,18 @@ def test_plan_fails_on_a_query_that_cannot_be_rendered(tmp_path: Path, conn: cfq
 
 def test_names_of_if_default_and_stack_exports_are_checked_before_anything_is_sent(tmp_path: Path, conn: cfql.Connection, emulator: Emulator) -> None:
     cases = {
-        "if": (meeting_resource("a", "A") + meeting_resource("b", "B") + "    if: nope == 'x'\n", "", r"undefined template variable: nope"),
+        "if": (meeting_resource("a", "A") + meeting_resource("b", "B") + "    if: nope == 'x'\n", r"undefined template variable: nope"),
         "default": (
-            meeting_resource("a", "A").replace('value: "A"', 'value: "{{ nothing }}"\n        default: "{{ typo_var }}"'), "",
+            meeting_resource("a", "A").replace('value: "A"', 'value: "{{ nothing }}"\n        default: "{{ typo_var }}"'),
             r"undefined template variable: typo_var",
         ),
-        "stack exports": (meeting_resource("a", "A"), "", r"stack export meetng_id is neither a global, a variable nor an export"),
+        "stack exports": (
+            meeting_resource("a", "A") + "exports: [meetng_id]\n", r"stack export meetng_id is neither a global, a variable nor an export"
+        ),
     }
-    for case, (resources, top, message) in cases.items():
+    for case, (resources, message) in cases.items():
         folder = tmp_path / case.replace(" ", "_")
-        write_stack(folder, f"name: s\nproviders: [cloudflare]\n{top}resources:\n{resources}" + ("exports: [meetng_id]\n" if case == "stack exports" else ""))
+        write_stack(folder, f"name: s\nproviders: [cloudflare]\nresources:\n{resources}")
         with pytest.raises(StackError, match=message):
             cfql.deploy.build(folder, connection=conn)
     cycle = meeting_resource("a", "A").replace('value: "A"', 'value: "{{ other }}"\n      - name: other\n        value: "{{ title }}"')
@@ -353,7 +345,7 @@ def test_secret_props_and_protected_numbers_are_masked(tmp_path: Path, conn: cfq
         meeting_resource("m", "M").replace("      - name: keep_alive", "      - name: db_password\n        value: hunter2-secret\n      - name: keep_alive")
         + "    protected: [keep]\n"
     ).replace("    exports:\n      - meeting_id\n", "    exports:\n      - meeting_id\n      - {meeting_id: keep}\n")
-    stack = stack_of(tmp_path, resources, checked, top="")
+    stack = stack_of(tmp_path, resources, checked)
     (stack / "stackql_manifest.yml").write_text((stack / "stackql_manifest.yml").read_text() + "exports: [keep]\n")
     lines: list[str] = []
     out = tmp_path / "exports.json"
@@ -392,8 +384,8 @@ def test_a_broken_second_resource_is_refused_before_the_first_is_created(
 ) -> None:
     target = "cloudflare.realtime_kit.kit_meetings" if "table" in broken else "'{{ app_id }}'"
     host = MEETING_IQL.replace(target, broken, 1)
-    resources = meeting_resource("a", "A") + meeting_resource("b", "B").replace("file: meeting.iql", "file: host.iql")
-    stack = write_stack(tmp_path / "s", f"name: s\nproviders: [cloudflare]\nresources:\n{resources}", {"meeting.iql": MEETING_IQL, "host.iql": host})
+    resources = meeting_resource("a", "A") + meeting_resource("b", "B", file="host.iql")
+    stack = stack_of(tmp_path, resources, files={"host.iql": host})
     with pytest.raises(StackError, match=message):
         cfql.deploy.build(stack, connection=conn)
     assert emulator.requests == []
@@ -412,8 +404,8 @@ def test_plan_reads_past_what_is_to_be_created(tmp_path: Path, conn: cfql.Connec
 
 def test_plan_does_not_hide_a_template_error_behind_an_unknown_value(tmp_path: Path, conn: cfql.Connection, emulator: Emulator) -> None:
     host = MEETING_IQL.replace("SELECT '{{ account_id }}', '{{ app_id }}', '{{ title }}'", "SELECT '{{ account_id }}', '{{ app_id }}', '{{ a.meeting_id }}{{ 1 / 0 }}'")
-    resources = meeting_resource("a", "A") + meeting_resource("b", "B").replace("file: meeting.iql", "file: host.iql")
-    stack = write_stack(tmp_path / "s", f"name: s\nproviders: [cloudflare]\nresources:\n{resources}", {"meeting.iql": MEETING_IQL, "host.iql": host})
+    resources = meeting_resource("a", "A") + meeting_resource("b", "B", file="host.iql")
+    stack = stack_of(tmp_path, resources, files={"host.iql": host})
     result = cfql.deploy.plan(stack, connection=conn)
     assert [(o.name, o.action) for o in result.resources] == [("a", "create"), ("b", "failed")]
     assert "division by zero" in str(result.outcome("b").error) and result.exit_code == 1
@@ -424,7 +416,7 @@ def test_a_statecheck_row_of_nulls_is_drift(tmp_path: Path, conn: cfql.Connectio
         "\n/*+ statecheck */\nSELECT max(id) AS id FROM cloudflare.realtime_kit.kit_meetings\n"
         "WHERE account_id = '{{ account_id }}' AND app_id = '{{ app_id }}' AND persist_chat = true;\n"
     )
-    stack = stack_of(tmp_path, meeting_resource("m", "M"), checked.replace("/*+ create */", "/*+ create */", 1))
+    stack = stack_of(tmp_path, meeting_resource("m", "M"), checked)
     first = cfql.deploy.build(stack, connection=conn)
     assert first.resources[0].action == "failed"  # created, but its statecheck cannot pass: there is no update
     assert "the change was sent, but the statecheck still fails" in str(first.resources[0].error)
@@ -437,7 +429,7 @@ def test_what_an_if_turns_off_turns_off_what_needs_it(tmp_path: Path, conn: cfql
         + meeting_resource("p", "{{ prd_only_title }}") + "    if: stack_env == 'prd'\n"
         + meeting_resource("q", "Q {{ p.meeting_id }}")
     )
-    stack = stack_of(tmp_path, resources, top="")
+    stack = stack_of(tmp_path, resources)
     (stack / "stackql_manifest.yml").write_text((stack / "stackql_manifest.yml").read_text() + "exports: [meeting_id]\n")
     built = cfql.deploy.build(stack, "dev", connection=conn)
     assert [(o.name, o.action, o.note) for o in built.resources] == [
