@@ -45,6 +45,15 @@ class Recorder:
         return json.loads(content) if content else None
 
 
+def no_requests(request: httpx.Request) -> httpx.Response:
+    """A MockTransport handler for a connection that must send nothing: any request fails the test.
+
+    An AssertionError, not ``pytest.fail``: the script runner's workers hand an ``Exception`` back to the
+    main thread, but a BaseException such as pytest's ``Failed`` would leave ``executescript`` waiting.
+    """
+    raise AssertionError(f"a request was sent: {request.method} {request.url}")
+
+
 @pytest.fixture
 def recorder() -> Recorder:
     return Recorder()

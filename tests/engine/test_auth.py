@@ -32,6 +32,8 @@ from cfql.provider.auth import (
 )
 from cfql.provider.registry import Registry
 
+from .conftest import Recorder, no_requests
+
 ROOT = Path(__file__).resolve().parents[1] / "data" / "auth_providers"
 SELECT = "SELECT id, name FROM {}.things.things"
 
@@ -393,20 +395,7 @@ def test_the_auth_flag_reaches_the_settings() -> None:
 # -- the engine: what is sent, and what never is ------------------------------------------------
 
 
-class Recorder:
-    """A MockTransport handler: records each request and answers with one thing, or with ``answer``."""
-
-    def __init__(self, answer: httpx.Response | None = None) -> None:
-        self.requests: list[httpx.Request] = []
-        self.answer = answer
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        return self.answer or httpx.Response(200, json={"items": [{"id": "t1", "name": "one"}]})
-
-
-def never(request: httpx.Request) -> httpx.Response:
-    pytest.fail(f"a request was sent: {request.method} {request.url}")
+THINGS = {"items": [{"id": "t1", "name": "one"}]}
 
 
 @pytest.fixture(autouse=True)
@@ -429,20 +418,20 @@ def connection(handler: t.Callable[[httpx.Request], httpx.Response], **settings:
 def test_aws_signing_is_refused_before_any_request(monkeypatch: pytest.MonkeyPatch, dry_run: bool) -> None:
     monkeypatch.setenv("AWS_LIKE_SECRET_ACCESS_KEY", "aws-secret")
     monkeypatch.setenv("AWS_LIKE_ACCESS_KEY_ID", "AKIA123")
-    with connection(never, dry_run=dry_run) as conn, pytest.raises(NotSupportedError) as caught:
+    with connection(no_requests, dry_run=dry_run) as conn, pytest.raises(NotSupportedError) as caught:
         conn.run(SELECT.format("aws_like"))
     assert str(caught.value) == "auth type aws_signing_v4 is not supported yet (provider aws_like); nothing was sent"
 
 
 @pytest.mark.parametrize("kind", sorted(REFUSED))
 def test_an_override_cfql_cannot_send_is_refused_before_any_request(kind: str) -> None:
-    with connection(never, auth={"okta_like": REFUSED[kind]}) as conn, pytest.raises(NotSupportedError) as caught:
+    with connection(no_requests, auth={"okta_like": REFUSED[kind]}) as conn, pytest.raises(NotSupportedError) as caught:
         conn.run(SELECT.format("okta_like"))
     assert str(caught.value) == f"auth type {kind} is not supported yet (--auth for okta_like); nothing was sent"
 
 
 def test_a_malformed_override_is_refused_before_any_request() -> None:
-    with connection(never, auth={"anthropic_like": {"type": "custom", "credentialsenvvar": "K"}}) as conn:
+    with connection(no_requests, auth={"anthropic_like": {"type": "custom", "credentialsenvvar": "K"}}) as conn:
         with pytest.raises(ProgrammingError, match=r"^auth type custom needs a name .*\(--auth for anthropic_like\); nothing was sent$"):
             conn.run(SELECT.format("anthropic_like"))
 
@@ -457,22 +446,22 @@ def test_a_malformed_override_is_refused_before_any_request() -> None:
     ],
 )
 def test_missing_credentials_name_the_variables_before_any_request(provider: str, wanted: str) -> None:
-    with connection(never) as conn, pytest.raises(CredentialsError) as caught:
+    with connection(no_requests) as conn, pytest.raises(CredentialsError) as caught:
         conn.run(SELECT.format(provider))
     assert str(caught.value) == f"no credentials: set {wanted}"  # no --sandbox hint: these have none
 
 
-def test_null_auth_sends_no_credential_header() -> None:
-    recorder = Recorder()
+def test_null_auth_sends_no_credential_header(recorder: Recorder) -> None:
+    recorder.reply(body=THINGS)
     with connection(recorder) as conn:
         assert conn.execute(SELECT.format("null_like")) == [{"id": "t1", "name": "one"}]
     assert "authorization" not in recorder.requests[0].headers
 
 
-def test_the_override_replaces_the_providers_auth(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_override_replaces_the_providers_auth(monkeypatch: pytest.MonkeyPatch, recorder: Recorder) -> None:
     monkeypatch.setenv("OKTA_LIKE_TOKEN", "from-the-manifest")
     monkeypatch.setenv("OKTA_SECRET_KEY", "from-the-override")
-    recorder = Recorder()
+    recorder.reply(body=THINGS)
     override = {"okta_like": {"type": "api_key", "valuePrefix": "SSWS ", "credentialsenvvar": "OKTA_SECRET_KEY"}}
     with connection(recorder, auth=json.dumps(override)) as conn:
         conn.execute(SELECT.format("okta_like"))
@@ -480,10 +469,10 @@ def test_the_override_replaces_the_providers_auth(monkeypatch: pytest.MonkeyPatc
 
 
 def test_a_query_credential_is_merged_into_the_query_and_masked_in_the_debug_log(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], recorder: Recorder
 ) -> None:
     monkeypatch.setenv("QUERY_LIKE_KEY", "q+key/1")
-    recorder = Recorder()
+    recorder.reply(body=THINGS)
     with connection(recorder, debug=True) as conn:
         conn.execute(SELECT.format("query_like") + " WHERE kind = 'big'")
     sent = recorder.requests[0].url
@@ -496,7 +485,7 @@ def test_a_dry_run_masks_every_credential(monkeypatch: pytest.MonkeyPatch) -> No
     for name, value in {"DATADOG_LIKE_API_KEY": "dd-api-1", "DATADOG_LIKE_APP_KEY": "dd-app-2", "BASIC_LIKE_USER": "user-1",
                         "BASIC_LIKE_PASSWORD": "pass-2", "QUERY_LIKE_KEY": "query-3"}.items():
         monkeypatch.setenv(name, value)
-    with connection(never, dry_run=True) as conn:
+    with connection(no_requests, dry_run=True) as conn:
         shown = {p: conn.run(SELECT.format(p)).rows[0] for p in ("datadog_like", "basic_like", "query_like")}
     assert shown["datadog_like"]["headers"]["DD-API-KEY"] == "***" and shown["datadog_like"]["headers"]["DD-APPLICATION-KEY"] == "***"
     assert shown["basic_like"]["headers"]["Authorization"] == "Basic ***"
@@ -515,12 +504,12 @@ def test_a_dry_run_masks_every_credential(monkeypatch: pytest.MonkeyPatch) -> No
     ],
 )
 def test_an_error_echoing_a_credential_is_scrubbed(
-    monkeypatch: pytest.MonkeyPatch, provider: str, env: dict[str, str], echoed: list[str]
+    monkeypatch: pytest.MonkeyPatch, recorder: Recorder, provider: str, env: dict[str, str], echoed: list[str]
 ) -> None:
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    answer = httpx.Response(401, json={"message": "rejected: " + ", ".join(echoed)})
-    with connection(Recorder(answer)) as conn, pytest.raises(Exception) as caught:
+    recorder.reply(401, {"message": "rejected: " + ", ".join(echoed)})
+    with connection(recorder) as conn, pytest.raises(Exception) as caught:
         conn.run(SELECT.format(provider))
     message = str(caught.value)
     assert "rejected: ***" in message

@@ -22,6 +22,8 @@ from cfql.plan.meta import describe_method
 from cfql.plan.resolver import find_resource
 from cfql.provider.registry import Registry, default_registry
 
+from .conftest import no_requests
+
 ROOT = Path(__file__).resolve().parents[1] / "data" / "registry_meta"
 RECORDS = "zonely.dns.records"
 MEETINGS = "cloudflare.realtime_kit.meetings"
@@ -31,12 +33,8 @@ SUMMARY = ["id", "name", "type"]
 RECORD = ["id", "name", "type", "content", "ttl", "priority", "tags", "settings", "created_on"]
 
 
-def _no_calls(request: httpx.Request) -> httpx.Response:
-    raise AssertionError(f"SHOW and DESCRIBE must not send anything, sent {request.method} {request.url}")
-
-
 def _connection(registry: Registry) -> Connection:
-    return Connection(Settings(token="t"), http_client=httpx.Client(transport=httpx.MockTransport(_no_calls)), registry=registry)
+    return Connection(Settings(token="t"), http_client=httpx.Client(transport=httpx.MockTransport(no_requests)), registry=registry)
 
 
 @pytest.fixture

@@ -445,10 +445,15 @@ def pager_answer(request: httpx.Request) -> httpx.Response:
     return httpx.Response(200, json={"result": chunk, "result_info": info})
 
 
+def pager_connection(handler: t.Callable[[httpx.Request], httpx.Response] = pager_answer) -> Connection:
+    """A connection to the paging providers whose HTTP goes to ``handler`` over a MockTransport."""
+    client = httpx.Client(transport=httpx.MockTransport(handler))
+    return Connection(Settings(token="t", base_url="https://pager.test/v1"), http_client=client, registry=Registry(DATA / "paging_providers"))
+
+
 @pytest.fixture
 def pager_conn() -> t.Iterator[Connection]:
-    client = httpx.Client(transport=httpx.MockTransport(pager_answer))
-    with Connection(Settings(token="t", base_url="https://pager.test/v1"), http_client=client, registry=Registry(DATA / "paging_providers")) as conn:
+    with pager_connection() as conn:
         yield conn
 
 
@@ -478,28 +483,27 @@ def test_a_batch_of_changes_goes_one_request_at_a_time() -> None:
             steps.send([conn.driver.send(second)])
 
 
-def test_the_sync_driver_sends_a_batch_from_worker_threads_answers_in_order(pager_conn: Connection) -> None:
+def test_the_sync_driver_sends_a_batch_from_worker_threads_answers_in_order() -> None:
     threads: dict[int, str] = {}
 
     def recording(request: httpx.Request) -> httpx.Response:
         threads[int(request.url.params.get("page", 1))] = threading.current_thread().name
         return pager_answer(request)
 
-    pager_conn.driver._client = httpx.Client(transport=httpx.MockTransport(recording))
-    rows = pager_conn.execute("SELECT id FROM pager.items.records WHERE zone_id = 'z1'")
+    with pager_connection(recording) as conn:
+        rows = conn.execute("SELECT id FROM pager.items.records WHERE zone_id = 'z1'")
     assert [row["id"] for row in rows] == [f"i{n:02d}" for n in range(1, 24)]
     assert not threads[1].startswith("cfql-send") and all(threads[n].startswith("cfql-send") for n in (2, 3, 4, 5))
 
 
-def test_an_error_in_one_page_fails_the_batch(pager_conn: Connection) -> None:
+def test_an_error_in_one_page_fails_the_batch() -> None:
     def failing(request: httpx.Request) -> httpx.Response:
         if request.url.params.get("page") == "4":
             return httpx.Response(404, json={"message": "page 4 is gone"})
         return pager_answer(request)
 
-    pager_conn.driver._client = httpx.Client(transport=httpx.MockTransport(failing))
-    with pytest.raises(APIError, match="page 4 is gone"):
-        pager_conn.execute("SELECT id FROM pager.items.records WHERE zone_id = 'z1'")
+    with pager_connection(failing) as conn, pytest.raises(APIError, match="page 4 is gone"):
+        conn.execute("SELECT id FROM pager.items.records WHERE zone_id = 'z1'")
 
 
 def test_a_relative_next_link_is_resolved_against_the_page_it_came_from() -> None:
@@ -512,9 +516,7 @@ def test_a_relative_next_link_is_resolved_against_the_page_it_came_from() -> Non
         headers = {"Link": f'</v1/linked?page={page + 1}>; rel="next"'} if page < 3 else {}
         return httpx.Response(200, json=[{"id": f"p{page}"}], headers=headers)
 
-    client = httpx.Client(transport=httpx.MockTransport(linked))
-    settings = Settings(token="t", base_url="https://pager.test/v1")
-    with Connection(settings, http_client=client, registry=Registry(DATA / "paging_providers")) as conn:
+    with pager_connection(linked) as conn:
         rows = conn.execute("SELECT id FROM pager.items.linked")
     assert [row["id"] for row in rows] == ["p1", "p2", "p3"]
     assert seen == ["https://pager.test/v1/linked", "https://pager.test/v1/linked?page=2", "https://pager.test/v1/linked?page=3"]
@@ -524,8 +526,6 @@ def test_a_next_link_to_another_host_is_not_followed() -> None:
     def linked(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, json=[{"id": "p1"}], headers={"Link": '<https://elsewhere.test/v1/linked?page=2>; rel="next"'})
 
-    client = httpx.Client(transport=httpx.MockTransport(linked))
-    settings = Settings(token="t", base_url="https://pager.test/v1")
-    with Connection(settings, http_client=client, registry=Registry(DATA / "paging_providers")) as conn:
+    with pager_connection(linked) as conn:
         with pytest.raises(OperationalError, match="points to https://elsewhere.test, not to pager.test"):
             conn.execute("SELECT id FROM pager.items.linked")

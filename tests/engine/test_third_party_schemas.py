@@ -29,6 +29,8 @@ from cfql.plan.schema import check
 from cfql.provider.registry import Registry, default_registry
 from tests.loopback import LoopbackServer, Reply, Seen
 
+from .conftest import no_requests
+
 ROOT = Path(__file__).resolve().parents[1] / "data" / "registry_meta"
 RECORDS = "zonely.dns.records"
 USERS = "zonely.dns.users"
@@ -294,10 +296,7 @@ def test_a_type_is_refused_everywhere(server: LoopbackServer) -> None:
     ],
 )
 def test_cfql_s_own_document_always_refuses(sql: str, message: str) -> None:
-    def nothing(request: httpx.Request) -> httpx.Response:
-        raise AssertionError(f"sent {request.method} {request.url}")
-
-    client = httpx.Client(transport=httpx.MockTransport(nothing))
+    client = httpx.Client(transport=httpx.MockTransport(no_requests))
     with Connection(Settings(token="t"), http_client=client) as conn, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with pytest.raises(DataError) as refused:
