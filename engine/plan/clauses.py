@@ -22,7 +22,7 @@ from sqlglot.tokens import Token, TokenType
 
 from cfql.errors import NotSupportedError, ProgrammingError
 from cfql.sql import scanner
-from cfql.sql.dialect import Exec, ExecParam, RegistryStatement, Replace, Show, tokenize
+from cfql.sql.dialect import DescribeMethod, Exec, ExecParam, Explain, RegistryStatement, Replace, Show, tokenize
 from cfql.sql.values import Bind, short_sql, sql_value
 
 Honoured = t.Mapping[type, frozenset[str]]
@@ -67,8 +67,19 @@ HONOURED: dict[str, Honoured] = {
         exp.Offset: frozenset({"expression"}),
         exp.Alias: frozenset({"this", "alias"}),
     },
-    "SHOW": {Show: frozenset({"this", "target", "extended", "like"}), exp.Table: _TARGET},
-    "DESCRIBE": {exp.Describe: frozenset({"this", "style"}), exp.Table: _TARGET},
+    "SHOW": {
+        Show: frozenset({"this", "target", "extended", "like", "where", "columns", "required"}),
+        exp.Table: _TARGET,
+        exp.Where: frozenset({"this"}),
+        exp.Column: frozenset({"this"}),  # WHERE names a column of the SHOW's rows, unqualified
+    },
+    "DESCRIBE": {
+        exp.Describe: frozenset({"this", "style"}),
+        DescribeMethod: frozenset({"this", "method", "extended"}),
+        exp.Table: _TARGET,
+    },
+    # EXPLAIN's statement is checked as its own kind, when it is planned (cfql.plan.explain).
+    "EXPLAIN": {Explain: frozenset({"this"})},
     "REGISTRY": {RegistryStatement: frozenset({"this", "provider", "version"})},
 }
 

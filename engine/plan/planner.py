@@ -18,7 +18,17 @@ from cfql.plan.schema import did_you_mean
 from cfql.provider.model import Method, Resource
 from cfql.provider.registry import Registry
 from cfql.rows.projection import Projection, compile_projection
-from cfql.sql.dialect import Exec, Piece, RegistryStatement, Replace, Show, parse_statement, table_parts
+from cfql.sql.dialect import (
+    DescribeMethod,
+    Exec,
+    Explain,
+    Piece,
+    RegistryStatement,
+    Replace,
+    Show,
+    parse_statement,
+    table_parts,
+)
 from cfql.sql.values import VALUE_NODES, Bind, literal_source, load_json, short_sql, sql_value
 
 if t.TYPE_CHECKING:
@@ -37,6 +47,10 @@ def plan_statement(node: exp.Expression, sql: str, registry: Registry, source: S
     """Plan a parsed statement; ``source`` locates its tokens, for saying where a refused clause is."""
     source = source or Source(sql)
     kind = _kind(node, sql)
+    if kind == "EXPLAIN":
+        from cfql.plan.explain import plan_explain  # loaded only for EXPLAIN
+
+        return plan_explain(t.cast(Explain, node), sql, registry, source)
     check_clauses(node, kind, source)
     if kind == "INSERT":
         return _plan_insert(t.cast(exp.Insert, node), sql, registry, source)
@@ -71,7 +85,9 @@ _KINDS: tuple[tuple[type[exp.Expression], str], ...] = (
     (Exec, "EXEC"),
     (Show, "SHOW"),
     (exp.Describe, "DESCRIBE"),
+    (DescribeMethod, "DESCRIBE"),
     (RegistryStatement, "REGISTRY"),
+    (Explain, "EXPLAIN"),
 )
 
 

@@ -40,12 +40,34 @@ class Exec(exp.Expression):
 
 
 class Show(exp.Expression):
-    """``SHOW [EXTENDED] {PROVIDERS | SERVICES | RESOURCES | METHODS} [IN target] [LIKE pattern]``."""
+    """``SHOW [EXTENDED] {PROVIDERS | SERVICES | RESOURCES | METHODS} [IN target] [LIKE pattern | WHERE condition]``,
+    ``SHOW [EXTENDED] INSERT INTO resource [(column, ...)] [/*+ REQUIRED */]`` and ``SHOW VERSION``.
 
-    arg_types = {"this": True, "target": False, "extended": False, "like": False}
+    ``columns`` (identifiers) is the column list of SHOW INSERT INTO; ``required`` is its
+    ``/*+ REQUIRED */`` hint, which may stand anywhere after SHOW.
+    """
+
+    arg_types = {
+        "this": True, "target": False, "extended": False, "like": False, "where": False,
+        "columns": False, "required": False,
+    }
 
 
-SHOW_KINDS = ("PROVIDERS", "SERVICES", "RESOURCES", "METHODS")
+SHOW_KINDS = ("PROVIDERS", "SERVICES", "RESOURCES", "METHODS", "INSERT", "VERSION")
+#: The hint words a ``/*+ ... */`` comment of SHOW may hold.
+SHOW_HINTS = ("REQUIRED",)
+
+
+class DescribeMethod(exp.Expression):
+    """``DESCRIBE METHOD [EXTENDED] provider.service.resource.method``: a method's inputs and outputs."""
+
+    arg_types = {"this": True, "method": True, "extended": False}
+
+
+class Explain(exp.Expression):
+    """``EXPLAIN statement``: what the statement would do, worked out without sending anything."""
+
+    arg_types = {"this": True}
 
 
 class RegistryStatement(exp.Expression):
@@ -67,6 +89,8 @@ class StackQL(Postgres):
             "EXEC": TokenType.EXECUTE,
             "EXECUTE": TokenType.EXECUTE,
             "SHOW": TokenType.SHOW,
+            # A word that starts a statement (see ``_parse_statement``), not PostgreSQL's opaque command.
+            "EXPLAIN": TokenType.VAR,
         }
         # Postgres swallows the rest of these statements as an opaque string.
         COMMANDS = Postgres.Tokenizer.COMMANDS - {TokenType.EXECUTE, TokenType.SHOW}
@@ -97,15 +121,26 @@ class StackQL(Postgres):
             return items
 
         def _parse_statement(self) -> exp.Expression | None:
-            # REGISTRY is no keyword (a column or resource may be called registry): a word that starts a statement.
+            # REGISTRY and EXPLAIN are no keywords (a column or resource may be called so): words that start a statement.
             token = self._curr
-            if token and token.token_type == TokenType.VAR and token.text.upper() == "REGISTRY":
+            word = token.text.upper() if token and token.token_type == TokenType.VAR else ""
+            if word in ("REGISTRY", "EXPLAIN"):
                 self._advance()
                 comments = self._prev_comments
-                statement = self._parse_registry()
+                statement = self._parse_registry() if word == "REGISTRY" else self._parse_explain()
                 statement.add_comments(comments, prepend=True)
                 return statement
             return super()._parse_statement()
+
+        def _parse_explain(self) -> Explain:
+            if not self._curr or self._curr.token_type == TokenType.SEMICOLON:
+                self.raise_error("EXPLAIN needs a statement: EXPLAIN SELECT ..., EXPLAIN INSERT ...")
+            if self._curr.token_type == TokenType.VAR and self._curr.text.upper() == "EXPLAIN":
+                self.raise_error("EXPLAIN explains one statement, not another EXPLAIN")
+            inner = self._parse_statement()
+            if inner is None:
+                self.raise_error("EXPLAIN needs a statement")
+            return self.expression(Explain(this=inner))
 
         def _parse_registry(self) -> RegistryStatement:
             action = self._curr.text.upper() if self._curr and self._curr.token_type != TokenType.STRING else ""
@@ -139,8 +174,21 @@ class StackQL(Postgres):
                 self._advance()
             return exp.Literal.string(self.sql[first.start : end + 1])
 
-        def _parse_describe(self) -> exp.Describe:
-            """sqlglot's DESCRIBE, where the method of ``p.s.r.method`` may be any word (``create``, ``insert``)."""
+        def _parse_describe(self) -> exp.Describe | DescribeMethod:
+            """sqlglot's DESCRIBE, where the method of ``p.s.r.method`` may be any word (``create``, ``insert``);
+            ``DESCRIBE [EXTENDED] METHOD [EXTENDED] p.s.r.method`` when METHOD is a word of its own, not a name's part."""
+            start = self._index
+            extended = self._match_text_seq("EXTENDED")
+            if self._match_text_seq("METHOD") and not (self._curr and self._curr.token_type == TokenType.DOT):
+                extended = self._match_text_seq("EXTENDED") or extended
+                parts = self._parse_dotted_name()
+                if len(parts) != 4:
+                    self.raise_error("DESCRIBE METHOD needs provider.service.resource.method, got " + ".".join(parts))
+                target = exp.Table(
+                    this=exp.to_identifier(parts[2]), db=exp.to_identifier(parts[1]), catalog=exp.to_identifier(parts[0])
+                )
+                return self.expression(DescribeMethod(this=target, method=exp.to_identifier(parts[3]), extended=extended))
+            self._retreat(start)
             index, dots = self._index, 0
             while index < len(self._tokens) and dots < 3 and self._tokens[index].token_type != TokenType.SEMICOLON:
                 dots += self._tokens[index].token_type == TokenType.DOT
@@ -201,18 +249,52 @@ class StackQL(Postgres):
             return self.expression(ExecParam(this=name, expression=value, json=bool(is_json)))
 
         def _parse_stackql_show(self) -> Show:
+            first = self._index
             extended = self._match_text_seq("EXTENDED")
             kind = self._curr.text.upper() if self._curr else ""
             if kind not in SHOW_KINDS:
                 self.raise_error("Expected SHOW [EXTENDED] " + " | ".join(SHOW_KINDS))
             self._advance()
-            target = None
-            if self._match(TokenType.IN):
+            target = columns = like = where = None
+            if kind == "INSERT":
+                if not self._match(TokenType.INTO):
+                    self.raise_error("Expected SHOW [EXTENDED] INSERT INTO provider.service.resource")
+                parts = self._parse_dotted_name()  # not sqlglot's table parser, which reads "r (a, b)" as a call
+                target = exp.Table(**dict(zip(("catalog", "db", "this"), map(exp.to_identifier, parts[-3:]))))
+                if len(parts) != 3:
+                    self.raise_error("SHOW INSERT INTO needs provider.service.resource, got " + ".".join(parts))
+                if self._match(TokenType.L_PAREN):
+                    columns = self._parse_csv(lambda: self._parse_id_var(any_token=True))
+                    self._match_r_paren()
+            elif kind != "VERSION" and self._match(TokenType.IN):
                 target = self._parse_table_parts()
-            like = self._parse_string() if self._match(TokenType.LIKE) else None
+            if self._match(TokenType.LIKE):
+                like = self._parse_string()
+                if like is None:
+                    self.raise_error("LIKE takes a string: LIKE 'pattern%'")
+            elif self._match(TokenType.WHERE):
+                where = self.expression(exp.Where(this=self._parse_disjunction()))
+            hints = self._show_hints(first)
             return self.expression(
-                Show(this=exp.Var(this=kind), target=target, extended=extended, like=like)
+                Show(
+                    this=exp.Var(this=kind), target=target, extended=extended, like=like, where=where,
+                    columns=columns, required="REQUIRED" in hints,
+                )
             )
+
+        def _show_hints(self, first: int) -> set[str]:
+            """The words of ``/*+ ... */`` comments among SHOW's tokens; a hint SHOW does not know is refused."""
+            hints: set[str] = set()
+            for token in self._tokens[first - 1 : self._index + 1]:
+                for comment in token.comments:
+                    text = comment.strip()
+                    if not text.startswith("+"):
+                        continue
+                    for word in text[1:].replace(",", " ").upper().split():
+                        if word not in SHOW_HINTS:
+                            self.raise_error(f"unknown hint {word} (SHOW INSERT INTO takes /*+ REQUIRED */)")
+                        hints.add(word)
+            return hints
 
 
 _DIALECT = StackQL()
