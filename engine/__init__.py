@@ -50,7 +50,7 @@ from cfql.errors import (
     UnboundParameterError,
     Warning,
 )
-from cfql.result import Result
+from cfql.result import ElementOutcome, Result
 from cfql.settings import Settings
 
 if t.TYPE_CHECKING:
@@ -70,6 +70,7 @@ __all__ = [
     "Cursor",
     "DataError",
     "DatabaseError",
+    "ElementOutcome",
     "Error",
     "IntegrityError",
     "InterfaceError",

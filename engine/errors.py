@@ -80,6 +80,9 @@ class Error(Exception):
     reason: str | None = None  # the message before it was located in a script
     outcome_unknown: bool = False  # True when the request may have taken effect (see OutcomeUnknownError)
     summary: t.Any = None  # the script run's Summary, when this error stopped (or interrupted) a script
+    #: For a change that sent one request per element (an IN list, rows of VALUES) and did not all succeed:
+    #: the Result of what came back (RETURNING's rows, NULLs for the rest) and each element's ``outcomes``.
+    result: t.Any = None
 
     def locate(
         self,

@@ -420,7 +420,7 @@ def _run_script(conn: t.Any, prepared: t.Any, args: argparse.Namespace) -> int:
         if bar is not None:
             bar.close()
         stopped = getattr(error, "summary", None)
-        _close(output, len(stopped.failures) if stopped is not None else 1)  # the error says more than a closed pipe
+        _close(output, _unshown(stopped.failures) if stopped is not None else 1)  # the error says more than a closed pipe
         if args.debug:
             raise
         for failure in stopped.failures if stopped is not None else ():
@@ -432,7 +432,7 @@ def _run_script(conn: t.Any, prepared: t.Any, args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED if isinstance(error, Interrupted) else EXIT_FAILED
     if bar is not None:
         bar.close()
-    if not _close(output, len(summary.failures)):
+    if not _close(output, _unshown(summary.failures)):
         print(f"cfql: output closed; {total} of {total} statements ran", file=sys.stderr)
         return EXIT_OUTPUT_CLOSED
     if not summary.ok:
@@ -456,6 +456,13 @@ def _writing(output: t.Any) -> t.Iterator[None]:
         output.closed = True
         _silence_stdout()
         raise _OutputClosed from None
+
+
+def _unshown(failures: t.Sequence[Error]) -> int:
+    """The failed statements that showed no rows (see ``runner.shows_rows``)."""
+    from cfql.script.runner import shows_rows
+
+    return sum(not shows_rows(failure) for failure in failures)
 
 
 def _close(output: t.Any, failures: int) -> bool:

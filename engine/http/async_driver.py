@@ -12,7 +12,7 @@ import typing as t
 
 import httpx
 from cfql.errors import Error
-from cfql.http.core import READS_AT_ONCE, DriverCore, pool_limits
+from cfql.http.core import READS_AT_ONCE, ChangeWindow, DriverCore, Settled, changes, pool_limits
 from cfql.http.messages import ApiRequest, ApiResponse
 from cfql.provider.registry import Registry
 from cfql.result import Result
@@ -37,6 +37,9 @@ class AsyncDriver(DriverCore):
         try:
             batch = next(steps)
             while True:
+                if any(changes(request) for request in batch):
+                    batch = steps.send(await self.send_changes(batch))
+                    continue
                 try:
                     answers = await self.send_all(batch)
                 except Error as error:
@@ -44,6 +47,26 @@ class AsyncDriver(DriverCore):
                 batch = steps.send(answers)
         except StopIteration as done:
             return t.cast(Result, done.value)
+
+    async def send_changes(self, requests: t.Sequence[ApiRequest]) -> list[Settled]:
+        """The sync driver's ``send_changes``, as tasks: the same ``ChangeWindow`` decides what starts."""
+        window = ChangeWindow(len(requests), self.settings.concurrency)
+        running: dict[asyncio.Future[ApiResponse], int] = {}
+        try:
+            while not window.done:
+                for index in window.start():
+                    running[asyncio.ensure_future(self.send(requests[index]))] = index
+                finished, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                for task in finished:
+                    error = task.exception()
+                    if error is not None and not isinstance(error, Error):
+                        raise error  # a bug, not an outcome
+                    window.finish(running.pop(task), t.cast(Error, error) if error is not None else task.result())
+            return window.settled
+        finally:
+            for task in running:
+                task.cancel()  # only when cancelled or failing with a bug: none is left behind
+            await asyncio.gather(*running, return_exceptions=True)
 
     async def send_all(self, requests: t.Sequence[ApiRequest]) -> list[ApiResponse]:
         """The sync driver's ``send_all``, as tasks: at most ``READS_AT_ONCE`` in flight, answers in request order.

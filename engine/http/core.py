@@ -47,7 +47,7 @@ from cfql.redact import (
     secret_paths,
     secret_strings,
 )
-from cfql.result import Result
+from cfql.result import FAILED, NOT_RUN, SUCCEEDED, UNKNOWN, ElementOutcome, Result, describe_outcomes
 from cfql.rows.jsonpath import find_all, find_first
 from cfql.settings import Settings
 from cfql.sql.values import Deferred, load_json
@@ -493,26 +493,116 @@ class DriverCore:
             return started
         exchange, batch = started
         applied = 0
+        outcomes: list[ElementOutcome] | None = None
         try:
             while True:
                 if not any(changes(request) for request in batch):
-                    answers = list((yield list(batch)))
-                else:
-                    answers = []
-                    for request in batch:
-                        answers += (yield [request])
-                        applied += changes(request)
-                batch = exchange.send(answers)
+                    batch = exchange.send(list((yield list(batch))))
+                    continue
+                settled = t.cast(list[Settled], (yield list(batch)))  # a change batch: see ``ChangeWindow``
+                outcomes = element_outcomes(batch, settled) if len(batch) > 1 else None
+                if any(isinstance(answer, Error) for answer in settled):
+                    break
+                applied += len(batch)
+                batch = exchange.send(t.cast(list[ApiResponse], settled))
         except StopIteration as done:
-            return self.finished(plan, done.value)
+            result = t.cast(Result, done.value)
+            if outcomes is not None:
+                result.outcomes = outcomes
+            return self.finished(plan, result)
         except Error as error:
             raise self.partly_applied(error, applied)
+        raise self._elements_failed(exchange, plan, settled, outcomes, applied)
+
+    def _elements_failed(
+        self,
+        exchange: Exchange,
+        plan: Plan,
+        settled: list[Settled],
+        outcomes: list[ElementOutcome] | None,
+        applied: int,
+    ) -> Error:
+        """The error of a change batch that did not all succeed, carrying what became of each element.
+
+        ``error.result`` holds the rows RETURNING made of the answers that came
+        (NULLs where none came) and, when the statement had several elements,
+        ``outcomes``; the message says how many succeeded, failed, have an
+        unknown outcome or were not run.
+        """
+        error = next(answer for answer in settled if isinstance(answer, Error))  # the first element's to fail
+        answers = [answer if isinstance(answer, ApiResponse) else None for answer in settled]
+        if outcomes is None:
+            exchange.close()
+            return self.partly_applied(error, applied)
+        advice = ""
+        if any(answer is not None for answer in answers):
+            error.outcome_unknown = True  # some elements were applied: re-running it whole would repeat them
+            advice = "; those that succeeded were applied: re-run only the others"
+        error.args = (f"{error}; {describe_outcomes(outcomes)}{advice}",)
+        try:
+            exchange.send(answers)
+            exchange.close()  # a change batch is a statement's last: nothing more would be sent
+        except StopIteration as done:
+            error.result = self.finished(plan, dataclasses.replace(t.cast(Result, done.value), outcomes=outcomes))
+        return error
 
     @staticmethod
     def finished(plan: Plan, result: Result) -> Result:
         """The Result as the caller gets it: the secret literals of its statement masked."""
         shown = redact_statement(result.statement, plan)
         return result if shown == result.statement else dataclasses.replace(result, statement=shown)
+
+
+#: What became of one change request of a batch: its answer, its error, or None when it was not sent.
+Settled = ApiResponse | Error | None
+
+
+class ChangeWindow:
+    """Which requests of a change batch to start, sans-IO: in order, at most ``limit`` at once, none after a failure.
+
+    Each element of a fanned-out statement is one change, as a statement of
+    a script is: the first failure stops the rest from starting, the ones in
+    flight finish, and every element's fate is known (``settled``). With a
+    limit of 1 the requests go one after another, as any change does.
+    """
+
+    def __init__(self, count: int, limit: int):
+        self.settled: list[Settled] = [None] * count
+        self._limit = max(1, limit)
+        self._next = 0
+        self._running = 0
+        self._failed = False
+
+    def start(self) -> list[int]:
+        """The indexes of the requests that may start now."""
+        started = []
+        while not self._failed and self._next < len(self.settled) and self._running < self._limit:
+            started.append(self._next)
+            self._next += 1
+            self._running += 1
+        return started
+
+    def finish(self, index: int, outcome: ApiResponse | Error) -> None:
+        self.settled[index] = outcome
+        self._running -= 1
+        self._failed = self._failed or isinstance(outcome, Error)
+
+    @property
+    def done(self) -> bool:
+        return self._running == 0 and (self._failed or self._next == len(self.settled))
+
+
+def element_outcomes(batch: t.Sequence[ApiRequest], settled: t.Sequence[Settled]) -> list[ElementOutcome]:
+    """Per element of a fanned-out statement: succeeded, failed, outcome unknown, or not run."""
+    outcomes = []
+    for request, answer in zip(batch, settled):
+        if isinstance(answer, ApiResponse):
+            outcomes.append(ElementOutcome(request.element, SUCCEEDED))
+        elif answer is None:
+            outcomes.append(ElementOutcome(request.element, NOT_RUN))
+        else:
+            outcomes.append(ElementOutcome(request.element, UNKNOWN if answer.outcome_unknown else FAILED, str(answer)))
+    return outcomes
 
 
 def form_fields(body: t.Mapping[str, t.Any]) -> dict[str, str]:

@@ -35,6 +35,9 @@ class ApiRequest:
     url: str | None = None
     headers: t.Mapping[str, str] = field(default_factory=dict)
     server: t.Mapping[str, str] = field(default_factory=dict)  # values for the server URL's variables
+    #: Which element of its statement the request is for (``participant_id = 'p1'``, ``row 2``), when the
+    #: statement sends one request per element; "" otherwise.
+    element: str = ""
 
 
 @dataclass(frozen=True, eq=False)

@@ -15,7 +15,7 @@ import typing as t
 
 import httpx
 from cfql.errors import Error
-from cfql.http.core import READS_AT_ONCE, DriverCore, pool_limits
+from cfql.http.core import READS_AT_ONCE, ChangeWindow, DriverCore, Settled, changes, pool_limits
 from cfql.http.messages import ApiRequest, ApiResponse
 from cfql.provider.registry import Registry
 from cfql.result import Result
@@ -56,6 +56,9 @@ class SyncDriver(DriverCore):
         try:
             batch = next(steps)
             while True:
+                if any(changes(request) for request in batch):
+                    batch = steps.send(self.send_changes(batch))
+                    continue
                 try:
                     answers = self.send_all(batch)
                 except Error as error:
@@ -63,6 +66,36 @@ class SyncDriver(DriverCore):
                 batch = steps.send(answers)
         except StopIteration as done:
             return t.cast(Result, done.value)
+
+    def send_changes(self, requests: t.Sequence[ApiRequest]) -> list[Settled]:
+        """Send a batch of changes as ``ChangeWindow`` says (in order, up to ``--concurrency`` at once, none
+        after a failure); what became of each: its answer, its cfql error, or None when it was not sent."""
+        window = ChangeWindow(len(requests), self.settings.concurrency)
+        if len(requests) == 1 or self.settings.concurrency == 1:  # one after another, on this thread
+            while not window.done:
+                for index in window.start():
+                    try:
+                        window.finish(index, self.send(requests[index]))
+                    except Error as error:
+                        window.finish(index, error)
+            return window.settled
+        from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+
+        pool = ThreadPoolExecutor(max_workers=min(self.settings.concurrency, len(requests)), thread_name_prefix="cfql-send")
+        try:
+            running: dict[Future[ApiResponse], int] = {}
+            while not window.done:
+                for index in window.start():
+                    running[pool.submit(self.send, requests[index])] = index
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    error = future.exception()
+                    if error is not None and not isinstance(error, Error):
+                        raise error  # a bug, not an outcome
+                    window.finish(running.pop(future), t.cast(Error, error) if error is not None else future.result())
+            return window.settled
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def send_all(self, requests: t.Sequence[ApiRequest]) -> list[ApiResponse]:
         """Send requests at once (at most ``READS_AT_ONCE`` in flight); their answers in request order.

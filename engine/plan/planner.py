@@ -12,7 +12,7 @@ from sqlglot import exp
 
 from cfql.errors import NotSupportedError, ProgrammingError
 from cfql.plan.clauses import Source, check_clauses, count_value
-from cfql.plan.plans import BoundRow, CallPlan, Plan, StaticPlan, check_constants
+from cfql.plan.plans import BoundRow, CallPlan, Plan, StaticPlan, check_constants, check_element_count
 from cfql.plan.resolver import check_exec, choose_method, find_resource
 from cfql.plan.schema import did_you_mean
 from cfql.provider.model import Method, Resource
@@ -109,6 +109,7 @@ def _plan_insert(node: exp.Insert, sql: str, registry: Registry, source: Source)
     columns = [c.name for c in target.expressions]
     _no_duplicates(columns)
     value_rows, kept = _insert_rows(node.expression, len(columns), source)
+    check_element_count(len(value_rows), "INSERT … VALUES")
     method = choose_method(resource, "insert", (), (), anywhere=columns)
     # Every row's values are checked, even those a constant WHERE or LIMIT leaves out: the statement is wrong either way.
     rows = tuple(_row(dict(zip(columns, values)), method) for values in value_rows)
@@ -184,16 +185,47 @@ def _plan_set(node: exp.Update, sql: str, registry: Registry, verb: str) -> Call
         assignments[name] = assignment.expression
     where = _where_params(node.args.get("where"))
     method = choose_method(resource, verb, params=list(where), body=list(assignments))
-    row = _row({**where, **assignments}, method)
-    return _call_plan(sql, method, (row,), node.args.get("returning"), verb.upper())
+    rows, column = _element_rows(where, method, assignments)
+    return _call_plan(sql, method, rows, node.args.get("returning"), verb.upper(), column)
 
 
 def _plan_delete(node: exp.Delete, sql: str, registry: Registry) -> CallPlan:
     resource = find_resource(registry, table_parts(node.this))
     where = _where_params(node.args.get("where"))
     method = choose_method(resource, "delete", params=list(where), body=())
-    row = _row(where, method)
-    return _call_plan(sql, method, (row,), node.args.get("returning"), "DELETE")
+    rows, column = _element_rows(where, method, {})
+    return _call_plan(sql, method, rows, node.args.get("returning"), "DELETE", column)
+
+
+def _element_rows(
+    where: t.Mapping[str, exp.Expression], method: Method, assignments: t.Mapping[str, exp.Expression]
+) -> tuple[tuple[BoundRow, ...], str | None]:
+    """The calls a WHERE makes: one, or one per element of its ``param IN (...)`` (and that param's name).
+
+    A list fans out over a path parameter only: each element then names
+    another object, so each request is one statement's worth. A list on a
+    query or body value would mean something else to every API (a filter, a
+    set), so it is refused rather than guessed at.
+    """
+    lists = [name for name, node in where.items() if isinstance(node, exp.In)]
+    if not lists:
+        return (_row({**where, **assignments}, method),), None
+    if len(lists) > 1:
+        raise NotSupportedError(
+            f"WHERE has more than one IN list ({', '.join(lists)}); a statement fans out over one list: "
+            "run one statement per value of the others"
+        )
+    name = lists[0]
+    field_ = method.parameters.get(name)
+    if field_ is None or field_.location != "path":
+        where_is = f"a {field_.location} parameter" if field_ is not None else "not a parameter"
+        raise NotSupportedError(
+            f"{name} IN (...): a list sends one request per element, over a path parameter of {method.name}; "
+            f"{name} is {where_is}"
+        )
+    elements = t.cast(exp.In, where[name]).expressions
+    check_element_count(len(elements), f"{name} IN (...)")
+    return tuple(_row({**where, name: element, **assignments}, method) for element in elements), name
 
 
 def _plan_exec(node: Exec, sql: str, registry: Registry) -> CallPlan:
@@ -237,17 +269,13 @@ def _json_body(node: exp.Expression) -> dict[str, t.Any]:
 
 
 def _call_plan(
-    sql: str, method: Method, rows: tuple, returning: exp.Returning | None, kind: str
+    sql: str, method: Method, rows: tuple, returning: exp.Returning | None, kind: str, element_column: str | None = None
 ) -> CallPlan:
     projection: Projection | None = None
     if returning is not None:
         projection = compile_projection(returning.expressions, method.row_schema, "RETURNING")
-    return _finish(CallPlan(sql, method, rows, projection, kind))
-
-
-def _finish(plan: CallPlan) -> CallPlan:
-    names = frozenset(b.name for row in plan.rows for b in row.binds.values())
-    return CallPlan(plan.sql, plan.method, plan.rows, plan.projection, plan.kind, names)
+    names = frozenset(b.name for row in rows for b in row.binds.values())
+    return CallPlan(sql, method, rows, projection, kind, names, element_column=element_column)
 
 
 def _row(nodes: t.Mapping[str, exp.Expression], method: Method, given: t.Mapping[str, t.Any] | None = None) -> BoundRow:
@@ -269,20 +297,22 @@ def _value(node: exp.Expression, name: str) -> t.Any:
 
 
 def _where_params(where: exp.Where | None) -> dict[str, exp.Expression]:
-    """WHERE as ``param = value`` conjuncts (the value nodes); anything else is refused with its text."""
+    """WHERE as ``param = value`` and ``param IN (value, ...)`` conjuncts: the value node, or the ``exp.In``
+    of a list (see ``_element_rows``); anything else is refused with its text."""
     params: dict[str, exp.Expression] = {}
     if where is None:
         return params
     for conjunct in where.this.flatten() if isinstance(where.this, exp.And) else [where.this]:
         if isinstance(conjunct, exp.Paren):
             conjunct = conjunct.unnest()
-        if not (isinstance(conjunct, exp.EQ) and isinstance(conjunct.this, exp.Column)):
+        listed = isinstance(conjunct, exp.In) and not conjunct.args.get("query") and not conjunct.args.get("unnest")
+        if not ((isinstance(conjunct, exp.EQ) or listed) and isinstance(conjunct.this, exp.Column)):
             raise ProgrammingError(
-                f"WHERE supports only param = value joined by AND, got {short_sql(conjunct)}"
+                f"WHERE supports only param = value and param IN (value, ...) joined by AND, got {short_sql(conjunct)}"
             )
         name = conjunct.this.name
         _no_duplicates([*params, name])
-        params[name] = conjunct.expression
+        params[name] = conjunct if listed else conjunct.expression
     return params
 
 

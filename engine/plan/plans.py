@@ -24,17 +24,21 @@ import warnings
 from dataclasses import dataclass, field, replace
 from urllib.parse import quote
 
-from cfql.errors import DataError, SchemaWarning, UnboundParameterError
+from cfql.errors import DataError, ProgrammingError, SchemaWarning, UnboundParameterError
 from cfql.http.messages import ApiRequest, ApiResponse, Exchange, no_requests
 from cfql.plan.schema import check
 from cfql.provider.model import Field, Method
+from cfql.redact import MASK, redact_body
 from cfql.result import DESPATCHED, Result
 from cfql.rows.jsonpath import compile_path
 from cfql.rows.projection import Projection, row_objects
-from cfql.sql.values import Bind, Deferred
+from cfql.sql.values import Bind, Deferred, sql_literal
 
 #: The message of a statement that was left without rows, so sent nothing (``INSERT ... WHERE false``).
 NOTHING_SENT = "Nothing was sent: the statement has no rows"
+#: Most requests one statement may fan out to (the elements of ``param IN (...)``, the rows of ``VALUES``):
+#: a longer list is refused when it is planned. Split it into several statements.
+MAX_ELEMENTS = 1000
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,13 @@ class CallPlan:
     kind: str  # the SQL verb as written, for messages
     bind_names: frozenset[str] = field(default=frozenset())
     strict: bool = False  # --strict: every document's enums and bounds bind (see ``enforce``)
+    #: The path parameter a ``param IN (...)`` list fans out over: one row per element (None: no list).
+    element_column: str | None = None
+
+    def __post_init__(self) -> None:
+        """An element listed twice is refused when the plan is made (also when a cached shape is filled in)."""
+        if self.element_column is not None:
+            _no_twice(self.method, self.element_column, [_element(row, self.element_column) for row in self.rows])
 
     @property
     def loose(self) -> bool:
@@ -81,13 +92,27 @@ class CallPlan:
         return None if answers_many(self.method) else len(self.rows)
 
     def requests(self, params: t.Mapping[str, t.Any] | None = None) -> list[ApiRequest]:
-        """One request per row; what they send outside a third-party document's constraints is warned about."""
+        """One request per row, each checked before any is sent; what they send outside a third-party
+        document's constraints is warned about.
+
+        When there are several, each request names its element (``participant_id = 'p1'``, ``row 2``), so
+        that what became of each can be reported.
+        """
         notes: list[str] = []
-        requests = [self._request(row, params or {}, notes) for row in self.rows]
+        rows = [self._values(row, params or {}, notes) for row in self.rows]
+        column = self.element_column
+        if column is not None:
+            _no_twice(self.method, column, [values[column] for values in rows])
         warn_sent_anyway(self.method, notes)
+        requests = [bind_request(self.method, values) for values in rows]
+        if len(requests) > 1:
+            labels = (element_label(self.method, column, v[column]) for v in rows) if column else (
+                f"row {number}" for number in range(1, len(rows) + 1)
+            )
+            requests = [replace(request, element=label) for request, label in zip(requests, labels)]
         return requests
 
-    def _request(self, row: BoundRow, params: t.Mapping[str, t.Any], notes: list[str]) -> ApiRequest:
+    def _values(self, row: BoundRow, params: t.Mapping[str, t.Any], notes: list[str]) -> dict[str, t.Any]:
         values = dict(row.constants)
         fields, names = self.method.fields, self.method.secret_names
         for found in row.notes.values():
@@ -98,7 +123,7 @@ class CallPlan:
                 raise UnboundParameterError(f"parameter :{bind.name} (for column {name}) has no value")
             value = params[bind.name]
             values[name] = value if isinstance(value, Deferred) else check(value, fields[name].schema, name, names, loose)
-        return bind_request(self.method, values)
+        return values
 
     def exchange(self, params: t.Mapping[str, t.Any] | None = None) -> Exchange:
         """Send one request per row, in order; rows from the answers by RETURNING.
@@ -109,7 +134,7 @@ class CallPlan:
         responses = (yield requests) if requests else []
         return self.project(responses)
 
-    def project(self, responses: t.Sequence[ApiResponse]) -> Result:
+    def project(self, responses: t.Sequence[ApiResponse | None]) -> Result:
         """Rows from the answers, by the plan's RETURNING; without one, only the despatch message.
 
         A change (INSERT, UPDATE, REPLACE, DELETE) gives one row per request, in
@@ -122,8 +147,8 @@ class CallPlan:
         rows: list[dict[str, t.Any]] = []
         columns: list[str] = list(projection.names)
         one_each = self.kind != "EXEC"
-        for response in responses:
-            objects = row_objects(response.payload, self.method.object_key)
+        for response in responses:  # None: an element whose request failed or was not sent
+            objects = row_objects(response.payload, self.method.object_key) if response is not None else []
             if one_each and not objects:
                 rows.append(dict.fromkeys(columns))
             for obj in objects:
@@ -260,6 +285,40 @@ def encode_path_segment(name: str, value: t.Any) -> str:
     if text in ("", ".", ".."):
         raise DataError(f"column {name}: a path parameter cannot be {text!r}")
     return quote(text, safe=_SEGMENT_SAFE)
+
+
+def check_element_count(count: int, what: str) -> None:
+    """Refuse, when planning, a statement that would send more than ``MAX_ELEMENTS`` requests."""
+    if count > MAX_ELEMENTS:
+        raise ProgrammingError(
+            f"{what} has {count} elements; one statement sends at most {MAX_ELEMENTS} requests: split it"
+        )
+
+
+def element_label(method: Method, column: str, value: t.Any) -> str:
+    """``participant_id = 'p1'``: an element as messages name it, its value masked if the field is secret."""
+    if isinstance(value, (Bind, Deferred)):
+        return f"{column} = :{value.name}"
+    shown = redact_body({column: value}, method.fields, method.secret_names)[column]
+    return f"{column} = {shown if shown == MASK else sql_literal(shown)}"
+
+
+def _element(row: BoundRow, column: str) -> t.Any:
+    return row.binds[column] if column in row.binds else row.constants[column]
+
+
+def _no_twice(method: Method, column: str, values: t.Sequence[t.Any]) -> None:
+    """Each element of an IN list is one request: the same one twice would repeat a change."""
+    seen: set[str] = set()
+    for value in values:
+        if isinstance(value, Deferred):  # a dry run's value not known yet
+            continue
+        key = f":{value.name}" if isinstance(value, Bind) else str(value)
+        if key in seen:
+            raise ProgrammingError(
+                f"{column} IN (...): {element_label(method, column, value)} is listed twice; each element is one request"
+            )
+        seen.add(key)
 
 
 def answers_many(method: Method) -> bool:

@@ -27,7 +27,7 @@ from cfql.http.retry import READS
 from cfql.plan.cache import PlanCache
 from cfql.plan.plans import Plan
 from cfql.redact import plan_secrets, redact_statement
-from cfql.result import Result
+from cfql.result import Result, describe_outcomes
 from cfql.sql.dialect import iter_statements
 from cfql.sql.scanner import has_template
 from cfql.sql.values import Deferred
@@ -115,6 +115,10 @@ class Summary:
             parts.append(f"{unknown} with outcome unknown ({OutcomeUnknownError.ADVICE})")
         if self.not_run:
             parts.append(f"{self.not_run} not run")
+        for error in self.failures:  # a statement that sent one request per element: what became of each
+            outcomes = error.result.outcomes if error.result is not None else None
+            if outcomes:
+                parts.append(f"line {error.line if error.line is not None else '?'}: {describe_outcomes(outcomes)}")
         return ", ".join(parts)
 
 
@@ -189,6 +193,12 @@ OnInterrupt = t.Callable[[int], None]  # told how many statements are still in f
 
 #: Seconds the statements in flight get to finish after Ctrl-C before they are abandoned.
 GRACE = 10.0
+
+
+def shows_rows(error: Error) -> bool:
+    """Whether a failed statement still has rows to show: RETURNING's, from the elements of a fanned-out
+    change that succeeded (``Error.result``); they reach ``on_result`` in the statement's place."""
+    return error.result is not None and bool(error.result.columns)
 
 
 def may_change(plan: Plan) -> bool:
@@ -344,6 +354,8 @@ class Schedule:
     def _emit(self, index: int, outcome: Result | Error) -> None:
         if isinstance(outcome, Error):
             self.summary.failures.append(outcome)
+            if shows_rows(outcome) and self.on_result is not None:
+                self.on_result(self.script.statements[index], outcome.result)  # what its elements that succeeded returned
         elif self.on_result is not None:
             self.on_result(self.script.statements[index], outcome)
 

@@ -16,6 +16,7 @@ from cfql import (
     connect,
 )
 from cfql.aio import AsyncConnection
+from cfql.result import FAILED, SUCCEEDED, ElementOutcome
 from cfql.script.runner import prepare, run
 from cfql.settings import Settings
 
@@ -95,7 +96,12 @@ def test_a_statement_whose_first_request_was_applied_is_not_plainly_failed() -> 
     with connect(token="t", http_client=client) as conn, pytest.raises(Exception) as info:
         conn.execute(values)
     assert len(recorder.requests) == 2
-    assert info.value.outcome_unknown and "1 earlier request of this statement had been applied" in str(info.value)
+    assert info.value.outcome_unknown
+    assert str(info.value) == (
+        "create: HTTP 400: bad; of 2 elements, 1 succeeded (row 1), 1 failed (row 2); "
+        "those that succeeded were applied: re-run only the others"
+    )
+    assert info.value.result.outcomes == [ElementOutcome("row 1", SUCCEEDED), ElementOutcome("row 2", FAILED, "create: HTTP 400: bad")]
 
 
 def test_the_script_summary_counts_unknown_apart() -> None:

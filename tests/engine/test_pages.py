@@ -468,19 +468,24 @@ def test_a_statement_yields_the_known_pages_as_one_batch(pager_conn: Connection)
     assert [row["id"] for row in done.value.value.rows] == [f"i{n:02d}" for n in range(1, 24)]
 
 
-def test_a_batch_of_changes_goes_one_request_at_a_time() -> None:
+def test_a_batch_of_changes_is_handed_to_the_driver_whole_and_sent_in_order() -> None:
+    sent: list[str] = []
+
     def acme(request: httpx.Request) -> httpx.Response:
+        sent.append(json.loads(request.content)["name"])
         return httpx.Response(201, json={"widget": json.loads(request.content)})
 
     client = httpx.Client(transport=httpx.MockTransport(acme))
     with Connection(Settings(token="k"), http_client=client, registry=Registry(DATA / "registry")) as conn:
         plan = conn.plans.get("INSERT INTO acme.widgets.widgets (shop, name) VALUES ('s1', 'a'), ('s1', 'b')")
         steps = conn.driver.statement(plan, None)
-        (first,) = next(steps)
-        (second,) = steps.send([conn.driver.send(first)])
+        first, second = next(steps)
         assert first.body == {"name": "a"} and second.body == {"name": "b"}
-        with pytest.raises(StopIteration):
-            steps.send([conn.driver.send(second)])
+        assert (first.element, second.element) == ("row 1", "row 2")
+        with pytest.raises(StopIteration) as done:
+            steps.send(conn.driver.send_changes([first, second]))
+    assert sent == ["a", "b"]
+    assert [o.status for o in done.value.value.outcomes] == ["succeeded", "succeeded"]
 
 
 def test_the_sync_driver_sends_a_batch_from_worker_threads_answers_in_order() -> None:

@@ -118,7 +118,7 @@ def test_exec_checks_required_and_unknown_params(conn: Connection) -> None:
 @pytest.mark.parametrize(
     "sql, message",
     [
-        (f"UPDATE {MEETINGS} SET title = 't' WHERE meeting_id = 'm' OR {IDS}", "WHERE supports only param = value joined by AND"),
+        (f"UPDATE {MEETINGS} SET title = 't' WHERE meeting_id = 'm' OR {IDS}", r"WHERE supports only param = value and param IN \(value, ...\) joined by AND"),
         (f"UPDATE {MEETINGS} SET title = 't' WHERE meeting_id > 'm' AND {IDS}", "WHERE supports only param = value"),
         (f"INSERT INTO {MEETINGS} (account_id, app_id) SELECT 'a'", "INSERT has 2 columns but 1 values"),
         (f"INSERT INTO {MEETINGS} (account_id, account_id) SELECT 'a', 'b'", "column account_id is given twice"),
