@@ -237,7 +237,9 @@ class Shell:
         except Error as error:  # anything else is a bug, reported by _submit
             self.error(error)
             return False
-        if self.interactive and _is_delete(sql) and not self.confirm("Delete? [y/N] "):
+        elements = len(getattr(plan, "rows", ()))
+        question = f"Delete {elements} elements, one request each? [y/N] " if elements > 1 else "Delete? [y/N] "
+        if self.interactive and _is_delete(sql) and not self.confirm(question):
             self.info("Not deleted.")
             return False
         started = time.perf_counter()
@@ -251,6 +253,8 @@ class Shell:
             self.error(f"{error} (\\set NAME VALUE sets one; a one-row result sets its columns)")
             return False
         except Error as error:
+            if script.shows_rows(error):  # a fanned-out change that failed part-way: what its elements returned
+                self.show(error.result)
             self.error(error)
             return False
         elapsed = time.perf_counter() - started

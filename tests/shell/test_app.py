@@ -119,6 +119,30 @@ def test_delete_asks_first_on_a_terminal(run_shell: Runner, emulator: Emulator) 
     assert "Not deleted." not in unattended.out and unattended.err.startswith("error: ")
 
 
+def test_a_fanned_out_delete_asks_about_every_element_and_shows_what_the_others_returned(
+    run_shell: Runner, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = uuid.uuid4().hex
+    with connect(base_url=emulator.url, token=SANDBOX_TOKEN) as conn:
+        (meeting,) = conn.execute(
+            f"INSERT INTO {MEETINGS} (account_id, app_id) SELECT 'acct', '{app}' RETURNING json_extract(data, '$.id') AS id"
+        )
+        (participant,) = conn.execute(
+            f"INSERT INTO {MEETINGS} (account_id, app_id, meeting_id, custom_participant_id, preset_name) "
+            f"SELECT 'acct', '{app}', '{meeting['id']}', 'p1', 'host' RETURNING json_extract(data, '$.id') AS id"
+        )
+    asked: list[str] = []
+    monkeypatch.setattr(Shell, "confirm", lambda self, question: asked.append(question) or True)
+    delete = (
+        f"DELETE FROM {MEETINGS} WHERE account_id = 'acct' AND app_id = '{app}' AND meeting_id = '{meeting['id']}' "
+        f"AND participant_id IN ('{participant['id']}', 'gone') RETURNING success;\r"
+    )
+    session = run_shell(delete + CTRL_D, interactive=True)
+    assert asked == ["Delete 2 elements, one request each? [y/N] "]
+    assert "| true    |" in session.out  # the element that was deleted, shown before the error
+    assert "1 succeeded" in session.err and "1 failed (participant_id = 'gone')" in session.err
+
+
 def test_include_runs_a_script_with_variables(run_shell: Runner, tmp_path: Path) -> None:
     app = uuid.uuid4().hex
     script = tmp_path / "standup.iql"
