@@ -482,11 +482,14 @@ class DriverCore:
         sends them concurrently, at most ``READS_AT_ONCE`` in flight, and hands
         back the ``ApiResponse`` of each in request order — or throws in the
         first cfql error, leaving the rest cancelled or ignored (reads change
-        nothing, so nothing is half done). A batch holding a change goes one
-        request at a time, in order, so its first failure stops it there; a
-        failure after requests that changed something is reported as partly
-        applied (``partly_applied``): those changes are not undone. The
-        generator returns the Result.
+        nothing, so nothing is half done). A batch holding a change (a
+        statement's requests, one per element) goes to the driver whole too, and
+        the driver sends it as ``ChangeWindow`` says — in order, up to
+        ``--concurrency`` at once, none after the first failure — handing back
+        what became of each request (``Settled``): its answer, its error, or
+        None when it was not sent. A failure then raises the first failed
+        element's error, carrying every element's outcome (``_elements_failed``);
+        those changes are not undone. The generator returns the Result.
         """
         started = self.start(plan, params)
         if isinstance(started, Result):

@@ -1,10 +1,11 @@
 """What plans and drivers exchange: requests to send and the answers they got (sans-IO).
 
 A plan never performs I/O. Its ``exchange(params)`` is a generator that yields
-a batch of ``ApiRequest`` (sent in order, or all at once when every one is a
-read, such as the remaining pages of a list; the first failure ends the batch),
-receives the ``ApiResponse`` of each, and finally returns the statement's
-``Result``. A driver — ``cfql.http.sync_driver`` or ``cfql.http.async_driver``
+a batch of ``ApiRequest`` (all at once when every one is a read, such as the
+remaining pages of a list; changes in order, up to ``--concurrency`` at once;
+the first failure ends the batch), receives the ``ApiResponse`` of each (None
+for a change that failed or was not sent, when the driver reports what the
+others returned), and finally returns the statement's ``Result``. A driver — ``cfql.http.sync_driver`` or ``cfql.http.async_driver``
 — is the only code that sends anything, retries, paces or dry-runs.
 """
 
