@@ -137,19 +137,21 @@ def _table(result: Result, out: t.TextIO, headers: bool) -> None:
 
 
 def format_table(result: Result, headers: bool = True) -> str:
-    """A psql-style grid (line breaks inside a cell shown as spaces)."""
+    """A psql-style grid; a cell holding line breaks takes as many lines of its row (an INSERT template
+    from ``SHOW INSERT INTO`` reads as written), the other cells of the row left blank below their text."""
     columns = result.columns
-    body = [[cell(row.get(c)).replace("\n", " ") for c in columns] for row in result.rows]
+    body = [[cell(row.get(c)).split("\n") for c in columns] for row in result.rows]
     widths = [len(c) if headers else 0 for c in columns]
     for row in body:
-        widths = [max(w, len(v)) for w, v in zip(widths, row)]
+        widths = [max(w, *(len(line) for line in v)) for w, v in zip(widths, row)]
     rule = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
     lines = [rule]
     if headers:
         lines.append("|" + "|".join(f" {c:<{w}} " for c, w in zip(columns, widths)) + "|")
         lines.append("|" + "+".join("-" * (w + 2) for w in widths) + "|")
     for row in body:
-        lines.append("|" + "|".join(f" {v:<{w}} " for v, w in zip(row, widths)) + "|")
+        for n in range(max(len(v) for v in row) if row else 1):
+            lines.append("|" + "|".join(f" {v[n] if n < len(v) else '':<{w}} " for v, w in zip(row, widths)) + "|")
     lines.append(rule)
     return "\n".join(lines) + "\n"
 

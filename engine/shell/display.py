@@ -4,10 +4,11 @@ What a person reads differs from what a program reads in three ways, all
 applied here before the engine's table renderer (``cfql.rows.output``, which
 ``cfql exec`` shares and which keeps values as they are) sees a cell: NULL
 is shown as the configured ``null_string`` (``<null>``) so it is not mistaken
-for an empty string, which stays empty; tabs, newlines and other control
-characters in a string are shown as visible escapes (``\\t``, ``\\n``,
-``\\x1b``), as pgcli does, so a value cannot break the grid or send escape
-sequences to the terminal; and ``\\x`` shows each row as a block of
+for an empty string, which stays empty; a line break in a string starts another
+line of its cell (an INSERT template from ``SHOW INSERT INTO`` reads as
+written), while tabs, carriage returns and other control characters are shown
+as visible escapes (``\\t``, ``\\r``, ``\\x1b``), so a value cannot break the
+grid or send escape sequences to the terminal; and ``\\x`` shows each row as a block of
 ``column | value`` lines (psql's expanded display), ``auto`` only when the grid
 is wider than the terminal. Machine formats (json, jsonl, csv, text) are
 written unchanged.
@@ -35,11 +36,10 @@ from cfql.rows.output import cell, render
 
 DEFAULT_PAGER = "less -SRXF"
 NULL_STRING = "<null>"
-# Control characters as visible escapes: the common ones by name, the rest as \xNN.
+# Control characters as visible escapes: the common ones by name, the rest as \xNN; a line break stays one.
 _ESCAPES = {
-    **{code: f"\\x{code:02x}" for code in (*range(0x20), 0x7F)},
+    **{code: f"\\x{code:02x}" for code in (*range(0x20), 0x7F) if code != ord("\n")},
     ord("\t"): "\\t",
-    ord("\n"): "\\n",
     ord("\r"): "\\r",
 }
 
@@ -96,7 +96,7 @@ def shown_cell(value: t.Any, null_string: str = NULL_STRING) -> t.Any:
 
 
 def escape(text: str) -> str:
-    """``text`` with tabs, newlines and other control characters as visible escapes (``\\t``, ``\\n``, ``\\x1b``)."""
+    """``text`` with tabs, carriage returns and other control characters (not line breaks) as visible escapes."""
     return text.translate(_ESCAPES)
 
 
@@ -105,8 +105,9 @@ def format_expanded(result: Result) -> str:
     if not result.rows:
         return "(0 rows)\n"
     width = max(get_cwidth(c) for c in result.columns)
-    records = [[f"{_pad(c, width)} | {cell(row.get(c))}" for c in result.columns] for row in result.rows]
-    longest = max(get_cwidth(line) for lines in records for line in lines)
+    gap = "\n" + " " * width + " | "  # a value's next lines, under its first
+    records = [[f"{_pad(c, width)} | {cell(row.get(c)).replace(chr(10), gap)}" for c in result.columns] for row in result.rows]
+    longest = max(get_cwidth(line) for lines in records for text in lines for line in text.split("\n"))
     blocks = []
     for number, lines in enumerate(records, 1):
         rule = f"-[ RECORD {number} ]"

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cfql.result import Result
-from cfql.rows.output import FORMATS, Output, render
+from cfql.rows.output import FORMATS, Output, format_table, render
 
 ROWS = Result(["name", "n"], [{"name": "a", "n": 1}, {"name": "b\nc", "n": None}])
 EMPTY_SELECT = Result(["name", "n"], [])
@@ -114,3 +114,17 @@ def test_json_output_is_always_one_document(results: list[Result | None], fmt: s
         else:
             assert len(document) == len(results)
             assert [entry is None for entry in document] == [result is None for result in results]
+
+
+def test_a_cell_with_line_breaks_takes_as_many_lines_of_its_row() -> None:
+    result = Result(["method", "template"], [{"method": "create", "template": "INSERT INTO r (\na\n)"}, {"method": "x", "template": "y"}])
+    assert format_table(result) == (
+        "+--------+-----------------+\n"
+        "| method | template        |\n"
+        "|--------+-----------------|\n"
+        "| create | INSERT INTO r ( |\n"
+        "|        | a               |\n"
+        "|        | )               |\n"
+        "| x      | y               |\n"
+        "+--------+-----------------+\n"
+    )

@@ -1,4 +1,5 @@
-"""How the shell shows a table: NULL as <null>, control characters escaped, and psql's expanded display (\\x)."""
+"""How the shell shows a table: NULL as <null>, control characters escaped, line breaks as a cell's next lines,
+and psql's expanded display (\\x)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ def test_null_empty_tab_and_newline_in_the_table(run_shell: Runner) -> None:
     empty = f"INSERT INTO {MEETINGS} (account_id, app_id, title) SELECT 'acct', '{app}', '' RETURNING json_extract(data, '$.title') AS title, success;\r"
     session = run_shell(tricky(app) + empty + CTRL_D)
     assert session.err == ""
-    assert "| tab\\there\\nnext line | <null>  | true    |" in session.out
+    assert "| tab\\there | <null>  | true    |\n| next line |         |         |" in session.out  # a line break: a cell's next line
     assert "|       | true    |" in session.out  # an empty string stays empty: not <null>
     assert "\t" not in session.out
 
@@ -42,8 +43,8 @@ def test_machine_formats_keep_values_as_they_are(run_shell: Runner) -> None:
 
 def test_expanded_display_toggles(run_shell: Runner) -> None:
     session = run_shell("\\x\r" + tricky() + "\\x off\rSHOW PROVIDERS;\r\\x auto\r\\x sideways\r" + CTRL_D)
-    assert "Expanded display is on.\n-[ RECORD 1 ]-----------------\n" in session.out
-    assert "title   | tab\\there\\nnext line\nmissing | <null>\nsuccess | true\n" in session.out
+    assert "Expanded display is on.\n-[ RECORD 1 ]------\n" in session.out
+    assert "title   | tab\\there\n        | next line\nmissing | <null>\nsuccess | true\n" in session.out
     assert "Expanded display is off.\n+------------+" in session.out  # back to the grid
     assert "Expanded display is used when a result is wider than the terminal." in session.out
     assert session.err == "error: usage: \\x [on|off|auto]\n"
