@@ -19,6 +19,9 @@ import warnings
 from cfql.cli.options import concurrency, connection_options, registry_options, registry_url_option, timeout
 from cfql.rows.output import FORMATS
 
+if t.TYPE_CHECKING:
+    from cfql.errors import Error
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 EXIT_OUTPUT_CLOSED = 141  # 128 + SIGPIPE: what a shell reports for git or grep when the reader goes away
 
