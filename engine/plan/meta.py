@@ -4,6 +4,13 @@
 included; ``SHOW EXTENDED METHODS`` adds each one's description and, in
 ``unsupported``, why cfql cannot drive it ("" when it can). ``DESCRIBE``
 shows the columns of one method: see ``describe_method`` for which.
+``SHOW INSERT INTO`` writes INSERT templates (``cfql.plan.insert_templates``),
+``DESCRIBE METHOD`` lists a method's inputs and outputs
+(``cfql.plan.method_io``), ``SHOW VERSION`` says which cfql answers, and
+every SHOW takes ``LIKE`` or ``WHERE`` over its rows (``cfql.plan.show_filter``).
+
+Every answer is worked out when the statement is planned, so a wrong target
+fails before anything in a script runs, and none sends a request.
 """
 
 from __future__ import annotations
@@ -25,15 +32,20 @@ from cfql.plan.schema import did_you_mean
 from cfql.provider.model import SQL_VERBS, Method, Resource
 from cfql.provider.registry import Registry
 from cfql.result import Result
-from cfql.sql.dialect import Show, table_parts
+from cfql.sql.dialect import DescribeMethod, Show, table_parts
 
 Producer = t.Callable[[], Result]
 
 
-def producer(node: Show | exp.Describe, registry: Registry) -> Producer:
+def producer(node: Show | exp.Describe | DescribeMethod, registry: Registry) -> Producer:
     """What a SHOW or DESCRIBE returns, worked out now, at plan time."""
     if isinstance(node, Show):
         return _show_producer(node, registry)
+    if isinstance(node, DescribeMethod):
+        from cfql.plan.method_io import describe_method_io  # loaded only for DESCRIBE METHOD
+
+        method = find_method(find_resource(registry, table_parts(node.this)), node.args["method"].name)
+        return _copies_of(describe_method_io(method, extended=bool(node.args.get("extended"))))
     style = node.args.get("style")
     if style is not None and str(style).upper() != "EXTENDED":
         raise NotSupportedError(f"DESCRIBE {str(style).upper()} is not supported (DESCRIBE [EXTENDED] resource)")
@@ -46,24 +58,26 @@ def producer(node: Show | exp.Describe, registry: Registry) -> Producer:
 def _show_producer(node: Show, registry: Registry) -> Producer:
     """Answer SHOW now, at plan time, so a wrong target fails before any statement runs."""
     kind = node.this.name.upper()
-    target = [p.name for p in node.args["target"].parts] if node.args.get("target") else []
-    result = _SHOW[kind](registry, target, bool(node.args.get("extended")))
-    like = node.args.get("like")
-    if isinstance(like, exp.Literal):
-        from cfql.rows.rowexpr import like_regex  # SQL's local evaluation, loaded only for LIKE
+    result = _SHOW[kind](registry, node)
+    like, where = node.args.get("like"), node.args.get("where")
+    if like is not None or where is not None:
+        from cfql.plan.show_filter import filter_rows  # SQL's local evaluation, loaded only for LIKE and WHERE
 
-        pattern = like_regex(like.this)
-        key = result.columns[0]
-        result.rows = [r for r in result.rows if pattern.fullmatch(str(r[key]))]
+        result = filter_rows(result, like, where, kind)
     return _copies_of(result)
 
 
 def _copies_of(result: Result) -> Producer:
-    """Plans are cached and shared: hand every caller its own rows."""
-    return lambda: Result(list(result.columns), [dict(r) for r in result.rows])
+    """Plans are cached and shared: hand every caller its own rows, holding the result's columns only."""
+    columns = list(result.columns)
+    return lambda: Result(list(columns), [{c: r.get(c) for c in columns} for r in result.rows])
 
 
-def _show_providers(registry: Registry, target: list[str], extended: bool) -> Result:
+def _target(node: Show) -> list[str]:
+    return [p.name for p in node.args["target"].parts] if node.args.get("target") else []
+
+
+def _show_providers(registry: Registry, node: Show) -> Result:
     rows = []
     for name in registry.provider_names:
         provider = find_provider(registry, name)
@@ -71,11 +85,12 @@ def _show_providers(registry: Registry, target: list[str], extended: bool) -> Re
     return Result(["name", "version", "title"], rows)
 
 
-def _show_services(registry: Registry, target: list[str], extended: bool) -> Result:
+def _show_services(registry: Registry, node: Show) -> Result:
+    target = _target(node)
     if len(target) != 1:
         raise ProgrammingError("SHOW SERVICES IN <provider>")
     provider = find_provider(registry, target[0])
-    columns = ["name", "title"] + (["description"] if extended else [])
+    columns = ["name", "title"] + (["description"] if node.args.get("extended") else [])
     rows = [
         {"name": s.name, "title": s.title, "description": s.description}
         for s in provider.services.values()
@@ -83,17 +98,19 @@ def _show_services(registry: Registry, target: list[str], extended: bool) -> Res
     return Result(columns, rows)
 
 
-def _show_resources(registry: Registry, target: list[str], extended: bool) -> Result:
+def _show_resources(registry: Registry, node: Show) -> Result:
+    target = _target(node)
     if len(target) != 2:
         raise ProgrammingError("SHOW RESOURCES IN <provider>.<service>")
     service = find_service(registry, *target)
-    columns = ["name", "id"] + (["title"] if extended else [])
+    columns = ["name", "id"] + (["title"] if node.args.get("extended") else [])
     rows = [{"name": r.name, "id": r.id, "title": r.title} for r in resources_of(service, target[0]).values()]
     return Result(columns, sorted(rows, key=lambda r: r["name"]))
 
 
-def _show_methods(registry: Registry, target: list[str], extended: bool) -> Result:
-    resource = find_resource(registry, target)
+def _show_methods(registry: Registry, node: Show) -> Result:
+    resource = find_resource(registry, _target(node))
+    extended = bool(node.args.get("extended"))
     columns = ["MethodName", "RequiredParams", "SQLVerb"] + (["description", "unsupported"] if extended else [])
     rows = []
     for verb in SQL_VERBS:
@@ -104,18 +121,63 @@ def _show_methods(registry: Registry, target: list[str], extended: bool) -> Resu
                     "RequiredParams": ", ".join(method.required_names),
                     "SQLVerb": verb.upper(),
                     "description": method.description,
-                    **({"unsupported": method.unsupported} if extended else {}),
+                    "unsupported": method.unsupported,
                 }
             )
     return Result(columns, rows)
 
 
-_SHOW: dict[str, t.Callable[[Registry, list[str], bool], Result]] = {
+def _show_insert(registry: Registry, node: Show) -> Result:
+    from cfql.plan.insert_templates import show_insert  # loaded only for SHOW INSERT INTO
+
+    given = node.args.get("columns")
+    columns = [c.name for c in given] if given is not None else None
+    resource = find_resource(registry, _target(node))
+    return show_insert(resource, columns, bool(node.args.get("extended")), bool(node.args.get("required")))
+
+
+def _show_version(registry: Registry, node: Show) -> Result:
+    """cfql's version (StackQL's one column); EXTENDED adds the Python and platform running it.
+
+    StackQL's EXTENDED gives the build's commit and date, which an installed
+    Python package does not record; the interpreter is what tells two cfql
+    installations apart.
+    """
+    import platform
+    import sys
+    from importlib import metadata
+
+    try:
+        version = metadata.version("cfql")
+    except metadata.PackageNotFoundError:
+        version = "(source tree)"
+    row = {
+        "version": version,
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "platform": f"{sys.platform}/{platform.machine()}",
+    }
+    return Result(["version", "python", "platform"] if node.args.get("extended") else ["version"], [row])
+
+
+_SHOW: dict[str, t.Callable[[Registry, Show], Result]] = {
     "PROVIDERS": _show_providers,
     "SERVICES": _show_services,
     "RESOURCES": _show_resources,
     "METHODS": _show_methods,
+    "INSERT": _show_insert,
+    "VERSION": _show_version,
 }
+
+
+def find_method(resource: Resource, name: str) -> Method:
+    """The method ``name`` of ``resource``, whether cfql can drive it or not; an unknown name suggests the near one."""
+    method = resource.methods.get(name)
+    if method is None:
+        raise ProgrammingError(
+            f"unknown method {resource.id}.{name}{did_you_mean(name, resource.methods)}; "
+            f"methods: {', '.join(sorted(resource.methods))}"
+        )
+    return method
 
 
 def describe_method(resource: Resource, name: str | None) -> Method:
@@ -134,13 +196,7 @@ def describe_method(resource: Resource, name: str | None) -> Method:
     gives the reason, as the SELECT would.
     """
     if name is not None:
-        method = resource.methods.get(name)
-        if method is None:
-            raise ProgrammingError(
-                f"unknown method {resource.id}.{name}{did_you_mean(name, resource.methods)}; "
-                f"methods: {', '.join(sorted(resource.methods))}"
-            )
-        return check_usable(method)
+        return check_usable(find_method(resource, name))
     methods = resource.methods_for("select")
     if not methods:
         raise NotSupportedError(SELECT_NOT_SUPPORTED)
