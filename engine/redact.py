@@ -126,6 +126,9 @@ def secret_strings(body: t.Mapping[str, t.Any] | None, fields: t.Mapping[str, Fi
 
 def plan_secrets(plan: t.Any) -> list[str]:
     """The secret values written as literals in a planned statement."""
+    listed = getattr(plan, "secrets", None)  # EXPLAIN's plan lists those of the statement it explains
+    if listed is not None:
+        return list(listed)
     rows = getattr(plan, "rows", ())
     if not rows:
         return []

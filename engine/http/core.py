@@ -53,6 +53,7 @@ from cfql.settings import Settings
 from cfql.sql.values import Deferred, load_json
 
 if t.TYPE_CHECKING:
+    from cfql.plan.explain import ExplainPlan
     from cfql.plan.plans import Plan
     from cfql.provider.auth import Credentials, Given
     from cfql.provider.sandbox import Sandbox
@@ -448,7 +449,9 @@ class DriverCore:
         run, whose Result describes the first batch (values not known yet show
         as ``:name``). Each driver then sends the batches and hands back the answers.
         """
-        if self.settings.dry_run:
+        from cfql.plan.explain import ExplainPlan
+
+        if self.settings.dry_run or isinstance(plan, ExplainPlan):
             return self.dry_run(plan, params)
         exchange = plan.exchange(named_params(params) or {})
         try:
@@ -463,7 +466,11 @@ class DriverCore:
         ``cfql deploy plan`` shows the changes it would make this way on a
         connection whose reads are real.
         """
+        from cfql.plan.explain import ExplainPlan
+
         params = named_params(params)
+        if isinstance(plan, ExplainPlan):
+            return self.explain(plan, params)
         if isinstance(plan, StaticPlan) and plan.dry_run is not None:  # REGISTRY: described, not fetched
             return self.finished(plan, plan.dry_run())
         exchange = plan.exchange({**{name: Deferred(name) for name in plan.bind_names}, **(params or {})})
@@ -474,6 +481,28 @@ class DriverCore:
         exchange.close()
         rows = [self.describe(request) for request in batch]
         return self.finished(plan, Result(list(DRY_RUN_COLUMNS), rows, statement=plan.sql, dry_run=True))
+
+    def explain(self, plan: ExplainPlan, params: t.Mapping[str, t.Any] | None) -> Result:
+        """EXPLAIN's Result, whatever the settings say: what its plan found, with the requests the
+        statement it explains would send first described as ``dry_run`` describes them — nothing is sent.
+
+        Missing credentials are a note, not an error: the requests are described without them.
+        On a ``--strict`` connection the statement is checked as strictly as running it would be.
+        """
+        from cfql.plan.plans import enforce
+
+        params = params or {}
+        explained = plan.explained
+        requests: list[dict[str, t.Any]] = []
+        notes: list[str] = []
+        if explained is not None and plan.describes:
+            described = self.dry_run(enforce(explained) if self.settings.strict else explained, params)
+            requests = described.rows if described.dry_run else []
+            method = getattr(explained, "method", None)
+            endpoint = self.endpoint(method) if isinstance(method, Method) else None
+            if endpoint is not None and endpoint.credentials is None:
+                notes.append(f"{endpoint.missing}: the requests are shown without them, and running the statement would fail")
+        return self.finished(plan, plan.result(params, requests, notes))
 
     def statement(self, plan: Plan, params: t.Mapping[str, t.Any] | None) -> Statement:
         """One statement's requests, sans-IO: yields the requests to send at once, receives their answers.

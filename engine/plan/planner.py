@@ -50,7 +50,7 @@ def plan_statement(node: exp.Expression, sql: str, registry: Registry, source: S
     if kind == "EXPLAIN":
         from cfql.plan.explain import plan_explain  # loaded only for EXPLAIN
 
-        return plan_explain(t.cast(Explain, node), sql, registry, source)
+        return plan_explain(t.cast(Explain, node), sql, registry, source, plan_statement)
     check_clauses(node, kind, source)
     if kind == "INSERT":
         return _plan_insert(t.cast(exp.Insert, node), sql, registry, source)

@@ -5,11 +5,16 @@ is one it accepts (in the right place: WHERE names must be parameters, SET
 names body fields). Among matches the one with the most required names wins.
 When nothing matches, the error says, for each candidate, what is missing and
 what it does not accept, so the user can fix the statement in one go.
+
+Each candidate is judged once (``judge``, ``judge_select``, ``judge_exec``)
+into a ``Candidate``; ``choose_method`` picks among them, and EXPLAIN and the
+shell's toolbar show the same judgements.
 """
 
 from __future__ import annotations
 
 import typing as t
+from dataclasses import dataclass
 
 from cfql.errors import NotSupportedError, ProgrammingError, ResolutionError
 from cfql.plan.schema import did_you_mean
@@ -77,6 +82,72 @@ def find_resource(registry: Registry, parts: t.Sequence[str]) -> Resource:
     return resource
 
 
+@dataclass(frozen=True)
+class Candidate:
+    """One method a statement could mean, judged by the rule above: what it lacks and what it does not accept.
+
+    EXPLAIN lists every candidate this way and the shell's toolbar shows the
+    best one, so both say what the resolver would, in its words.
+    """
+
+    method: Method
+    missing: tuple[str, ...]
+    #: Names it does not accept, each with a hint when it only stands in the wrong place:
+    #: ``account_id (a parameter: put it in WHERE)``.
+    refused: tuple[str, ...]
+
+    @property
+    def fits(self) -> bool:
+        """Whether it gets every name it requires and accepts every name given."""
+        return not self.missing and not self.refused
+
+    @property
+    def shortfall(self) -> str:
+        """What keeps it from being used: ``is missing preset_name and does not accept titel``, or
+        ``cannot be used (why)`` for a method cfql cannot drive; "" when nothing does."""
+        if self.method.unsupported:
+            return f"cannot be used ({self.method.unsupported})"
+        parts = []
+        if self.missing:
+            parts.append("is missing " + ", ".join(self.missing))
+        if self.refused:
+            parts.append("does not accept " + ", ".join(self.refused))
+        return " and ".join(parts)
+
+    @property
+    def complaint(self) -> str:
+        """Why it is not the method, as the resolver's errors say it: ``add_participant is missing preset_name``."""
+        return f"{self.method.name} {self.shortfall}"
+
+
+def judge(
+    method: Method, params: t.Collection[str], body: t.Collection[str], anywhere: t.Collection[str] = ()
+) -> Candidate:
+    """``method`` against the names a statement supplies as parameters, as body fields, or as either (INSERT)."""
+    supplied = [*params, *body, *anywhere]
+    missing = tuple(n for n in method.required_names if n not in supplied)
+    return Candidate(method, missing, tuple(_refused(method, params, body, anywhere)))
+
+
+def judge_select(method: Method, names: t.Collection[str]) -> Candidate:
+    """A SELECT candidate, given WHERE's ``name = value`` names: each is a parameter it sends, or a column
+    of its rows filtered locally (``cfql.plan.select``); a name that is neither is not accepted."""
+    columns = method.row_schema.get("properties") or {}
+    return judge(method, [n for n in names if n in method.parameters or n not in columns], ())
+
+
+def judge_exec(method: Method, supplied: t.Collection[str]) -> Candidate:
+    """The method EXEC names, against the ``@names`` it is given: anything it has, in any place."""
+    missing = tuple(n for n in method.required_names if n not in supplied)
+    return Candidate(method, missing, tuple(n for n in supplied if n not in method.fields))
+
+
+def best(candidates: t.Sequence[Candidate]) -> Candidate:
+    """The resolver's pick: of the candidates that fit, the one requiring the most names (the first on a tie);
+    when none fits, the closest — fewest names refused, then fewest missing."""
+    return min(candidates, key=lambda c: (len(c.refused), len(c.missing), -len(c.method.required_names)))
+
+
 def choose_method(
     resource: Resource,
     verb: str,
@@ -85,28 +156,21 @@ def choose_method(
     anywhere: t.Collection[str] = (),
 ) -> Method:
     """Pick the method for ``verb`` given names supplied as parameters, as body fields, or either (INSERT)."""
-    candidates = resource.methods_for(verb)
-    if not candidates:
+    methods = resource.methods_for(verb)
+    if not methods:
         if verb == "select":
             raise NotSupportedError(SELECT_NOT_SUPPORTED)
         raise NotSupportedError(f"{verb.upper()} is not supported by {resource.id}; use SHOW METHODS IN {resource.id}")
-    if len(candidates) == 1:
-        check_usable(candidates[0])  # the only method cfql cannot drive: its reason, not its (unknown) fields
+    if len(methods) == 1:
+        check_usable(methods[0])  # the only method cfql cannot drive: its reason, not its (unknown) fields
+    candidates = [judge(method, params, body, anywhere) for method in methods]
+    chosen = best(candidates)
+    if chosen.fits:
+        return check_usable(chosen.method)
     supplied = [*params, *body, *anywhere]
-    matches = []
-    complaints = []
-    for method in candidates:
-        missing = [n for n in method.required_names if n not in supplied]
-        refused = _refused(method, params, body, anywhere)
-        if not missing and not refused:
-            matches.append(method)
-        else:
-            complaints.append(f"{method.name} cannot be used ({method.unsupported})" if method.unsupported else _complaint(method, missing, refused))
-    if matches:
-        return check_usable(max(matches, key=lambda m: len(m.required_names)))
     raise ResolutionError(
         f"no {verb.upper()} method of {resource.id} matches ({', '.join(supplied) or 'nothing supplied'}): "
-        + "; ".join(complaints)
+        + "; ".join(c.complaint for c in candidates if not c.fits)
         + _hints(resource, supplied)
     )
 
@@ -114,12 +178,10 @@ def choose_method(
 def check_exec(method: Method, supplied: t.Collection[str]) -> None:
     """EXEC names its method; only check that it gets what it needs and nothing else."""
     check_usable(method)
-    missing = [n for n in method.required_names if n not in supplied]
-    refused = [n for n in supplied if n not in method.fields]
-    if missing or refused:
+    found = judge_exec(method, supplied)
+    if not found.fits:
         raise ResolutionError(
-            f"EXEC {method.resource_id}.{method.name}: {_complaint(method, missing, refused)}"
-            + _hints_for(method.fields, refused)
+            f"EXEC {method.resource_id}.{method.name}: {found.complaint}" + _hints_for(method.fields, found.refused)
         )
 
 
@@ -133,15 +195,6 @@ def _refused(method: Method, params: t.Collection[str], body: t.Collection[str],
             refused.append(name + (" (a parameter: put it in WHERE)" if name in method.parameters else ""))
     refused.extend(n for n in anywhere if n not in method.fields)
     return refused
-
-
-def _complaint(method: Method, missing: list[str], refused: list[str]) -> str:
-    parts = []
-    if missing:
-        parts.append("is missing " + ", ".join(missing))
-    if refused:
-        parts.append("does not accept " + ", ".join(refused))
-    return f"{method.name} " + " and ".join(parts)
 
 
 def _hints(resource: Resource, supplied: t.Collection[str]) -> str:

@@ -135,6 +135,12 @@ class SelectPlan:
         """The first request (later pages depend on the answers)."""
         return self.call.requests(params)
 
+    def pager(self, request: ApiRequest) -> Pager | None:
+        """The pages that follow ``request``, the first: None when the method does not page, or when WHERE
+        names a page itself (its number or token), which is then the only one read."""
+        spec = self.method.pagination
+        return Pager(spec) if spec is not None and self.paged and not _page_given(spec, request) else None
+
     def exchange(self, params: Params | None = None) -> Exchange:
         """Read pages while the rows are wanted, then run the local stages over what came back."""
         params = params or {}
@@ -144,8 +150,7 @@ class SelectPlan:
             raise UnboundParameterError(f"parameter :{missing[0]} has no value")
         limit = _count(self.limit, params, "LIMIT")
         offset = _count(self.offset, params, "OFFSET") or 0
-        spec = self.method.pagination
-        pager = Pager(spec) if spec is not None and self.paged and not _page_given(spec, request) else None
+        pager = self.pager(request)
         # Without ORDER BY or aggregates, rows stream: stop reading once LIMIT/OFFSET are met.
         wanted = offset + limit if limit is not None and self.grouping is None and not self.order else None
         where, output = self.where, self.output
@@ -411,6 +416,21 @@ def plan_select(node: exp.Select, sql: str, registry: Registry) -> SelectPlan:
         paged=method.paged,
         bind_names=frozenset(binds),
     )
+
+
+def local_conditions(plan: SelectPlan, node: exp.Select) -> list[exp.Expression]:
+    """WHERE's top-level conjuncts that ``plan`` (made from ``node``) evaluates locally: all but the first
+    ``param = value`` of each parameter it sends — the split ``_resolve`` made, for EXPLAIN to show."""
+    sent = plan.call.rows[0]
+    to_match = {*sent.constants, *sent.binds}
+    local: list[exp.Expression] = []
+    for conjunct in _conjuncts(node.args["where"].this) if node.args.get("where") else []:
+        pair = _param_conjunct(conjunct)
+        if pair is not None and pair[0] in to_match:
+            to_match.discard(pair[0])
+        else:
+            local.append(conjunct)
+    return local
 
 
 def _check_tree(node: exp.Select, qualifiers: set[str], shown: str) -> None:

@@ -8,6 +8,8 @@ start-up. Required names are flagged in the menu (``required · string``), and
 a name is only offered where the resolver would accept it: body fields after
 SET, parameters in WHERE, either in an INSERT column list. After ``:`` the
 session's variables are offered (``:mid``), as psql offers its own.
+``EXPLAIN statement`` completes as the statement does; SHOW's ``WHERE`` offers
+the columns of what that SHOW lists.
 """
 
 from __future__ import annotations
@@ -32,12 +34,16 @@ if t.TYPE_CHECKING:
     from cfql.provider.model import Method, Resource, Service
     from cfql.provider.registry import Registry
 
-START_KEYWORDS = ("SELECT", "INSERT INTO", "UPDATE", "REPLACE", "DELETE FROM", "EXEC", "SHOW", "DESCRIBE")
-SHOW_KINDS = ("PROVIDERS", "SERVICES", "RESOURCES", "METHODS")
+START_KEYWORDS = (
+    "SELECT", "INSERT INTO", "UPDATE", "REPLACE", "DELETE FROM", "EXEC", "SHOW", "DESCRIBE", "EXPLAIN", "REGISTRY",
+)
+SHOW_KINDS = ("PROVIDERS", "SERVICES", "RESOURCES", "METHODS", "INSERT INTO", "VERSION")
+REGISTRY_ACTIONS = ("LIST", "PULL")
 KEYWORDS = (
     "SELECT", "FROM", "WHERE", "AND", "OR", "NOT", "INSERT", "INTO", "VALUES", "UPDATE", "SET", "REPLACE", "DELETE",
-    "EXEC", "SHOW", "EXTENDED", *SHOW_KINDS, "IN", "LIKE", "BETWEEN", "IS", "DESCRIBE", "RETURNING", "AS",
+    "EXEC", "SHOW", "EXTENDED", *SHOW_KINDS, "IN", "LIKE", "BETWEEN", "IS", "DESCRIBE", "METHOD", "RETURNING", "AS",
     "DISTINCT", "ORDER BY", "GROUP BY", "HAVING", "ASC", "DESC", "LIMIT", "OFFSET", "NULL", "TRUE", "FALSE",
+    "EXPLAIN", "REGISTRY", *REGISTRY_ACTIONS,
 )
 AGGREGATES = ("COUNT(", "SUM(", "AVG(", "MIN(", "MAX(")
 # Which resources a name position offers: only those with a method for the statement's verb.
@@ -94,10 +100,13 @@ class SQLCompleter(Completer):
         """Dispatch on where the cursor is: the first matching situation decides what is offered."""
         last = shape.last
         if shape.verb is None:
-            yield from _keywords(START_KEYWORDS, word, "statement")
+            starts = [k for k in START_KEYWORDS if k != "EXPLAIN"] if shape.explain else START_KEYWORDS
+            yield from _keywords(starts, word, "statement")
+        elif shape.verb == "registry":
+            yield from self._registry(last, word)
         elif shape.expect_target:
-            if shape.verb == "describe" and last is not None and last.upper != "EXTENDED":
-                yield from _keywords(("EXTENDED",), word, "keyword")
+            if shape.verb == "describe" and last is not None:
+                yield from _keywords(_describe_keywords(shape, last.upper), word, "keyword")
             yield from self._names(shape, word)
         elif last is not None and last.is_op("=") and shape.before_last is not None and shape.before_last.kind in ("name", "param"):
             yield from self._values(shape, shape.before_last.text.lstrip("@"), word)
@@ -109,6 +118,8 @@ class SQLCompleter(Completer):
             yield from self._fields(shape, "fields", shape.columns, word)
         elif shape.clause == "set" and shape.depth == 0 and last is not None and (last.upper == "SET" or last.is_op(",")):
             yield from self._fields(shape, "body_fields", shape.body, word)
+        elif shape.verb == "show" and shape.clause == "where" and last is not None and last.upper in ("WHERE", "AND", "OR", "NOT", "("):
+            yield from self._show_columns(tokens, document, word)
         elif shape.clause == "where" and last is not None and last.upper in ("WHERE", "AND", "OR", "NOT", "("):
             yield from self._fields(shape, "parameters", shape.params, word)
             if shape.verb == "select":  # any row column can be filtered on, locally
@@ -130,7 +141,7 @@ class SQLCompleter(Completer):
     def _names(self, shape: Shape, word: str) -> t.Iterator[Completion]:
         parts = word.split(".")
         registry = self.registry
-        verb = _NAME_VERB.get(shape.verb or "")
+        verb = None if shape.kind == "METHOD" else _NAME_VERB.get(shape.resolves or "")
         last = parts[-1]
         if len(parts) == 1:
             for name in _match(registry.provider_names, word):
@@ -156,7 +167,7 @@ class SQLCompleter(Completer):
                 offered = [r for r in chosen.resources.values() if _offers(r, verb)]
                 for resource in _match(offered, last, key=lambda r: r.name):
                     yield Completion(resource.name, -len(last), display_meta=resource.title or "resource")
-        elif len(parts) == 4 and shape.verb == "exec":
+        elif len(parts) == 4 and shape.verb in ("exec", "describe"):
             target = context.find_resource(registry, parts[:3])
             if target is not None:
                 for method in _match(list(target.methods.values()), last, key=lambda m: m.name):
@@ -253,6 +264,30 @@ class SQLCompleter(Completer):
             text = f"'$.{done}{key}" + ("'" if leaf else "")
             yield Completion(text, -len(word), display=key, display_meta=_schema_type(properties[key]))
 
+    def _registry(self, last: Token | None, word: str) -> t.Iterator[Completion]:
+        """REGISTRY LIST | PULL, then a provider: those installed here (the remote list is the registry's to give)."""
+        if last is None or last.upper == "REGISTRY":
+            yield from _keywords(REGISTRY_ACTIONS, word, "keyword")
+        elif last.upper in REGISTRY_ACTIONS:
+            for name in _match(self.registry.provider_names, word):
+                yield Completion(name, -len(word), display_meta="installed provider")
+
+    def _show_columns(self, tokens: list[Token], document: Document, word: str) -> t.Iterator[Completion]:
+        """The columns of what a SHOW lists, from that SHOW itself (answered from the manifests, no HTTP)."""
+        from cfql.errors import Error
+        from cfql.plan.planner import plan_sql
+        from cfql.plan.plans import StaticPlan
+
+        start = tokens[1].start if tokens[0].upper == "EXPLAIN" else tokens[0].start
+        where = next(tok for tok in tokens if tok.upper == "WHERE")
+        try:
+            plan = plan_sql(document.text_before_cursor[start : where.start], self.registry)
+        except Error:
+            return
+        columns = plan.produce().columns if isinstance(plan, StaticPlan) else []
+        for name in _match(columns, word):
+            yield Completion(name, -len(word), display_meta="column")
+
     def _variables_named(self, word: str) -> t.Iterator[Completion]:
         """``:`` + the session variables starting with ``word``; the value shown is the literal, not a secret."""
         for name in _match(sorted(self._variables()), word):
@@ -333,9 +368,22 @@ def _next_keywords(shape: Shape) -> tuple[str, ...]:
         if last == "SHOW":
             return ("EXTENDED", *SHOW_KINDS)
         if last == "EXTENDED":
-            return SHOW_KINDS
-        return ("IN", "LIKE") if last in SHOW_KINDS else ("LIKE",)
+            return tuple(kind for kind in SHOW_KINDS if kind != "VERSION")
+        if shape.kind == "VERSION":
+            return ()
+        if shape.kind == "INSERT":
+            return ("INTO",) if last == "INSERT" else ("/*+ REQUIRED */",) if shape.clause in ("target", "after_columns") else ()
+        if shape.clause in ("like", "where"):
+            return ()
+        return ("IN", "LIKE", "WHERE") if last in ("SERVICES", "RESOURCES", "METHODS") else ("LIKE", "WHERE")
     return _NEXT.get((shape.verb or "", shape.clause or "")) or _NEXT_BY_CLAUSE.get(shape.clause or "", ())
+
+
+def _describe_keywords(shape: Shape, last: str) -> tuple[str, ...]:
+    """DESCRIBE [EXTENDED] [METHOD [EXTENDED]]: the words that may still come before the name."""
+    if shape.kind == "METHOD":
+        return ("EXTENDED",) if last == "METHOD" else ()
+    return ("EXTENDED", "METHOD") if last in ("DESCRIBE", "DESC") else ("METHOD",) if last == "EXTENDED" else ()
 
 
 def _listed_after(tokens: list[Token], keyword: str) -> set[str]:

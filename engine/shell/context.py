@@ -6,8 +6,10 @@ module reads the engine's own scanner (``cfql.sql.scanner``, so a string or
 comment ends here exactly where it will end when the statement runs) and
 tracks just enough state — verb, target resource, clause, the names supplied so
 far and the literal given for each — for completion, the toolbar and history
-redaction. It never raises and imports nothing heavy, so it is safe to call on
-every key press.
+redaction. ``EXPLAIN statement`` reads as the statement it explains. It never
+raises and imports nothing heavy, so it is safe to call on every key press;
+what a method lacks is judged by the resolver's own rules (``judge``), loaded
+once a statement names a resource.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dataclasses import dataclass, field
 from cfql.sql import scanner
 
 if t.TYPE_CHECKING:
+    from cfql.plan.resolver import Candidate
     from cfql.provider.model import Method, Resource
     from cfql.provider.registry import Registry
 
@@ -34,7 +37,10 @@ VERBS = {
     "SHOW": "show",
     "DESCRIBE": "describe",
     "DESC": "describe",
+    "REGISTRY": "registry",
 }
+#: The words after SHOW [EXTENDED] that say what it shows (``cfql.sql.dialect.SHOW_KINDS``).
+SHOW_KINDS = frozenset({"PROVIDERS", "SERVICES", "RESOURCES", "METHODS", "INSERT", "VERSION"})
 # Keywords after which a provider.service.resource name comes.
 TARGET_KEYWORDS = frozenset({"INTO", "FROM", "IN", "UPDATE", "REPLACE", "EXEC", "EXECUTE", "DESCRIBE", "DESC"})
 _CLAUSES = frozenset({"SET", "WHERE", "RETURNING", "ORDER", "GROUP", "HAVING", "LIMIT", "OFFSET"})
@@ -127,6 +133,8 @@ class Shape:
     """
 
     verb: str | None = None
+    explain: bool = False  # the statement follows EXPLAIN
+    kind: str | None = None  # what SHOW shows (PROVIDERS ... INSERT, VERSION); METHOD for DESCRIBE METHOD
     target: tuple[str, ...] = ()
     method: str | None = None
     columns: list[str] = field(default_factory=list)
@@ -141,6 +149,11 @@ class Shape:
     value_index: int | None = None
     last: Token | None = None
     before_last: Token | None = None
+
+    @property
+    def resolves(self) -> str | None:
+        """The verb whose methods the statement chooses among: INSERT's for SHOW INSERT INTO."""
+        return "insert" if self.verb == "show" and self.kind == "INSERT" else self.verb
 
     @property
     def supplied(self) -> list[str]:
@@ -166,6 +179,9 @@ def scan(tokens: t.Sequence[Token]) -> Shape:
             shape.assignments.append((pending, token))
             pending = None
         if shape.verb is None:
+            if up == "EXPLAIN" and not shape.explain:
+                shape.explain = True
+                continue
             shape.verb = VERBS.get(up, "?")
             shape.clause = shape.verb
             shape.expect_target = shape.verb in ("update", "replace", "exec", "describe")
@@ -175,10 +191,15 @@ def scan(tokens: t.Sequence[Token]) -> Shape:
             column = shape.value_column
             if column is not None and token.kind in ("string", "number"):
                 shape.assignments.append((column, token))
+        if shape.verb == "show" and shape.kind is None and up in SHOW_KINDS:
+            shape.kind = up
         if shape.expect_target:
+            if shape.verb == "describe" and up == "METHOD" and shape.kind is None:
+                shape.kind = up
+                continue
             if token.kind == "name" and up != "EXTENDED":
                 parts = tuple(token.text.split("."))
-                if shape.verb == "exec" and len(parts) > 3:
+                if shape.verb in ("exec", "describe") and len(parts) > 3:
                     shape.target, shape.method = parts[:3], parts[3]
                 else:
                     shape.target = parts
@@ -190,7 +211,7 @@ def scan(tokens: t.Sequence[Token]) -> Shape:
             shape.expect_target = False
         if token.is_op("("):
             shape.depth += 1
-            if shape.verb == "insert" and shape.clause == "target" and shape.depth == 1:
+            if shape.resolves == "insert" and shape.clause == "target" and shape.depth == 1:
                 shape.in_columns, shape.clause = True, "columns"
             elif shape.clause == "values" and shape.depth == 1:
                 shape.value_index, item_start = 0, True
@@ -241,24 +262,24 @@ def candidate_methods(resource: Resource, shape: Shape) -> list[Method]:
     if shape.verb == "exec":
         method = resource.methods.get(shape.method or "")
         return [method] if method else []
-    if shape.verb in ("select", "insert", "update", "replace", "delete"):
-        return resource.methods_for(shape.verb)
+    if shape.resolves in ("select", "insert", "update", "replace", "delete"):
+        return resource.methods_for(t.cast(str, shape.resolves))
     return []
 
 
-def missing_and_refused(method: Method, shape: Shape) -> tuple[list[str], list[str]]:
+def judge(method: Method, shape: Shape) -> Candidate:
     """What ``method`` still needs from the statement and what it would refuse, by the resolver's rules."""
-    supplied = shape.supplied
-    missing = [n for n in method.required_names if n not in supplied]
-    refused = [n for n in shape.columns if n not in method.fields]
-    local = (method.row_schema.get("properties") or {}) if shape.verb == "select" else {}  # SELECT filters these itself
-    refused += [n for n in shape.params if n not in method.parameters and n not in local]
-    refused += [n for n in shape.body if n not in method.body_fields]
-    return missing, refused
+    from cfql.plan import resolver  # the rules themselves, not a copy; loaded with the first named resource
+
+    if shape.verb == "exec":
+        return resolver.judge_exec(method, shape.columns)
+    if shape.verb == "select":  # a WHERE name that is no parameter of the method may be a column it filters on
+        return resolver.judge_select(method, shape.params)
+    return resolver.judge(method, shape.params, shape.body, shape.columns)
 
 
 def plausible_methods(resource: Resource, shape: Shape) -> list[Method]:
     """Candidates that accept everything supplied so far (all candidates if none does)."""
     candidates = candidate_methods(resource, shape)
-    accepting = [m for m in candidates if not missing_and_refused(m, shape)[1]]
+    accepting = [m for m in candidates if not judge(m, shape).refused]
     return accepting or candidates

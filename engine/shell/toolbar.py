@@ -3,9 +3,12 @@
 It answers the question the resolver would otherwise answer only after Enter
 (``→ add_participant · missing: preset_name``), computed on each redraw from
 the manifests with no HTTP call: finished statements go through the engine's
-own parser and planner, so the toolbar agrees with what running them would
-do; unfinished ones are read leniently (``context``) and their best candidate
-method is shown. It must never raise into the UI, so any failure shows nothing.
+own parser, the candidates EXPLAIN lists (``cfql.plan.explain.resolve``) and
+the planner, so the toolbar agrees with what running or explaining them
+would do; unfinished ones are read leniently (``context``) and judged by the
+same resolver rules. Either way the best candidate method is shown. While
+``EXPLAIN statement`` is typed, the statement's status shows, after
+``EXPLAIN ·``. It must never raise into the UI, so any failure shows nothing.
 
 A misspelt name gets a did-you-mean (``difflib.get_close_matches``) at every
 level: provider, service, resource (also while it is still being typed, then
@@ -34,9 +37,16 @@ _SYNTAX = {
     "replace": "REPLACE provider.service.resource SET field = value WHERE param = value",
     "delete": "DELETE FROM provider.service.resource WHERE param = value",
     "exec": "EXEC provider.service.resource.method @param = value, ...",
-    "show": "SHOW [EXTENDED] PROVIDERS | SERVICES IN p | RESOURCES IN p.s | METHODS IN p.s.r",
-    "describe": "DESCRIBE [EXTENDED] provider.service.resource",
+    "show": "SHOW [EXTENDED] PROVIDERS | SERVICES IN p | RESOURCES IN p.s | METHODS IN p.s.r | INSERT INTO p.s.r | VERSION",
+    "show INSERT": "SHOW [EXTENDED] INSERT INTO provider.service.resource [(col, ...)] [/*+ REQUIRED */]: an INSERT to fill in",
+    "show VERSION": "SHOW VERSION: which cfql this is",
+    "show filter": "SHOW [EXTENDED] ... [LIKE 'pattern%' | WHERE column = value]",
+    "describe": "DESCRIBE [EXTENDED] provider.service.resource  ·  DESCRIBE [EXTENDED] METHOD p.s.r.method",
+    "describe METHOD": "DESCRIBE [EXTENDED] METHOD provider.service.resource.method: its inputs and outputs",
+    "explain": "EXPLAIN statement: the method, values and requests it would use, sending nothing",
+    "registry": "REGISTRY LIST [provider]  ·  REGISTRY PULL provider [version]",
 }
+STATEMENTS_HINT = "statements: SELECT, INSERT, UPDATE, REPLACE, DELETE, EXEC, SHOW, DESCRIBE, EXPLAIN, REGISTRY"
 # Style classes of the message, for the shell's style sheet.
 OK, MISSING, ERROR, HINT = "ok", "missing", "error", "hint"
 
@@ -63,16 +73,18 @@ def _describe(text: str, registry: Registry, variables: t.Collection[str] | None
     if not statements:
         return "", ""
     tokens = statements[-1]
+    if tokens[0].upper == "EXPLAIN":
+        return _explained(text[tokens[1].start :] if len(tokens) > 1 else "", registry)
     sql = text[tokens[0].start : tokens[-1].end]
     shape = context.scan(tokens)
     if shape.verb == "?":
-        return HINT, "statements: SELECT, INSERT, UPDATE, REPLACE, DELETE, EXEC, SHOW, DESCRIBE"
+        return HINT, STATEMENTS_HINT
     submitted = stripped.endswith(";")
     node, syntax_error = _parse(sql)
-    if shape.verb in ("show", "describe"):
+    if shape.verb in ("show", "describe", "registry"):
         if node is None:
-            return (ERROR, syntax_error) if submitted else (HINT, _SYNTAX[shape.verb])
-        return _plan(node, sql, registry) or (OK, "→ the manifests · no API call")
+            return (ERROR, syntax_error) if submitted else _statement_hint(shape, registry)
+        return _plan(node, sql, registry)
     if node is None and submitted:
         return ERROR, syntax_error
     resource = context.find_resource(registry, shape.target)
@@ -84,13 +96,35 @@ def _describe(text: str, registry: Registry, variables: t.Collection[str] | None
         if misspelt is not None:
             return misspelt
         return HINT, _SYNTAX.get(shape.verb or "", "")
-    best = _best_candidate(resource, shape)
+    best = _best_candidate(resource, shape, _candidates(node, registry, resource, shape))
     if best[0] == OK and node is not None:  # a method fits: let the planner check the values too
-        best = _plan(node, sql, registry) or best
+        best = _plan(node, sql, registry)
     if best[0] == OK and variables is not None:
         earlier = _earlier_names(statements[:-1])
         return (_unbound(tokens, {*variables, *earlier}) if earlier is not None else None) or best
     return best
+
+
+def _explained(inner: str, registry: Registry) -> tuple[str, str]:
+    """``EXPLAIN statement``: the statement's own status, after ``EXPLAIN ·``; its ``:names`` need no value."""
+    if not inner.strip(" \t\r\n;"):
+        return HINT, _SYNTAX["explain"]
+    kind, message = _describe(inner, registry, None)
+    if kind == HINT and message == STATEMENTS_HINT:
+        return HINT, _SYNTAX["explain"]
+    return kind, f"EXPLAIN · {message}" if message else ""
+
+
+def _statement_hint(shape: context.Shape, registry: Registry) -> tuple[str, str]:
+    """An unfinished SHOW, DESCRIBE or REGISTRY: its syntax; SHOW INSERT INTO's column list as INSERT's."""
+    verb = shape.verb or ""
+    if shape.resolves == "insert" and shape.columns:
+        resource = context.find_resource(registry, shape.target)
+        if resource is not None:
+            return _best_candidate(resource, shape, [context.judge(m, shape) for m in context.candidate_methods(resource, shape)])
+    if verb == "show" and shape.clause in ("like", "where"):
+        return HINT, _SYNTAX["show filter"]
+    return HINT, _SYNTAX.get(f"{verb} {shape.kind}", _SYNTAX[verb])
 
 
 def _earlier_names(statements: t.Sequence[t.Sequence[context.Token]]) -> set[str] | None:
@@ -149,49 +183,59 @@ def _parse(sql: str) -> tuple[t.Any, str]:
         return None, str(error)
 
 
-def _plan(node: t.Any, sql: str, registry: Registry) -> tuple[str, str] | None:
-    """What the planner makes of a parsed statement; None when the resolver found no method."""
-    from cfql.errors import Error, ResolutionError
+def _plan(node: t.Any, sql: str, registry: Registry) -> tuple[str, str]:
+    """What the planner makes of a parsed statement: the method it calls, or where the answer comes from."""
+    from cfql.errors import Error
     from cfql.plan.planner import plan_statement
     from cfql.provider.model import Method
 
     try:
         plan = plan_statement(node, sql, registry)
-    except ResolutionError:
-        return None
     except Error as error:
         return ERROR, str(error)
     method = getattr(plan, "method", None)  # call and SELECT plans have one; SHOW/DESCRIBE plans do not
     if isinstance(method, Method):
         return OK, f"→ {method.name} · {method.http_method} · ready"
+    if getattr(plan, "dry_run", None) is not None:  # REGISTRY: fetched from the provider registry
+        return OK, "→ the provider registry · no provider API call"
     return OK, "→ the manifests · no API call"
 
 
-def _best_candidate(resource: t.Any, shape: context.Shape) -> tuple[str, str]:
-    candidates = context.candidate_methods(resource, shape)
+def _candidates(node: t.Any, registry: Registry, resource: t.Any, shape: context.Shape) -> list[t.Any]:
+    """The candidates judged as EXPLAIN judges them (a finished statement), else from the lenient reading."""
+    if node is not None:
+        from cfql.plan.explain import resolve
+
+        resolution = resolve(node, registry)
+        if resolution is not None:
+            return list(resolution.candidates)
+    return [context.judge(method, shape) for method in context.candidate_methods(resource, shape)]
+
+
+def _best_candidate(resource: t.Any, shape: context.Shape, candidates: t.Sequence[t.Any]) -> tuple[str, str]:
+    """The resolver's pick among ``candidates`` (``cfql.plan.resolver.best``), and what it lacks."""
+    from cfql.plan.resolver import best
+
     if not candidates:
         if shape.verb == "exec":
             guess = closest(shape.method or "", resource.methods)
             mean = f" — did you mean {guess}?" if guess else f"; methods: {', '.join(sorted(resource.methods))}"
             return ERROR, f"no method {shape.method!r} in {resource.id}{mean}"
-        return ERROR, f"{(shape.verb or '').upper()} is not supported by {resource.id}"
-
-    def rank(method: t.Any) -> tuple[int, int, int]:
-        missing, refused = context.missing_and_refused(method, shape)
-        return len(refused), len(missing), -len(method.required_names)
-
-    best = min(candidates, key=rank)
-    missing, refused = context.missing_and_refused(best, shape)
-    parts = [f"→ {best.name}"]
-    if missing:
-        parts.append("missing: " + ", ".join(missing))
-    if refused:
-        parts.append("not accepted: " + ", ".join(_with_guess(name, best, shape) for name in refused))
-    return (MISSING if missing or refused else OK), " · ".join(parts)
+        return ERROR, f"{(shape.resolves or '').upper()} is not supported by {resource.id}"
+    chosen = best(candidates)
+    parts = [f"→ {chosen.method.name}"]
+    if chosen.missing:
+        parts.append("missing: " + ", ".join(chosen.missing))
+    if chosen.refused:
+        parts.append("not accepted: " + ", ".join(_with_guess(name, chosen.method, shape) for name in chosen.refused))
+    return (OK if chosen.fits else MISSING), " · ".join(parts)
 
 
 def _with_guess(name: str, method: t.Any, shape: context.Shape) -> str:
-    """A refused name, with the accepted name it is closest to: ``titel (did you mean title?)``."""
+    """A refused name, with the accepted name it is closest to: ``titel (did you mean title?)``;
+    one the resolver already says where to put (``account_id (a parameter: put it in WHERE)``) stays as it is."""
+    if " " in name:
+        return name
     known = set(method.fields)
     if shape.verb == "select":  # SELECT filters on the row's columns too
         known |= set(method.row_schema.get("properties") or {})

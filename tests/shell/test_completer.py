@@ -38,7 +38,7 @@ def meetings():
 
 def test_statement_keywords_at_the_start(completer: SQLCompleter) -> None:
     assert texts(complete(completer, "")) == [
-        "SELECT", "INSERT INTO", "UPDATE", "REPLACE", "DELETE FROM", "EXEC", "SHOW", "DESCRIBE",
+        "SELECT", "INSERT INTO", "UPDATE", "REPLACE", "DELETE FROM", "EXEC", "SHOW", "DESCRIBE", "EXPLAIN", "REGISTRY",
     ]
     assert texts(complete(completer, "ins")) == ["insert into"]  # in the case typed
     assert texts(complete(completer, "SHOW PROVIDERS; up")) == ["update"]  # a new statement after ;
@@ -159,7 +159,9 @@ def test_returning_columns_and_json_paths(completer: SQLCompleter) -> None:
 def test_next_keywords(completer: SQLCompleter) -> None:
     assert texts(complete(completer, f"UPDATE {MEETINGS} ")) == ["SET"]
     assert texts(complete(completer, f"INSERT INTO {MEETINGS} (account_id) ")) == ["SELECT", "VALUES"]
-    assert texts(complete(completer, "SHOW ")) == ["EXTENDED", "PROVIDERS", "SERVICES", "RESOURCES", "METHODS"]
+    assert texts(complete(completer, "SHOW ")) == [
+        "EXTENDED", "PROVIDERS", "SERVICES", "RESOURCES", "METHODS", "INSERT INTO", "VERSION",
+    ]
     assert texts(complete(completer, f"DELETE FROM {MEETINGS} WHERE account_id = 'a' ")) == ["AND", "RETURNING"]
 
 
@@ -221,3 +223,77 @@ def test_session_variables_after_a_colon() -> None:
     assert texts(complete(completer, "\\x a")) == ["auto"]
     variables["added"] = 1  # read at completion time
     assert texts(complete(completer, where + "a")) == ["added", "app"]
+
+
+def test_explain_starts_a_statement_and_completes_as_the_statement(completer: SQLCompleter) -> None:
+    assert texts(complete(completer, "exp")) == ["explain"]
+    assert "EXPLAIN" not in texts(complete(completer, "EXPLAIN "))
+    assert texts(complete(completer, "EXPLAIN ")) == [k for k in texts(complete(completer, "")) if k != "EXPLAIN"]
+    for statement in (f"INSERT INTO {MEETINGS} (", f"UPDATE {MEETINGS} SET ", f"SELECT * FROM {KIT_MEETINGS} WHERE account_id = 'a' AND "):
+        assert texts(complete(completer, "EXPLAIN " + statement)) == texts(complete(completer, statement)), statement
+    assert texts(complete(completer, "EXPLAIN UPDATE ")) == texts(complete(completer, "UPDATE "))
+
+
+def test_show_insert_into_offers_insert_resources_and_their_columns(completer: SQLCompleter) -> None:
+    resources = default_registry().provider("cloudflare").services["realtime_kit"].resources.values()
+    assert texts(complete(completer, "SHOW INSERT ")) == ["INTO"]
+    assert texts(complete(completer, "SHOW INSERT INTO cloudflare.realtime_kit.")) == [r.name for r in resources if r.methods_for("insert")]
+    assert texts(complete(completer, f"SHOW INSERT INTO {MEETINGS} (")) == texts(complete(completer, f"INSERT INTO {MEETINGS} ("))
+    narrowed = texts(complete(completer, f"SHOW INSERT INTO {MEETINGS} (account_id, app_id, meeting_id, "))
+    assert "preset_name" in narrowed and "title" not in narrowed
+    assert texts(complete(completer, f"SHOW INSERT INTO {MEETINGS} ")) == ["/*+ REQUIRED */"]
+    assert texts(complete(completer, f"SHOW EXTENDED INSERT INTO {MEETINGS} (account_id) ")) == ["/*+ REQUIRED */"]
+
+
+def test_show_version_and_show_like_or_where(completer: SQLCompleter) -> None:
+    assert texts(complete(completer, "SHOW EXTENDED ")) == ["PROVIDERS", "SERVICES", "RESOURCES", "METHODS", "INSERT INTO"]
+    assert texts(complete(completer, "SHOW VER")) == ["VERSION"] and texts(complete(completer, "SHOW VERSION ")) == []
+    assert texts(complete(completer, "SHOW PROVIDERS ")) == ["LIKE", "WHERE"]
+    assert texts(complete(completer, "SHOW METHODS ")) == ["IN", "LIKE", "WHERE"]
+    assert texts(complete(completer, f"SHOW METHODS IN {MEETINGS} ")) == ["LIKE", "WHERE"]
+    assert texts(complete(completer, f"SHOW METHODS IN {MEETINGS} LIKE ")) == []
+
+
+def test_show_where_offers_the_columns_of_what_it_lists(completer: SQLCompleter) -> None:
+    from cfql.connection import Connection
+
+    with Connection() as conn:
+        columns = {
+            sql: conn.run(sql).columns
+            for sql in ("SHOW PROVIDERS", "SHOW SERVICES IN cloudflare", f"SHOW EXTENDED METHODS IN {MEETINGS}")
+        }
+    for sql, expected in columns.items():
+        assert texts(complete(completer, sql + " WHERE ")) == expected, sql
+    methods = f"SHOW EXTENDED METHODS IN {MEETINGS}"
+    after_and = texts(complete(completer, f"{methods} WHERE SQLVerb = 'INSERT' AND "))
+    assert after_and == columns[methods]
+    assert texts(complete(completer, f"EXPLAIN {methods} WHERE ")) == columns[methods]
+    assert complete(completer, "SHOW METHODS IN nope.nope.nope WHERE ") == []  # the SHOW is wrong: nothing to offer
+
+
+def test_describe_method_offers_keywords_resources_and_method_names(completer: SQLCompleter) -> None:
+    assert texts(complete(completer, "DESCRIBE "))[:2] == ["EXTENDED", "METHOD"]
+    assert texts(complete(completer, "DESCRIBE EXTENDED "))[:1] == ["METHOD"]
+    assert texts(complete(completer, "DESCRIBE METHOD "))[:1] == ["EXTENDED"]
+    assert "EXTENDED" not in texts(complete(completer, "DESCRIBE METHOD EXTENDED "))
+    assert "meetings" in texts(complete(completer, "DESCRIBE METHOD cloudflare.realtime_kit."))  # any resource, not only SELECT's
+    found = complete(completer, f"DESCRIBE METHOD EXTENDED {MEETINGS}.")
+    assert texts(found) == list(meetings().methods) and metas(found)["create"] == "POST · insert"
+    assert texts(complete(completer, f"DESCRIBE {MEETINGS}.ref")) == ["refresh_participant_token"]
+
+
+def test_registry_list_and_pull(completer: SQLCompleter) -> None:
+    assert texts(complete(completer, "reg")) == ["registry"]
+    assert texts(complete(completer, "REGISTRY ")) == ["LIST", "PULL"]
+    assert texts(complete(completer, "REGISTRY p")) == ["pull"]
+    found = complete(completer, "REGISTRY PULL clo")
+    assert texts(found) == ["cloudflare"] and metas(found)["cloudflare"] == "installed provider"
+    assert texts(complete(completer, "REGISTRY LIST ")) == list(default_registry().provider_names)
+
+
+def test_new_statement_words_are_highlighted() -> None:
+    from cfql.shell.lexer import highlight
+
+    text = f"EXPLAIN SHOW VERSION; DESCRIBE METHOD {MEETINGS}.create; REGISTRY PULL cloudflare; REGISTRY LIST"
+    keywords = [piece for style, piece in highlight(text) if style == "class:sql.keyword"]
+    assert keywords == ["EXPLAIN", "SHOW", "VERSION", "DESCRIBE", "METHOD", "REGISTRY", "PULL", "REGISTRY", "LIST"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import typing as t
+
 import httpx
 import pytest
 from hypothesis import given, settings
@@ -150,3 +152,84 @@ def test_variables_a_statement_uses() -> None:
     assert ":mdi has no value" in bar.fragments(select, 200)[0][1]
     names.add("mdi")
     assert "ready" in bar.fragments(select, 200)[0][1]  # the cache follows the variables
+
+
+def test_explain_shows_the_status_of_the_statement_it_explains() -> None:
+    assert status("EXPLAIN") == (toolbar.HINT, toolbar._SYNTAX["explain"])
+    assert status("EXPLAIN ") == (toolbar.HINT, toolbar._SYNTAX["explain"])
+    assert status("EXPLAIN INSERT INTO") == (toolbar.HINT, "EXPLAIN · " + toolbar._SYNTAX["insert"])
+    assert status("EXPLAIN " + PARTICIPANT + ";") == (toolbar.MISSING, "EXPLAIN · → add_participant · missing: preset_name")
+    ready = f"EXPLAIN INSERT INTO {MEETINGS} (account_id, app_id, title) SELECT 'a', 'b', 'T';"
+    assert status(ready) == (toolbar.OK, "EXPLAIN · → create · POST · ready")
+    assert status(f"EXPLAIN SHOW METHODS IN {MEETINGS};") == (toolbar.OK, "EXPLAIN · → the manifests · no API call")
+    kind, message = status(f"EXPLAIN UPDATE {MEETINGS} SET status = 'LIVE' WHERE account_id = 'a' AND app_id = 'b' AND meeting_id = 'c'")
+    assert kind == toolbar.ERROR and message.startswith("EXPLAIN · ") and "'LIVE' is not one of" in message
+    bound = "EXPLAIN SELECT * FROM cloudflare.realtime_kit.kit_meetings WHERE account_id = 'a' AND app_id = 'b' AND meeting_id = :mdi"
+    assert describe(bound, default_registry(), set()) == (toolbar.OK, "EXPLAIN · → get_by_account · GET · ready")  # needs no value
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        PARTICIPANT,
+        f"INSERT INTO {MEETINGS} (account_id, app_id, titel) SELECT 'a', 'b', 'c'",
+        f"UPDATE {MEETINGS} SET account_id = 'x' WHERE app_id = 'b'",
+        f"UPDATE {MEETINGS} SET title = 'x' WHERE account_id = 'a' AND app_id = 'b' AND participant_id = 'p'",
+        f"DELETE FROM {MEETINGS} WHERE account_id = 'a' AND app_id = 'b'",
+        "SELECT * FROM cloudflare.realtime_kit.kit_meetings WHERE account_id = 'a' AND app_idd = 'b'",
+        f"EXEC {MEETINGS}.add_participant @account_id = 'a', @name = 'n'",
+    ],
+)
+def test_a_finished_statement_shows_the_candidate_explain_puts_closest(sql: str) -> None:
+    """The toolbar and EXPLAIN judge a finished statement's methods with the same code: the toolbar names the
+    method EXPLAIN puts closest, and what EXPLAIN's row for it says it lacks."""
+    from cfql.plan.explain import resolve
+    from cfql.plan.planner import plan_sql
+    from cfql.sql.dialect import parse_statement
+
+    registry = default_registry()
+    closest = resolve(parse_statement(sql), registry).closest
+    assert closest is not None and not closest.fits
+    explained = t.cast(t.Any, plan_sql("EXPLAIN " + sql, registry))
+    assert ("candidate", f"{closest.method.name}: {closest.shortfall}") in explained.head
+    kind, message = status(sql + ";")
+    assert kind == toolbar.MISSING
+    lacking = f" · missing: {', '.join(closest.missing)}" if closest.missing else ""
+    assert message.startswith(f"→ {closest.method.name}{lacking}")
+    assert all(name.split(" ")[0] in message for name in closest.refused)
+
+
+def test_a_name_in_the_wrong_place_says_where_it_goes() -> None:
+    kind, message = status(f"UPDATE {MEETINGS} SET account_id = 'x' WHERE app_id = 'b';")
+    assert (kind, message) == (
+        toolbar.MISSING,
+        "→ update_meeting_by_id · missing: meeting_id · not accepted: account_id (a parameter: put it in WHERE)",
+    )
+
+
+def test_hints_and_status_for_the_new_show_and_describe_statements() -> None:
+    assert status("SHOW INSERT INTO") == (toolbar.HINT, toolbar._SYNTAX["show INSERT"])
+    assert status("SHOW VERSION") == (toolbar.OK, "→ the manifests · no API call")
+    assert status("SHOW EXTENDED") == (toolbar.HINT, toolbar._SYNTAX["show"])
+    assert status("DESCRIBE METHOD") == (toolbar.HINT, toolbar._SYNTAX["describe METHOD"])
+    assert status(f"DESCRIBE METHOD {MEETINGS}.") == (toolbar.HINT, toolbar._SYNTAX["describe METHOD"])
+    assert status(f"DESCRIBE METHOD EXTENDED {MEETINGS}.create;") == (toolbar.OK, "→ the manifests · no API call")
+    kind, message = status(f"DESCRIBE METHOD {MEETINGS}.creat;")
+    assert kind == toolbar.ERROR and "unknown method" in message
+    assert status(f"SHOW METHODS IN {MEETINGS} WHERE ") == (toolbar.HINT, toolbar._SYNTAX["show filter"])
+    assert status(f"SHOW INSERT INTO {MEETINGS} (account_id, app_id, meeting_id") == (
+        toolbar.MISSING,
+        "→ refresh_participant_token · missing: participant_id",
+    )
+    kind, message = status(f"SHOW INSERT INTO {MEETINGS} (account_id, app_id, meeting_id);")
+    assert kind == toolbar.ERROR and message.startswith(f"no INSERT method of {MEETINGS} matches")
+    assert status(f"SHOW INSERT INTO {MEETINGS} (account_id, app_id);") == (toolbar.OK, "→ the manifests · no API call")
+
+
+def test_registry_statements_and_the_list_of_statements() -> None:
+    assert status("REGISTRY") == (toolbar.HINT, toolbar._SYNTAX["registry"])
+    assert status("REGISTRY LIST;") == (toolbar.OK, "→ the provider registry · no provider API call")
+    kind, message = status("REGISTRY PULL;")
+    assert kind == toolbar.ERROR and "REGISTRY PULL needs a provider" in message
+    assert status("FROB") == (toolbar.HINT, toolbar.STATEMENTS_HINT)
+    assert "EXPLAIN" in toolbar.STATEMENTS_HINT and "REGISTRY" in toolbar.STATEMENTS_HINT
