@@ -7,6 +7,7 @@ goes through that one driver, so an ``http_client`` given here sees every reques
 
 from __future__ import annotations
 
+import threading
 import typing as t
 
 import httpx
@@ -42,8 +43,8 @@ class AsyncConnection:
         self._check_open()
         return await self.driver.run(self.plans.get(sql), params)
 
-    async def run_plan(self, plan: Plan, params: t.Mapping[str, t.Any]) -> Result:
-        return await self.driver.run(plan, params)
+    async def run_plan(self, plan: Plan, params: t.Mapping[str, t.Any], halted: threading.Event | None = None) -> Result:
+        return await self.driver.run(plan, params, halted)
 
     async def execute(self, sql: str, params: t.Mapping[str, t.Any] | None = None) -> list[dict[str, t.Any]]:
         return (await self.run(sql, params)).rows

@@ -8,6 +8,7 @@ parsing and method resolution entirely.
 
 from __future__ import annotations
 
+import threading
 import typing as t
 
 import httpx
@@ -47,9 +48,9 @@ class Connection:
         self._check_open()
         return self.driver.run(self.plans.get(sql, line_offset), params)
 
-    def run_plan(self, plan: Plan, params: t.Mapping[str, t.Any]) -> Result:
-        """Run an already prepared plan (a script's statements come this way)."""
-        return self.driver.run(plan, params)
+    def run_plan(self, plan: Plan, params: t.Mapping[str, t.Any], halted: threading.Event | None = None) -> Result:
+        """Run an already prepared plan (a script's statements come this way); ``halted``: see ``SyncDriver.run``."""
+        return self.driver.run(plan, params, halted)
 
     def execute(self, sql: str, params: t.Mapping[str, t.Any] | None = None) -> list[dict[str, t.Any]]:
         """Run one statement; its rows as dicts (empty for statements without RETURNING)."""

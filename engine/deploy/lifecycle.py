@@ -1023,12 +1023,15 @@ def _text(value: t.Any) -> str:
 
 
 def _names_one_object(script: t.Any) -> bool:
-    """Whether a query is one statement on one object (its method's path ends with the object's id).
+    """Whether a query is one statement on one object (its method's path ends with the object's id, and it
+    sends one request).
 
     Only then does a 404 mean the object is not there: a 404 for a list (its
     parent is gone, or the path is wrong) says nothing about it, so it stays an error.
     """
     if len(script.statements) != 1 or script.statements[0].plan is None:
+        return False
+    if len(getattr(script.statements[0].plan, "rows", ())) > 1:  # an IN list: a 404 is one element's
         return False
     method = getattr(script.statements[0].plan, "method", None)
     return method is not None and method.path.rstrip("/").endswith("}")

@@ -8,11 +8,13 @@ a batch of reads runs as tasks instead of threads.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import threading
 import typing as t
 
 import httpx
 from cfql.errors import Error
-from cfql.http.core import READS_AT_ONCE, ChangeWindow, DriverCore, Settled, changes, pool_limits
+from cfql.http.core import READS_AT_ONCE, DriverCore, Settled, Window, changes, pool_limits
 from cfql.http.messages import ApiRequest, ApiResponse
 from cfql.provider.registry import Registry
 from cfql.result import Result
@@ -30,15 +32,18 @@ class AsyncDriver(DriverCore):
             timeout=settings.timeout, follow_redirects=False, limits=pool_limits(settings)
         )
         self.sleep: t.Callable[[float], t.Awaitable[None]] = asyncio.sleep
+        self._change_slots: asyncio.Semaphore | None = None  # made in the running loop, on first use
 
-    async def run(self, plan: Plan, params: t.Mapping[str, t.Any] | None = None) -> Result:
-        """Drive ``plan``'s exchange to its result."""
+    async def run(
+        self, plan: Plan, params: t.Mapping[str, t.Any] | None = None, halted: threading.Event | None = None
+    ) -> Result:
+        """Drive ``plan``'s exchange to its result; once ``halted`` is set (Ctrl-C), no more of its elements start."""
         steps = self.statement(plan, params)
         try:
             batch = next(steps)
             while True:
                 if any(changes(request) for request in batch):
-                    batch = steps.send(await self.send_changes(batch))
+                    batch = steps.send(await self.send_changes(batch, halted))
                     continue
                 try:
                     answers = await self.send_all(batch)
@@ -48,47 +53,52 @@ class AsyncDriver(DriverCore):
         except StopIteration as done:
             return t.cast(Result, done.value)
 
-    async def send_changes(self, requests: t.Sequence[ApiRequest]) -> list[Settled]:
-        """The sync driver's ``send_changes``, as tasks: the same ``ChangeWindow`` decides what starts."""
-        window = ChangeWindow(len(requests), self.settings.concurrency)
-        running: dict[asyncio.Future[ApiResponse], int] = {}
+    async def send_changes(self, requests: t.Sequence[ApiRequest], halted: threading.Event | None = None) -> list[Settled]:
+        """The sync driver's ``send_changes``, as tasks: the same ``Window``, and the elements of all
+        fanned-out statements share the connection's ``--concurrency``."""
+        if self._change_slots is None:
+            self._change_slots = asyncio.Semaphore(self.settings.concurrency)
+        return await self._settle(requests, self.settings.concurrency, halted, self._change_slots if len(requests) > 1 else None)
+
+    async def send_all(self, requests: t.Sequence[ApiRequest]) -> list[ApiResponse]:
+        """The sync driver's ``send_all``, as tasks: at most ``READS_AT_ONCE`` in flight, answers in request
+        order, the earliest request's cfql error raised once those in flight have finished."""
+        settled = await self._settle(requests, READS_AT_ONCE)
+        failed = next((answer for answer in settled if isinstance(answer, Error)), None)
+        if failed is not None:
+            raise failed
+        return t.cast(list[ApiResponse], settled)
+
+    async def _settle(
+        self,
+        requests: t.Sequence[ApiRequest],
+        limit: int,
+        halted: threading.Event | None = None,
+        slots: asyncio.Semaphore | None = None,
+    ) -> list[Settled]:
+        """The sync driver's ``_settle``, as tasks; cancelled, it cancels those in flight and awaits them."""
+        window = Window(len(requests), limit, halted)
+
+        async def one(request: ApiRequest) -> ApiResponse | Error:
+            async with slots or contextlib.nullcontext():
+                try:
+                    return await self.send(request)
+                except Error as error:
+                    return error
+
+        running: dict[asyncio.Future[ApiResponse | Error], int] = {}
         try:
             while not window.done:
                 for index in window.start():
-                    running[asyncio.ensure_future(self.send(requests[index]))] = index
+                    running[asyncio.ensure_future(one(requests[index]))] = index
                 finished, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
                 for task in finished:
-                    error = task.exception()
-                    if error is not None and not isinstance(error, Error):
-                        raise error  # a bug, not an outcome
-                    window.finish(running.pop(task), t.cast(Error, error) if error is not None else task.result())
+                    window.finish(running.pop(task), task.result())  # a non-cfql exception is a bug: it propagates
             return window.settled
         finally:
             for task in running:
                 task.cancel()  # only when cancelled or failing with a bug: none is left behind
             await asyncio.gather(*running, return_exceptions=True)
-
-    async def send_all(self, requests: t.Sequence[ApiRequest]) -> list[ApiResponse]:
-        """The sync driver's ``send_all``, as tasks: at most ``READS_AT_ONCE`` in flight, answers in request order.
-
-        The first error raised cancels the requests still running or waiting,
-        and they are awaited before it propagates, so none is left behind.
-        """
-        if len(requests) <= 1:
-            return [await self.send(request) for request in requests]
-        gate = asyncio.Semaphore(READS_AT_ONCE)
-
-        async def one(request: ApiRequest) -> ApiResponse:
-            async with gate:
-                return await self.send(request)
-
-        tasks = [asyncio.ensure_future(one(request)) for request in requests]
-        try:
-            return list(await asyncio.gather(*tasks))
-        finally:
-            for task in tasks:
-                task.cancel()  # nothing for those already done
-            await asyncio.gather(*tasks, return_exceptions=True)
 
     async def send(self, request: ApiRequest) -> ApiResponse:
         """The sync driver's ``send``, awaiting: the same attempts, pauses and retries."""

@@ -17,6 +17,7 @@ import threading
 import time
 import typing as t
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import httpx
 from cfql.errors import (
@@ -25,6 +26,7 @@ from cfql.errors import (
     DataError,
     Error,
     InternalError,
+    Interrupted,
     NotSupportedError,
     OperationalError,
     OutcomeUnknownError,
@@ -34,7 +36,7 @@ from cfql.errors import (
 from cfql.http.messages import ApiRequest, ApiResponse, Exchange
 from cfql.http.pacing import Pacer, parse_rate_limit
 from cfql.http.retry import NEVER_SENT, READS, retry_after_error, retry_after_response
-from cfql.plan.plans import StaticPlan
+from cfql.plan.plans import SEGMENT_SAFE, StaticPlan
 from cfql.provider.loader import FORM
 from cfql.provider.model import Method, Provider
 from cfql.provider.registry import Registry
@@ -61,8 +63,9 @@ if t.TYPE_CHECKING:
 USER_AGENT = "cfql/0.1.0"
 DRY_RUN_COLUMNS = ["method", "url", "headers", "body"]
 
-#: What ``DriverCore.statement`` yields (requests to send at once), receives (their answers, in order) and returns.
-Statement = t.Generator[list[ApiRequest], list[ApiResponse], Result]
+#: What ``DriverCore.statement`` yields (requests to send at once), receives (their answers, in order; for a
+#: batch of changes, what became of each: see ``Settled``) and returns.
+Statement = t.Generator[list[ApiRequest], list[t.Any], Result]
 #: Most requests of one batch a driver has in flight at once (a SELECT's pages; see ``cfql.plan.pages``).
 READS_AT_ONCE = 4
 #: What ``DriverCore.attempts`` yields (a pause or a request), receives (a response or an error), returns.
@@ -410,6 +413,7 @@ class DriverCore:
         secrets = [
             self.settings.token,
             self.settings.api_key,
+            *request.secrets,
             *secret_strings(request.body, method.body_fields, method.secret_names),
         ]
         if endpoint is not None:
@@ -428,14 +432,20 @@ class DriverCore:
         url = httpx.URL(self.url(request), params=self.params(request, shown=True))
         if url.password:
             url = url.copy_with(username=url.username, password=MASK)
-        return str(url).replace("=%2A%2A%2A", f"={MASK}")  # the mask as written, not percent-encoded
+        text = str(url).replace("=%2A%2A%2A", f"={MASK}")  # the mask as written, not percent-encoded
+        for secret in request.secrets:  # a secret parameter's value, as the path or the query encodes it
+            for encoded in (quote(secret, safe=SEGMENT_SAFE), str(httpx.QueryParams({"": secret}))[1:]):
+                if len(encoded) >= 3:
+                    text = text.replace(encoded, MASK)
+        return text
 
     # -- dry runs --------------------------------------------------------------------------
 
     def describe(self, request: ApiRequest) -> dict[str, t.Any]:
         """A request as a dry run shows it: credentials and secret body fields masked."""
         endpoint = self.endpoint(request.method)
-        headers = with_credentials(request.headers, endpoint.credentials.shown if endpoint.credentials else {})
+        own = {name: MASK if value in request.secrets else value for name, value in request.headers.items()}
+        headers = with_credentials(own, endpoint.credentials.shown if endpoint.credentials else {})
         if request.body is not None:
             headers["Content-Type"] = request.method.request_media or "application/json"
         method = request.method
@@ -513,7 +523,7 @@ class DriverCore:
         first cfql error, leaving the rest cancelled or ignored (reads change
         nothing, so nothing is half done). A batch holding a change (a
         statement's requests, one per element) goes to the driver whole too, and
-        the driver sends it as ``ChangeWindow`` says — in order, up to
+        the driver sends it as ``Window`` says — in order, up to
         ``--concurrency`` at once, none after the first failure — handing back
         what became of each request (``Settled``): its answer, its error, or
         None when it was not sent. A failure then raises the first failed
@@ -531,9 +541,9 @@ class DriverCore:
                 if not any(changes(request) for request in batch):
                     batch = exchange.send(list((yield list(batch))))
                     continue
-                settled = t.cast(list[Settled], (yield list(batch)))  # a change batch: see ``ChangeWindow``
+                settled = t.cast(list[Settled], (yield list(batch)))  # a change batch: see ``Window``
                 outcomes = element_outcomes(batch, settled) if len(batch) > 1 else None
-                if any(isinstance(answer, Error) for answer in settled):
+                if not all(isinstance(answer, ApiResponse) for answer in settled):  # one failed, or a halt
                     break
                 applied += len(batch)
                 batch = exchange.send(t.cast(list[ApiResponse], settled))
@@ -561,21 +571,25 @@ class DriverCore:
         ``outcomes``; the message says how many succeeded, failed, have an
         unknown outcome or were not run.
         """
-        error = next(answer for answer in settled if isinstance(answer, Error))  # the first element's to fail
+        failed = next((answer for answer in settled if isinstance(answer, Error)), None)  # the first element's
+        error = failed if failed is not None else Interrupted("interrupted: the elements not started were not sent")
         answers = [answer if isinstance(answer, ApiResponse) else None for answer in settled]
         if outcomes is None:
             exchange.close()
             return self.partly_applied(error, applied)
         advice = ""
         if any(answer is not None for answer in answers):
-            error.outcome_unknown = True  # some elements were applied: re-running it whole would repeat them
             advice = "; those that succeeded were applied: re-run only the others"
+        if advice or any(isinstance(answer, Error) and answer.outcome_unknown for answer in settled):
+            error.outcome_unknown = True  # re-running it whole could repeat what was, or may have been, applied
         error.args = (f"{error}; {describe_outcomes(outcomes)}{advice}",)
         try:
             exchange.send(answers)
             exchange.close()  # a change batch is a statement's last: nothing more would be sent
         except StopIteration as done:
-            error.result = self.finished(plan, dataclasses.replace(t.cast(Result, done.value), outcomes=outcomes))
+            result = t.cast(Result, done.value)
+            message = result.message if result.columns else describe_outcomes(outcomes)  # not "despatched successfully"
+            error.result = self.finished(plan, dataclasses.replace(result, outcomes=outcomes, message=message))
         return error
 
     @staticmethod
@@ -589,26 +603,34 @@ class DriverCore:
 Settled = ApiResponse | Error | None
 
 
-class ChangeWindow:
-    """Which requests of a change batch to start, sans-IO: in order, at most ``limit`` at once, none after a failure.
+class Window:
+    """Which requests of a batch to start, sans-IO: in order, at most ``limit`` at once, none after a
+    failure, and none once ``halted`` is set (Ctrl-C: the script runner sets it for the run it stops).
 
-    Each element of a fanned-out statement is one change, as a statement of
-    a script is: the first failure stops the rest from starting, the ones in
-    flight finish, and every element's fate is known (``settled``). With a
-    limit of 1 the requests go one after another, as any change does.
+    Both drivers send every batch this way: a SELECT's known pages, and the
+    changes of a fanned-out statement, each element of which is one change
+    as a statement of a script is. The first failure stops the rest from
+    starting, the ones in flight finish, and every request's fate is known
+    (``settled``; None for one never started). With a limit of 1 the
+    requests go one after another.
     """
 
-    def __init__(self, count: int, limit: int):
+    def __init__(self, count: int, limit: int, halted: threading.Event | None = None):
         self.settled: list[Settled] = [None] * count
         self._limit = max(1, limit)
+        self._halted = halted
         self._next = 0
         self._running = 0
         self._failed = False
 
+    @property
+    def _stopped(self) -> bool:
+        return self._failed or (self._halted is not None and self._halted.is_set())
+
     def start(self) -> list[int]:
         """The indexes of the requests that may start now."""
         started = []
-        while not self._failed and self._next < len(self.settled) and self._running < self._limit:
+        while not self._stopped and self._next < len(self.settled) and self._running < self._limit:
             started.append(self._next)
             self._next += 1
             self._running += 1
@@ -621,7 +643,7 @@ class ChangeWindow:
 
     @property
     def done(self) -> bool:
-        return self._running == 0 and (self._failed or self._next == len(self.settled))
+        return self._running == 0 and (self._stopped or self._next == len(self.settled))
 
 
 def element_outcomes(batch: t.Sequence[ApiRequest], settled: t.Sequence[Settled]) -> list[ElementOutcome]:

@@ -39,6 +39,8 @@ class ApiRequest:
     #: Which element of its statement the request is for (``participant_id = 'p1'``, ``row 2``), when the
     #: statement sends one request per element; "" otherwise.
     element: str = ""
+    #: The values of the secret path, query and header parameters it carries: masked wherever it is shown.
+    secrets: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, eq=False)

@@ -2,20 +2,23 @@
 
 With the async driver, it is the only code that sends anything. A plan yields
 batches of requests (see ``cfql.http.messages``); the core hands over what may
-go at once (``DriverCore.statement``) — a lone request, or a batch of reads
-sent by a few threads over the same client — and the answers go back to the
-plan in request order. A dry run describes the first batch instead and sends nothing.
+go at once (``DriverCore.statement``) — a lone request, a batch of reads, or
+the changes of a fanned-out statement, a batch sent by a few daemon threads over
+the same client as a ``Window`` says — and the answers go back to the plan in
+request order. A dry run describes the first batch instead and sends nothing.
 """
 
 from __future__ import annotations
 
+import contextlib
+import queue
 import threading
 import time
 import typing as t
 
 import httpx
 from cfql.errors import Error
-from cfql.http.core import READS_AT_ONCE, ChangeWindow, DriverCore, Settled, changes, pool_limits
+from cfql.http.core import READS_AT_ONCE, DriverCore, Settled, Window, changes, pool_limits
 from cfql.http.messages import ApiRequest, ApiResponse
 from cfql.provider.registry import Registry
 from cfql.result import Result
@@ -34,6 +37,7 @@ class SyncDriver(DriverCore):
         self._client_lock = threading.Lock()
         self._owns_client = http_client is None
         self.sleep: t.Callable[[float], None] = time.sleep
+        self._change_slots = threading.BoundedSemaphore(settings.concurrency)  # see ``send_changes``
 
     @property
     def client(self) -> httpx.Client:
@@ -50,14 +54,16 @@ class SyncDriver(DriverCore):
                     )
         return self._client
 
-    def run(self, plan: Plan, params: t.Mapping[str, t.Any] | None = None) -> Result:
-        """Drive ``plan``'s exchange to its result."""
+    def run(
+        self, plan: Plan, params: t.Mapping[str, t.Any] | None = None, halted: threading.Event | None = None
+    ) -> Result:
+        """Drive ``plan``'s exchange to its result; once ``halted`` is set (Ctrl-C), no more of its elements start."""
         steps = self.statement(plan, params)
         try:
             batch = next(steps)
             while True:
                 if any(changes(request) for request in batch):
-                    batch = steps.send(self.send_changes(batch))
+                    batch = steps.send(self.send_changes(batch, halted))
                     continue
                 try:
                     answers = self.send_all(batch)
@@ -67,57 +73,71 @@ class SyncDriver(DriverCore):
         except StopIteration as done:
             return t.cast(Result, done.value)
 
-    def send_changes(self, requests: t.Sequence[ApiRequest]) -> list[Settled]:
-        """Send a batch of changes as ``ChangeWindow`` says (in order, up to ``--concurrency`` at once, none
-        after a failure); what became of each: its answer, its cfql error, or None when it was not sent."""
-        window = ChangeWindow(len(requests), self.settings.concurrency)
-        if len(requests) == 1 or self.settings.concurrency == 1:  # one after another, on this thread
-            while not window.done:
-                for index in window.start():
-                    try:
-                        window.finish(index, self.send(requests[index]))
-                    except Error as error:
-                        window.finish(index, error)
-            return window.settled
-        from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+    def send_changes(self, requests: t.Sequence[ApiRequest], halted: threading.Event | None = None) -> list[Settled]:
+        """Send a batch of changes as ``Window`` says: in order, up to ``--concurrency`` at once, none after a
+        failure or once ``halted``; what became of each (its answer, its cfql error, None when not sent).
 
-        pool = ThreadPoolExecutor(max_workers=min(self.settings.concurrency, len(requests)), thread_name_prefix="cfql-send")
-        try:
-            running: dict[Future[ApiResponse], int] = {}
-            while not window.done:
-                for index in window.start():
-                    running[pool.submit(self.send, requests[index])] = index
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    error = future.exception()
-                    if error is not None and not isinstance(error, Error):
-                        raise error  # a bug, not an outcome
-                    window.finish(running.pop(future), t.cast(Error, error) if error is not None else future.result())
-            return window.settled
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+        The elements of all fanned-out statements share the connection's
+        ``--concurrency`` (``_change_slots``), however many statements a script
+        runs at once; a lone request is its statement's own.
+        """
+        return self._settle(requests, self.settings.concurrency, halted, self._change_slots if len(requests) > 1 else None)
 
     def send_all(self, requests: t.Sequence[ApiRequest]) -> list[ApiResponse]:
-        """Send requests at once (at most ``READS_AT_ONCE`` in flight); their answers in request order.
+        """Send reads at once (at most ``READS_AT_ONCE`` in flight); their answers in request order.
 
         The first cfql error is raised (of those that failed, the earliest
-        request's); requests not started by then are cancelled, and those in
-        flight are waited for, so no thread outlives the call.
+        request's) once the requests in flight have finished; those not started by then are not sent.
         """
-        if len(requests) <= 1:
-            return [self.send(request) for request in requests]
-        from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait  # only a list's known pages need it
+        settled = self._settle(requests, READS_AT_ONCE)
+        failed = next((answer for answer in settled if isinstance(answer, Error)), None)
+        if failed is not None:
+            raise failed
+        return t.cast(list[ApiResponse], settled)
 
-        pool = ThreadPoolExecutor(max_workers=min(READS_AT_ONCE, len(requests)), thread_name_prefix="cfql-send")
+    def _settle(
+        self,
+        requests: t.Sequence[ApiRequest],
+        limit: int,
+        halted: threading.Event | None = None,
+        slots: threading.BoundedSemaphore | None = None,
+    ) -> list[Settled]:
+        """Send ``requests`` as a ``Window`` of ``limit`` says, and hand back what became of each.
+
+        A lone request, or any batch with a limit of 1, goes from this thread;
+        otherwise each goes from a daemon thread of its own, so that one
+        abandoned after Ctrl-C never keeps the process alive. A non-cfql
+        exception in one is a bug: it is raised here.
+        """
+        window = Window(len(requests), limit, halted)
+        if len(requests) == 1 or limit == 1:
+            while not window.done:
+                for index in window.start():
+                    window.finish(index, self._outcome(requests[index]))
+            return window.settled
+        finished: queue.SimpleQueue[tuple[int, ApiResponse | Error | BaseException]] = queue.SimpleQueue()
+
+        def one(index: int) -> None:
+            try:
+                with slots or contextlib.nullcontext():
+                    finished.put((index, self._outcome(requests[index])))
+            except BaseException as error:  # handed to the caller's thread, which must never wait forever
+                finished.put((index, error))
+
+        while not window.done:
+            for index in window.start():
+                threading.Thread(target=one, args=(index,), name="cfql-send", daemon=True).start()
+            index, outcome = finished.get()
+            if not isinstance(outcome, (ApiResponse, Error)):
+                raise outcome
+            window.finish(index, outcome)
+        return window.settled
+
+    def _outcome(self, request: ApiRequest) -> ApiResponse | Error:
         try:
-            futures = [pool.submit(self.send, request) for request in requests]
-            wait(futures, return_when=FIRST_EXCEPTION)
-            failed = next((f for f in futures if f.done() and not f.cancelled() and f.exception() is not None), None)
-            if failed is not None:
-                raise t.cast(BaseException, failed.exception())
-            return [future.result() for future in futures]
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            return self.send(request)
+        except Error as error:
+            return error
 
     def send(self, request: ApiRequest) -> ApiResponse:
         """Send one request (paced, retrying where safe) and return its answer, or raise a cfql error."""

@@ -109,20 +109,24 @@ def _row(name: str, schema: t.Mapping[str, t.Any], param_type: str, description:
     }
 
 
-def _subset(name: str, schema: t.Mapping[str, t.Any], secrets: t.AbstractSet[str]) -> dict[str, t.Any]:
-    """The keys of ``schema`` a shape shows, nested properties, items and alternatives in turn."""
+def _subset(
+    name: str, schema: t.Mapping[str, t.Any], secrets: t.AbstractSet[str], inside_secret: bool = False
+) -> dict[str, t.Any]:
+    """The keys of ``schema`` a shape shows, nested properties, items and alternatives in turn; a default
+    is masked in a secret field and anywhere inside one (as ``redact_body`` masks the whole value)."""
+    secret = inside_secret or is_secret(schema) or name.lower() in secrets
     shown: dict[str, t.Any] = {}
     for key in _SHAPE_KEYS:
         if key not in schema:
             continue
         value = schema[key]
         if key == "properties" and isinstance(value, dict):
-            value = {k: _subset(k, v, secrets) for k, v in value.items() if isinstance(v, dict)}
+            value = {k: _subset(k, v, secrets, secret) for k, v in value.items() if isinstance(v, dict)}
         elif key == "items" and isinstance(value, dict):
-            value = _subset(name, value, secrets)
+            value = _subset(name, value, secrets, secret)
         elif key in _ALTERNATIVES and isinstance(value, list):
-            value = [_subset(name, v, secrets) for v in value if isinstance(v, dict)]
-        elif key == "default" and (is_secret(schema) or name.lower() in secrets):
+            value = [_subset(name, v, secrets, secret) for v in value if isinstance(v, dict)]
+        elif key == "default" and secret:
             value = MASK
         shown[key] = value
     return shown

@@ -224,6 +224,8 @@ def _element_rows(
             f"{name} is {where_is}"
         )
     elements = t.cast(exp.In, where[name]).expressions
+    if not elements:
+        raise ProgrammingError(f"{name} IN (): the list is empty, so the statement would send nothing")
     check_element_count(len(elements), f"{name} IN (...)")
     return tuple(_row({**where, name: element, **assignments}, method) for element in elements), name
 

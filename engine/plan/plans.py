@@ -26,7 +26,7 @@ from urllib.parse import quote
 
 from cfql.errors import DataError, ProgrammingError, SchemaWarning, UnboundParameterError
 from cfql.http.messages import ApiRequest, ApiResponse, Exchange, no_requests
-from cfql.plan.schema import check
+from cfql.plan.schema import check, is_secret
 from cfql.provider.model import Field, Method
 from cfql.redact import MASK, redact_body
 from cfql.result import DESPATCHED, Result
@@ -106,8 +106,10 @@ class CallPlan:
         warn_sent_anyway(self.method, notes)
         requests = [bind_request(self.method, values) for values in rows]
         if len(requests) > 1:
-            labels = (element_label(self.method, column, v[column]) for v in rows) if column else (
-                f"row {number}" for number in range(1, len(rows) + 1)
+            labels = (
+                (element_label(self.method, column, v[column], number) for number, v in enumerate(rows, 1))
+                if column
+                else (f"row {number}" for number in range(1, len(rows) + 1))
             )
             requests = [replace(request, element=label) for request, label in zip(requests, labels)]
         return requests
@@ -126,7 +128,7 @@ class CallPlan:
         return values
 
     def exchange(self, params: t.Mapping[str, t.Any] | None = None) -> Exchange:
-        """Send one request per row, in order; rows from the answers by RETURNING.
+        """Send one request per row (started in order); rows from the answers by RETURNING, in the rows' order.
 
         A statement left without rows (``INSERT ... SELECT ... WHERE false``) sends nothing at all.
         """
@@ -199,7 +201,7 @@ class Plan(t.Protocol):
 
 
 # The characters RFC 3986 allows in a path segment, which the official SDK leaves as they are.
-_SEGMENT_SAFE = "!$&'()*+,;=:@"
+SEGMENT_SAFE = "!$&'()*+,;=:@"
 
 
 def bind_request(method: Method, values: t.Mapping[str, t.Any]) -> ApiRequest:
@@ -219,9 +221,12 @@ def bind_request(method: Method, values: t.Mapping[str, t.Any]) -> ApiRequest:
     for field_ in fields.values():
         if field_.default is not None and field_.name not in values and field_.location == "header":
             headers[field_.api_name] = header_value(field_.name, field_.default)
+    secrets: list[str] = []
     for name, value in values.items():
         field_ = fields[name]
         location = field_.location
+        if location != "body" and not isinstance(value, Deferred) and (is_secret(field_.schema) or name.lower() in method.secret_names):
+            secrets.append(value if isinstance(value, str) else json.dumps(value))
         if location == "path":
             path_values[name] = encode_path_segment(name, value)
         elif location == "query":
@@ -242,6 +247,7 @@ def bind_request(method: Method, values: t.Mapping[str, t.Any]) -> ApiRequest:
         body=body,
         headers=headers,
         server=server,
+        secrets=tuple(secrets),
     )
 
 
@@ -284,7 +290,7 @@ def encode_path_segment(name: str, value: t.Any) -> str:
     text = value if isinstance(value, str) else str(value)
     if text in ("", ".", ".."):
         raise DataError(f"column {name}: a path parameter cannot be {text!r}")
-    return quote(text, safe=_SEGMENT_SAFE)
+    return quote(text, safe=SEGMENT_SAFE)
 
 
 def check_element_count(count: int, what: str) -> None:
@@ -295,12 +301,15 @@ def check_element_count(count: int, what: str) -> None:
         )
 
 
-def element_label(method: Method, column: str, value: t.Any) -> str:
-    """``participant_id = 'p1'``: an element as messages name it, its value masked if the field is secret."""
+def element_label(method: Method, column: str, value: t.Any, number: int | None = None) -> str:
+    """``participant_id = 'p1'``: an element as messages name it. A secret field's value is masked, and
+    then the element's place in the list (``number``) says which one it is: ``element 2: key = ***``."""
     if isinstance(value, (Bind, Deferred)):
         return f"{column} = :{value.name}"
     shown = redact_body({column: value}, method.fields, method.secret_names)[column]
-    return f"{column} = {shown if shown == MASK else sql_literal(shown)}"
+    if shown == MASK:
+        return f"element {number}: {column} = {MASK}" if number is not None else f"{column} = {MASK}"
+    return f"{column} = {sql_literal(shown)}"
 
 
 def _element(row: BoundRow, column: str) -> t.Any:

@@ -27,7 +27,7 @@ from cfql.http.retry import READS
 from cfql.plan.cache import PlanCache
 from cfql.plan.plans import Plan
 from cfql.redact import plan_secrets, redact_statement
-from cfql.result import Result, describe_outcomes
+from cfql.result import SUCCEEDED, Result, describe_outcomes
 from cfql.sql.dialect import iter_statements
 from cfql.sql.scanner import has_template
 from cfql.sql.values import Deferred
@@ -197,8 +197,9 @@ GRACE = 10.0
 
 def shows_rows(error: Error) -> bool:
     """Whether a failed statement still has rows to show: RETURNING's, from the elements of a fanned-out
-    change that succeeded (``Error.result``); they reach ``on_result`` in the statement's place."""
-    return error.result is not None and bool(error.result.columns)
+    change of which some succeeded (``Error.result``); they reach ``on_result`` in the statement's place."""
+    result = error.result
+    return result is not None and bool(result.columns) and any(o.status == SUCCEEDED for o in result.outcomes or ())
 
 
 def may_change(plan: Plan) -> bool:
@@ -369,11 +370,11 @@ class Schedule:
 
 
 class SyncTarget(Target, t.Protocol):
-    def run_plan(self, plan: Plan, params: t.Mapping[str, t.Any]) -> Result: ...
+    def run_plan(self, plan: Plan, params: t.Mapping[str, t.Any], halted: threading.Event | None = None) -> Result: ...
 
 
 class AsyncTarget(Target, t.Protocol):
-    async def run_plan(self, plan: Plan, params: t.Mapping[str, t.Any]) -> Result: ...
+    async def run_plan(self, plan: Plan, params: t.Mapping[str, t.Any], halted: threading.Event | None = None) -> Result: ...
 
 
 def run(
@@ -396,6 +397,7 @@ def run(
     never keeps the process alive.
     """
     schedule = Schedule(target, script, params, on_result, continue_on_error, on_progress)
+    halted = threading.Event()  # set on Ctrl-C: the statements in flight start no more of their elements
     finished: queue.SimpleQueue[tuple[int, Result | BaseException]] = queue.SimpleQueue()
     jobs: queue.SimpleQueue[tuple[int, Plan, dict[str, t.Any]] | None] = queue.SimpleQueue()
     workers: list[threading.Thread] = []
@@ -405,7 +407,7 @@ def run(
         while (job := jobs.get()) is not None:
             index, plan, bound = job
             try:
-                finished.put((index, target.run_plan(plan, bound)))
+                finished.put((index, target.run_plan(plan, bound, halted)))
             except Exception as error:  # handed to the main thread, which must never wait forever
                 finished.put((index, error))
 
@@ -421,6 +423,7 @@ def run(
             schedule.finish(*finished.get())
     except KeyboardInterrupt:
         schedule.stopping = True
+        halted.set()
         _wait_for_in_flight(schedule, finished, on_interrupt)
         raise schedule.interrupted() from None
     finally:
@@ -461,9 +464,11 @@ def run_one(
     """
     finished: queue.SimpleQueue[Result | Exception] = queue.SimpleQueue()
 
+    halted = threading.Event()  # as in ``run``
+
     def work() -> None:
         try:
-            finished.put(target.run_plan(plan, params or {}))
+            finished.put(target.run_plan(plan, params or {}, halted))
         except Exception as error:  # handed to the caller's thread
             finished.put(error)
 
@@ -471,6 +476,7 @@ def run_one(
     try:
         outcome = finished.get()
     except KeyboardInterrupt:
+        halted.set()  # requests in flight finish; no more of its elements start
         if on_interrupt is not None:
             on_interrupt(1)
         try:
@@ -500,6 +506,7 @@ async def run_async(
     import asyncio  # here, not at the top: ``cfql exec`` never needs it and starts faster without
 
     schedule = Schedule(target, script, params, on_result, continue_on_error, on_progress)
+    halted = threading.Event()  # as in ``run``
     workers = max(1, concurrency)
     tasks: dict[asyncio.Future[Result], int] = {}
 
@@ -512,13 +519,14 @@ async def run_async(
     try:
         while schedule.busy:
             for index, plan, bound in schedule.start(workers - schedule.running):
-                tasks[asyncio.ensure_future(target.run_plan(plan, bound))] = index
+                tasks[asyncio.ensure_future(target.run_plan(plan, bound, halted))] = index
             if not tasks:
                 break
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             collect(done)
     except (asyncio.CancelledError, KeyboardInterrupt):  # Ctrl-C under asyncio.run cancels the running task
         schedule.stopping = True
+        halted.set()
         if tasks:
             if on_interrupt is not None:
                 on_interrupt(len(tasks))

@@ -302,9 +302,12 @@ class Shell:
         try:
             text = read_text(str(Path(path).expanduser()), path)
             prepared = script.prepare(self.conn, text, path, load_variables(assignments, None), params=self.variables)
-            deletes = sum(1 for s in prepared.statements if _is_delete(s.sql))
+            deleting = [s for s in prepared.statements if _is_delete(s.sql)]
+            deletes = len(deleting)
             if deletes and self.interactive:
-                self.info(f"{path} has {deletes} DELETE statement{'s' if deletes > 1 else ''}.")
+                requests = sum(len(getattr(s.plan, "rows", ())) for s in deleting)
+                each = f" ({requests} requests)" if requests > deletes else ""
+                self.info(f"{path} has {deletes} DELETE statement{'s' if deletes > 1 else ''}{each}.")
                 if not self.confirm("Delete? [y/N] "):
                     self.info("Not run.")
                     return

@@ -36,12 +36,15 @@ from cfql.rows.output import cell, render
 
 DEFAULT_PAGER = "less -SRXF"
 NULL_STRING = "<null>"
-# Control characters as visible escapes: the common ones by name, the rest as \xNN; a line break stays one.
+# Control characters as visible escapes: the common ones by name, the rest as \xNN.
 _ESCAPES = {
-    **{code: f"\\x{code:02x}" for code in (*range(0x20), 0x7F) if code != ord("\n")},
+    **{code: f"\\x{code:02x}" for code in (*range(0x20), 0x7F)},
     ord("\t"): "\\t",
+    ord("\n"): "\\n",
     ord("\r"): "\\r",
 }
+# In a table cell a line break stays one: the grid gives the cell another line.
+_CELL_ESCAPES = {code: text for code, text in _ESCAPES.items() if code != ord("\n")}
 
 
 def emit(
@@ -91,12 +94,13 @@ def shown_cell(value: t.Any, null_string: str = NULL_STRING) -> t.Any:
     if value is None:
         return null_string
     if isinstance(value, str):
-        return escape(value)
+        return value.translate(_CELL_ESCAPES)
     return value  # numbers, booleans and structures: the renderer writes them as JSON (escaped already)
 
 
 def escape(text: str) -> str:
-    """``text`` with tabs, carriage returns and other control characters (not line breaks) as visible escapes."""
+    """``text`` on one line, its tabs, line breaks and other control characters as visible escapes
+    (``\\t``, ``\\n``, ``\\x1b``): for what must not start another line (``\\set``'s listing)."""
     return text.translate(_ESCAPES)
 
 

@@ -270,11 +270,13 @@ class StackQL(Postgres):
                 target = self._parse_table_parts()
             if self._match(TokenType.LIKE):
                 like = self._parse_string()
-                if like is None:
-                    self.raise_error("LIKE takes a string: LIKE 'pattern%'")
+                if not (isinstance(like, exp.Literal) and like.is_string):  # a :param too: SHOW is answered at plan time
+                    self.raise_error("SHOW … LIKE takes a string written in the statement: LIKE 'pattern%'")
             elif self._match(TokenType.WHERE):
                 where = self.expression(exp.Where(this=self._parse_disjunction()))
             hints = self._show_hints(first)
+            if hints and kind != "INSERT":
+                self.raise_error("/*+ REQUIRED */ belongs to SHOW INSERT INTO")
             return self.expression(
                 Show(
                     this=exp.Var(this=kind), target=target, extended=extended, like=like, where=where,
@@ -283,17 +285,19 @@ class StackQL(Postgres):
             )
 
         def _show_hints(self, first: int) -> set[str]:
-            """The words of ``/*+ ... */`` comments among SHOW's tokens; a hint SHOW does not know is refused."""
+            """The words of ``/*+ ... */`` comments among SHOW's text (other comments are only comments); a hint
+            SHOW does not know is refused."""
+            start = self._tokens[first - 1].start
+            end = self._curr.start if self._curr else len(self.sql)
             hints: set[str] = set()
-            for token in self._tokens[first - 1 : self._index + 1]:
-                for comment in token.comments:
-                    text = comment.strip()
-                    if not text.startswith("+"):
-                        continue
-                    for word in text[1:].replace(",", " ").upper().split():
-                        if word not in SHOW_HINTS:
-                            self.raise_error(f"unknown hint {word} (SHOW INSERT INTO takes /*+ REQUIRED */)")
-                        hints.add(word)
+            text = self.sql[start:end]
+            for token in scanner.iter_tokens(text):
+                if token.kind != scanner.COMMENT or token.delimiter != "/*" or not token.body(text).startswith("+"):
+                    continue
+                for word in token.body(text)[1:].replace(",", " ").upper().split():
+                    if word not in SHOW_HINTS:
+                        self.raise_error(f"unknown hint {word} (SHOW INSERT INTO takes /*+ REQUIRED */)")
+                    hints.add(word)
             return hints
 
 

@@ -19,9 +19,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from cfql import APIConflictError, APIStatusError, Connection, NotSupportedError, OutcomeUnknownError, ProgrammingError, Settings, connect
+from cfql import APIConflictError, APIDataError, APIStatusError, Connection, NotSupportedError, OutcomeUnknownError, ProgrammingError, Settings, connect
 from cfql.aio import AsyncConnection
-from cfql.http.core import ChangeWindow
+from cfql.http.core import Window
 from cfql.plan.plans import MAX_ELEMENTS
 from cfql.provider.registry import Registry
 from cfql.result import FAILED, NOT_RUN, SUCCEEDED, UNKNOWN, ElementOutcome
@@ -186,6 +186,12 @@ BINS = """\
             - {name: reason, in: query, schema: {type: string}}
             - {name: X-Tag, in: header, schema: {type: string}}
           responses: {'204': {description: Emptied.}}
+      /vaults/{vault_key}:
+        delete:
+          operationId: close_vault
+          parameters:
+            - {name: vault_key, in: path, required: true, schema: {type: string, format: password}}
+          responses: {'204': {description: Closed.}}
     components:
       x-stackQL-resources:
         bins:
@@ -198,6 +204,16 @@ BINS = """\
               response: {openAPIDocKey: '204'}
           sqlVerbs:
             delete: [{$ref: '#/components/x-stackQL-resources/bins/methods/empty_bin'}]
+        vaults:
+          id: bins.bins.vaults
+          name: vaults
+          title: Vaults
+          methods:
+            close_vault:
+              operation: {$ref: '#/paths/~1vaults~1{vault_key}/delete'}
+              response: {openAPIDocKey: '204'}
+          sqlVerbs:
+            delete: [{$ref: '#/components/x-stackQL-resources/vaults/methods/close_vault'}]
     """
 
 
@@ -272,6 +288,25 @@ def test_a_create_whose_answer_is_lost_is_never_retried_and_its_outcome_is_unkno
     assert "1 outcome unknown (row 2)" in str(info.value) and "check before re-running" in str(info.value)
 
 
+def test_an_element_whose_outcome_is_unknown_leaves_the_statement_unknown_even_if_none_succeeded() -> None:
+    arrived = threading.Barrier(2)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        title = json.loads(request.content)["title"]
+        arrived.wait(timeout=10)  # both in flight at once
+        if title == "one":
+            return httpx.Response(422, json={"errors": [{"message": "bad title"}]})
+        time.sleep(0.05)
+        raise httpx.ReadTimeout("slow")
+
+    sql = f"INSERT INTO {MEETINGS} (account_id, app_id, title) VALUES ('a', 'b', 'one'), ('a', 'b', 'two')"
+    client = httpx.Client(transport=httpx.MockTransport(handler))
+    with connect(token="t", http_client=client, concurrency=2, rate_limit="0") as conn, pytest.raises(APIDataError) as info:
+        conn.run(sql)
+    assert [o.status for o in info.value.result.outcomes] == [FAILED, UNKNOWN]
+    assert info.value.outcome_unknown  # row 2 may have been created: re-running the statement could repeat it
+
+
 def test_each_element_is_retried_as_a_single_statement_would_be(recorder: Recorder) -> None:
     recorder.responses = [httpx.Response(200, json={"success": True}), httpx.Response(503), httpx.Response(200, json={"success": True})]
     with _connection(recorder) as conn:
@@ -286,7 +321,7 @@ def test_each_element_is_retried_as_a_single_statement_would_be(recorder: Record
 
 
 def test_the_window_starts_in_order_keeps_to_its_limit_and_starts_nothing_after_a_failure() -> None:
-    window = ChangeWindow(5, 2)
+    window = Window(5, 2)
     assert window.start() == [0, 1] and window.start() == []
     window.finish(1, t.cast(t.Any, "answer"))
     assert window.start() == [2]
@@ -297,33 +332,50 @@ def test_the_window_starts_in_order_keeps_to_its_limit_and_starts_nothing_after_
 
 
 class InFlight:
-    """A transport that holds each request a moment and records how many were in flight at once."""
+    """A transport that records how many requests were in flight at once; with ``together`` set, the
+    first ``together`` requests each wait until that many have arrived (a barrier, not a timing)."""
 
-    def __init__(self) -> None:
+    def __init__(self, together: int = 0) -> None:
         self.lock = threading.Lock()
         self.now = self.most = 0
         self.order: list[str] = []
+        self.barrier = threading.Barrier(together) if together else None
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         with self.lock:
             self.order.append(request.url.path.rsplit("/", 1)[1])
             self.now += 1
             self.most = max(self.most, self.now)
-        time.sleep(0.05)
+            first = len(self.order) <= (self.barrier.parties if self.barrier else 0)
+        if first and self.barrier is not None:
+            self.barrier.wait(timeout=10)  # fails the test if fewer ever run at once
+        else:
+            time.sleep(0.01)
         with self.lock:
             self.now -= 1
         return httpx.Response(200, json={"success": True})
 
 
-def test_concurrency_sends_up_to_n_elements_at_once(recorder: Recorder) -> None:
-    flight = InFlight()
+def test_concurrency_sends_up_to_n_elements_at_once() -> None:
+    flight = InFlight(together=3)
     many = ", ".join(f"'p{n}'" for n in range(8))
     client = httpx.Client(transport=httpx.MockTransport(flight))
     with connect(token="t", http_client=client, concurrency=3, rate_limit="0") as conn:
         result = conn.run(f"DELETE FROM {MEETINGS} WHERE {SCOPE} AND participant_id IN ({many}) RETURNING success")
     assert flight.most == 3
-    assert sorted(flight.order) == [f"p{n}" for n in range(8)] and flight.order[:3] == sorted(flight.order[:3])
-    assert len(result.rows) == 8 and [o.element for o in result.outcomes or ()] == [f"participant_id = 'p{n}'" for n in range(8)]
+    assert sorted(flight.order) == [f"p{n}" for n in range(8)] and sorted(flight.order[:3]) == ["p0", "p1", "p2"]
+    assert len(result.rows) == 8 and [o.element for o in result.outcomes or ()] == [f"participant_id = '{p}'" for p in sorted(flight.order)]
+
+
+def test_concurrency_bounds_the_elements_of_every_statement_of_a_script_together() -> None:
+    flight = InFlight(together=3)
+    statements = ";\n".join(
+        f"DELETE FROM {MEETINGS} WHERE {SCOPE} AND participant_id IN ('{s}1', '{s}2', '{s}3', '{s}4')" for s in "abc"
+    )
+    client = httpx.Client(transport=httpx.MockTransport(flight))
+    with connect(token="t", http_client=client, concurrency=3, rate_limit="0") as conn:
+        conn.executescript(statements, concurrency=3)
+    assert len(flight.order) == 12 and flight.most == 3  # not 3 statements x 3 elements
 
 
 def test_without_concurrency_elements_go_one_after_another() -> None:
@@ -382,3 +434,33 @@ def test_a_scripts_summary_says_what_became_of_each_element(recorder: Recorder) 
         "before re-running), 1 not run, line 2: of 3 elements, 1 succeeded (participant_id = 'p1'), "
         "1 failed (participant_id = 'p2'), 1 not run (participant_id = 'p3')"
     )
+
+
+def test_an_element_whose_value_is_secret_is_named_by_its_place(tmp_path: Path) -> None:
+    answers = [httpx.Response(204), httpx.Response(404, json={"message": "no such vault"})]
+    client = httpx.Client(transport=httpx.MockTransport(lambda request: answers.pop(0)))
+    with Connection(Settings(token="t"), http_client=client, registry=_bins(tmp_path)) as conn:
+        with pytest.raises(APIStatusError) as info:
+            conn.run("DELETE FROM bins.bins.vaults WHERE vault_key IN ('k-one-secret', 'k-two-secret', 'k-three')")
+    message = str(info.value)
+    assert "secret" not in message and "k-three" not in message
+    assert "1 succeeded (element 1: vault_key = ***), 1 failed (element 2: vault_key = ***), 1 not run (element 3: vault_key = ***)" in message
+    assert info.value.result.message == message.split("; ", 1)[1].split("; those")[0]  # no "despatched successfully"
+
+
+def test_an_empty_list_is_refused() -> None:
+    with connect(token="t", http_client=httpx.Client(transport=httpx.MockTransport(no_requests))) as conn:
+        with pytest.raises(ProgrammingError, match=r"participant_id IN \(\): the list is empty"):
+            conn.run(f"DELETE FROM {MEETINGS} WHERE {SCOPE} AND participant_id IN ()")
+
+
+def test_a_secret_path_parameter_is_masked_in_dry_runs_and_in_the_apis_error_text(tmp_path: Path) -> None:
+    registry = _bins(tmp_path)
+    sql = "DELETE FROM bins.bins.vaults WHERE vault_key IN ('k one/secret', 'k-two-secret')"
+    with Connection(Settings(token="t", dry_run=True), http_client=httpx.Client(transport=httpx.MockTransport(no_requests)), registry=registry) as conn:
+        shown = conn.run(sql)
+    assert [row["url"] for row in shown.rows] == ["https://bins.test/vaults/***", "https://bins.test/vaults/***"]
+    echo = httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(404, json={"message": f"no vault {r.url.path.split('/vaults/', 1)[1]}"})))
+    with Connection(Settings(token="t"), http_client=echo, registry=registry) as conn, pytest.raises(APIStatusError) as info:
+        conn.run(sql)
+    assert "secret" not in str(info.value) and "no vault ***" in str(info.value)

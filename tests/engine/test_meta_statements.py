@@ -366,6 +366,37 @@ def test_a_secret_default_is_masked_in_the_shape() -> None:
     }
 
 
+def test_a_default_anywhere_inside_a_secret_field_is_masked() -> None:
+    nested = {"type": "object", "format": "password", "properties": {"key": {"type": "string", "default": "HUNTER2"}}}
+    chosen = {"x-cfql-secret": True, "anyOf": [{"type": "string", "default": "S3CRET"}, {"type": "integer"}]}
+    method = _method(body_fields={"vault": Field("vault", "body", False, nested), "pin": Field("pin", "body", False, chosen)})
+    shapes = [row["shape"] for row in describe_method_io(method, extended=False).rows if row["param_type"] != "output"]
+    assert shapes and all("HUNTER2" not in shape and "S3CRET" not in shape for shape in shapes)
+    assert json.loads(shapes[1])["properties"]["key"]["default"] == "***"
+
+
+@pytest.mark.parametrize(
+    ("sql", "message"),
+    [
+        ("SHOW SERVICES IN cloudflare LIKE :pattern", "SHOW … LIKE takes a string written in the statement"),
+        ("SHOW VERSION /*+ REQUIRED */", r"/\*\+ REQUIRED \*/ belongs to SHOW INSERT INTO"),
+        (f"SHOW METHODS IN {MEETINGS} /*+ REQUIRED */", r"/\*\+ REQUIRED \*/ belongs to SHOW INSERT INTO"),
+        (f"SHOW INSERT INTO {MEETINGS} /*+ EVERYTHING */", "unknown hint EVERYTHING"),
+    ],
+)
+def test_show_refuses_what_it_would_otherwise_ignore(shipped: Connection, sql: str, message: str) -> None:
+    with pytest.raises(ProgrammingError, match=message):
+        shipped.run(sql)
+
+
+def test_ordinary_comments_are_no_hints(shipped: Connection) -> None:
+    plain = shipped.run(f"SHOW METHODS IN {MEETINGS}").rows
+    assert shipped.run(f"SHOW METHODS IN {MEETINGS} -- +1 reviewed").rows == plain
+    assert shipped.run(f"SHOW METHODS IN {MEETINGS} /* + keep in sync */").rows == plain
+    required = shipped.run(f"SHOW INSERT INTO {MEETINGS} /*+ REQUIRED */ -- +1").rows
+    assert required == shipped.run(f"SHOW INSERT INTO /*+ REQUIRED */ {MEETINGS}").rows != shipped.run(f"SHOW INSERT INTO {MEETINGS}").rows
+
+
 # --------------------------------------------------------------------------
 # SHOW VERSION
 # --------------------------------------------------------------------------

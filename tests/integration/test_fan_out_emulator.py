@@ -123,3 +123,16 @@ def test_the_cli_shows_what_the_elements_that_succeeded_returned(
     assert main(["exec", *api, "-o", "json", sql]) == 1
     out = capsys.readouterr().out
     assert json.loads(out) == [{"success": True}, {"success": None}, {"success": None}]  # row i is element i
+
+
+def test_a_fan_out_of_which_nothing_succeeded_shows_no_rows(
+    api: list[str], emulator: Emulator, ids: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with Connection(Settings(token=SANDBOX_TOKEN, base_url=emulator.url)) as conn:
+        meeting, _ = _meeting_with(conn, ids, ["Ann"])
+    scope = f"account_id = '{ids['account_id']}' AND app_id = '{ids['app_id']}' AND meeting_id = '{meeting}'"
+    sql = f"DELETE FROM {MEETINGS} WHERE {scope} AND participant_id IN ('gone', 'later') RETURNING success"
+    assert main(["exec", *api, "-o", "json", sql]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "null\n"  # the statement failed and nothing was applied: no table of NULLs
+    assert "1 failed (participant_id = 'gone'), 1 not run (participant_id = 'later')" in captured.err

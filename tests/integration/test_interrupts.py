@@ -124,3 +124,37 @@ def test_async_run_waits_for_the_create_in_flight(slow: Emulator) -> None:
     with pytest.raises(Interrupted) as info:
         asyncio.run(scenario())
     assert info.value.summary.succeeded == 1 and [m["title"] for m in slow.meetings("a", app)] == ["t0"]
+
+
+def test_ctrl_c_stops_a_fanned_out_insert_from_starting_more_rows(slow: Emulator) -> None:
+    app = "int-" + uuid.uuid4().hex[:6]
+    rows = ", ".join(f"('a', '{app}', 't{i}')" for i in range(6))
+    values = f"INSERT INTO cloudflare.realtime_kit.meetings (account_id, app_id, title) VALUES {rows}"
+    with connect(token=SANDBOX_TOKEN, base_url=slow.url, rate_limit="0") as conn:
+        watcher = interrupt_when(slow, 1)
+        with pytest.raises(Interrupted) as info:
+            run(conn, prepare(conn, values))
+        watcher.join()
+        time.sleep(2)  # long enough for another row's request to have arrived, had one been started
+        assert [m["title"] for m in slow.meetings("a", app)] == ["t0"]  # the row in flight finished; no other began
+        failure = info.value.summary.failures[0]
+        assert [o.status for o in failure.result.outcomes] == ["succeeded"] + ["not run"] * 5
+        assert failure.outcome_unknown and "of 6 elements, 1 succeeded (row 1), 5 not run (row 2, row 3, row 4, row 5, row 6)" in str(failure)
+        conn.run(f"INSERT INTO cloudflare.realtime_kit.meetings (account_id, app_id, title) VALUES ('a', '{app}', 'after'), ('a', '{app}', 'again')")
+    assert [m["title"] for m in slow.meetings("a", app)] == ["t0", "after", "again"]  # the next run is not halted
+
+
+def test_ctrl_c_stops_a_fan_out_run_alone_as_the_shell_runs_it(slow: Emulator) -> None:
+    from cfql.script.runner import run_one
+
+    app = "int-" + uuid.uuid4().hex[:6]
+    rows = ", ".join(f"('a', '{app}', 't{i}')" for i in range(4))
+    with connect(token=SANDBOX_TOKEN, base_url=slow.url, rate_limit="0", concurrency=2) as conn:
+        plan = conn.plans.get(f"INSERT INTO cloudflare.realtime_kit.meetings (account_id, app_id, title) VALUES {rows}")
+        watcher = interrupt_when(slow, 2)
+        with pytest.raises(Interrupted) as info:
+            run_one(conn, plan)
+        watcher.join()
+    assert info.value.outcome_unknown
+    time.sleep(2)
+    assert sorted(m["title"] for m in slow.meetings("a", app)) == ["t0", "t1"]  # the two in flight, no more
