@@ -19,6 +19,7 @@ api        SELECT: each WHERE condition the API answers, and as which parameter
 local      SELECT: each part evaluated here — WHERE conditions, GROUP BY, aggregates, HAVING,
            DISTINCT, ORDER BY, LIMIT and OFFSET
 pages      SELECT: whether pages after the first are read, how, and up to how many
+elements   several requests (the rows of ``VALUES``, the elements of ``IN``): how they are sent
 request    each request the statement would send first: ``POST https://...``
 headers    that request's headers, as JSON, credentials masked
 body       that request's body, as JSON, secret fields masked
@@ -305,10 +306,24 @@ def plan_explain(node: Explain, sql: str, registry: Registry, source: Source, pl
     )
     secrets = tuple(plan_secrets(getattr(plan, "call", plan)))
     if isinstance(plan, CallPlan):
-        return ExplainPlan(sql, plan, head, "value", plan.rows, describes=True, secrets=secrets)
+        return ExplainPlan(sql, plan, head, "value", plan.rows, tail=_elements(plan), describes=True, secrets=secrets)
     select = t.cast("SelectPlan", plan)
     tail = _select_tail(select, t.cast(exp.Select, inner))
     return ExplainPlan(sql, select, head, "api", select.call.rows, tail=tail, describes=True, secrets=secrets)
+
+
+def _elements(plan: CallPlan) -> tuple[Row, ...]:
+    """How a statement of several requests sends them (``cfql.http.core.Window``)."""
+    if len(plan.rows) < 2 or plan.kind == "EXEC":
+        return ()
+    each = f"element of {plan.element_column} IN (...)" if plan.element_column else "row of VALUES"
+    return (
+        (
+            "elements",
+            f"{len(plan.rows)} requests, one per {each}, started in order and up to --concurrency at once; "
+            "the first failure stops those not started, and the result says what became of each",
+        ),
+    )
 
 
 def _why_and_candidates(resolution: Resolution, chosen: Method) -> list[Row]:

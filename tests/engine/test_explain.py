@@ -128,6 +128,13 @@ def test_an_in_list_shows_each_request_and_the_values_they_share_once(conn: Conn
     assert values[-2:] == ["[1] participant_id = 'p-1' → path parameter", "[2] participant_id = 'p-2' → path parameter"]
     requests = parts(result, "request")
     assert [r.split("/")[-1] for r in requests] == ["p-1", "p-2"] and requests[0].startswith("[1] DELETE https://")
+    assert parts(result, "elements") == [
+        "2 requests, one per element of participant_id IN (...), started in order and up to --concurrency at once; "
+        "the first failure stops those not started, and the result says what became of each"
+    ]
+    rows = explain(conn, f"INSERT INTO {MEETINGS} (account_id, app_id, title) VALUES ('a', 'b', 'x'), ('a', 'b', 'y')")
+    assert parts(rows, "elements")[0].startswith("2 requests, one per row of VALUES")
+    assert parts(explain(conn, f"DELETE FROM {MEETINGS} WHERE {IDS} AND meeting_id = 'm-1' AND participant_id = 'p'"), "elements") == []
 
 
 def test_exec_is_named_by_exec(conn: Connection) -> None:
