@@ -319,6 +319,21 @@ def _unsupported(name: str, resource_id: str, verb: str, reason: str, context: _
     )
 
 
+def _both_spellings(names: frozenset[str], body_fields: t.Mapping[str, Field]) -> frozenset[str]:
+    """The secret names, with each body field that has one under both its SQL and its API name.
+
+    A provider declares a secret field by either (``passphrase`` or ``data__passphrase``), and
+    whatever masks it sees one or the other: a statement's values by SQL name, a request's body by the API's.
+    """
+    extra = {
+        spelling
+        for field_ in body_fields.values()
+        if field_.name.lower() in names or field_.api_name.lower() in names
+        for spelling in (field_.name.lower(), field_.api_name.lower())
+    }
+    return names | extra if extra - names else names
+
+
 #: Request media types cfql encodes: JSON (and its ``+json``/vendor variants) and HTML forms.
 def _is_json(media: str) -> bool:
     base = media.split(";", 1)[0].strip().lower()
@@ -445,7 +460,7 @@ def _build_method(name: str, spec: dict, context: _Context, resource_id: str, ve
         object_key=response.get("objectKey"),
         description=str(operation.get("description") or operation.get("summary") or ""),
         pagination=pagination,
-        secret_names=context.conventions.secret_names,
+        secret_names=_both_spellings(context.conventions.secret_names, body_fields),
         request_media=media if body_schema is not None else None,
         body_base=base if isinstance(base, dict) else None,
         body_wrap=wrap,

@@ -573,9 +573,8 @@ class Deployment:
         from cfql.script import runner
 
         script = self._prepare(state, query)
+        _on_resources(state, query, script)
         for statement in script.statements:
-            if getattr(statement.plan, "method", None) is None:
-                raise StepFailed(state.resource.name, query, f"line {statement.line}: only statements on a provider's resources run in a stack")
             for value, meaning in self.placeholders.items():
                 if value in statement.sql:  # a value known only after a create that has not happened: never sent
                     raise Unavailable(meaning.split(".")[0], "is to be created")
@@ -617,6 +616,7 @@ class Deployment:
         describing, self.describing = self.describing, True
         try:
             script = self._prepare(state, query)
+            _on_resources(state, query, script)
             step = Step(query.anchor, query.where, "")
             texts = []
             for statement in script.statements:
@@ -1020,6 +1020,13 @@ class Deployment:
 
 def _text(value: t.Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
+
+
+def _on_resources(state: _State, query: Query, script: t.Any) -> None:
+    """A stack's queries call a provider's methods: SHOW, DESCRIBE, EXPLAIN or REGISTRY there is a mistake."""
+    for statement in script.statements:
+        if getattr(statement.plan, "method", None) is None:
+            raise StepFailed(state.resource.name, query, f"line {statement.line}: only statements on a provider's resources run in a stack")
 
 
 def _names_one_object(script: t.Any) -> bool:

@@ -459,9 +459,7 @@ class DriverCore:
         run, whose Result describes the first batch (values not known yet show
         as ``:name``). Each driver then sends the batches and hands back the answers.
         """
-        from cfql.plan.explain import ExplainPlan
-
-        if self.settings.dry_run or isinstance(plan, ExplainPlan):
+        if self.settings.dry_run or _explains(plan):
             return self.dry_run(plan, params)
         exchange = plan.exchange(named_params(params) or {})
         try:
@@ -476,11 +474,9 @@ class DriverCore:
         ``cfql deploy plan`` shows the changes it would make this way on a
         connection whose reads are real.
         """
-        from cfql.plan.explain import ExplainPlan
-
         params = named_params(params)
-        if isinstance(plan, ExplainPlan):
-            return self.explain(plan, params)
+        if _explains(plan):
+            return self.explain(t.cast("ExplainPlan", plan), params)
         if isinstance(plan, StaticPlan) and plan.dry_run is not None:  # REGISTRY: described, not fetched
             return self.finished(plan, plan.dry_run())
         exchange = plan.exchange({**{name: Deferred(name) for name in plan.bind_names}, **(params or {})})
@@ -673,6 +669,12 @@ def with_credentials(headers: t.Mapping[str, str], credentials: t.Mapping[str, s
     taken = {name.lower() for name in credentials}
     own = {name: value for name, value in headers.items() if name.lower() not in taken}
     return {"User-Agent": USER_AGENT, "Accept": "application/json", **own, **credentials}
+
+
+def _explains(plan: Plan) -> bool:
+    """Whether ``plan`` is EXPLAIN's, told without importing ``cfql.plan.explain`` for every statement."""
+    explain = sys.modules.get("cfql.plan.explain")
+    return explain is not None and isinstance(plan, explain.ExplainPlan)
 
 
 def changes(request: ApiRequest) -> bool:

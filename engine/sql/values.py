@@ -32,6 +32,11 @@ class Deferred(str):
     def __new__(cls, name: str) -> Deferred:
         return super().__new__(cls, ":" + name)
 
+    @property
+    def name(self) -> str:
+        """The ``:name`` it stands for, without the colon (as ``Bind.name``)."""
+        return self[1:]
+
 
 def sql_value(node: exp.Expression, where: str) -> t.Any:
     if isinstance(node, exp.Literal):

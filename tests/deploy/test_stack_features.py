@@ -305,6 +305,14 @@ def test_only_statements_on_resources_run_in_a_stack(tmp_path: Path, conn: cfql.
     assert "only statements on a provider's resources run in a stack" in str(result.resources[0].error)
 
 
+def test_a_create_written_as_explain_fails_plan_cleanly(tmp_path: Path, conn: cfql.Connection, emulator: Emulator) -> None:
+    iql = MEETING_IQL.replace("/*+ create */\nINSERT", "/*+ create */\nEXPLAIN INSERT", 1)
+    assert iql != MEETING_IQL
+    result = cfql.deploy.plan(stack_of(tmp_path, meeting_resource("m", "M"), iql=iql), connection=conn)
+    assert result.exit_code == 1 and result.resources[0].action == "failed"
+    assert "only statements on a provider's resources run in a stack" in str(result.resources[0].error)
+
+
 def test_plan_fails_on_a_query_that_cannot_be_rendered(tmp_path: Path, conn: cfql.Connection, emulator: Emulator) -> None:
     stack = stack_of(tmp_path, meeting_resource("m", "M", keep_alive=30))  # below the schema's minimum
     for dry_run, result in [

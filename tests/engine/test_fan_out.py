@@ -464,3 +464,10 @@ def test_a_secret_path_parameter_is_masked_in_dry_runs_and_in_the_apis_error_tex
     with Connection(Settings(token="t"), http_client=echo, registry=registry) as conn, pytest.raises(APIStatusError) as info:
         conn.run(sql)
     assert "secret" not in str(info.value) and "no vault ***" in str(info.value)
+
+
+def test_a_dry_run_of_a_list_of_parameters_not_known_yet_shows_their_names() -> None:
+    client = httpx.Client(transport=httpx.MockTransport(no_requests))
+    with connect(token="t", http_client=client, dry_run=True) as conn:
+        result = conn.run(f"DELETE FROM {MEETINGS} WHERE {SCOPE} AND participant_id IN (:one, :two)")
+    assert [row["url"].rsplit("/", 1)[1] for row in result.rows] == [":one", ":two"]
