@@ -155,7 +155,18 @@ class SQLSyntaxError(ProgrammingError):
 
 
 class ResolutionError(ProgrammingError):
-    """No documented method matches what the statement supplies."""
+    """No documented method matches what the statement supplies.
+
+    Raised by the resolver, it carries its judgement (``resolution``: every
+    candidate and what each lacks) and ``written``, each supplied name with a
+    value the statement writes for it, so that EXPLAIN can show the candidates
+    with the statement's secret values masked.
+    """
+
+    def __init__(self, message: str, resolution: t.Any = None, written: t.Sequence[tuple[str, t.Any]] = ()):
+        super().__init__(message)
+        self.resolution = resolution
+        self.written = tuple(written)
 
 
 class UnboundParameterError(ProgrammingError):

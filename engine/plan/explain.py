@@ -32,11 +32,13 @@ values they share are listed once, and each other ``value``, and each
 
 Values are shown as SQL literals; a secret one (its schema says so, or its
 name is one the provider declares secret) is ``***``, and so is every
-credential. A ``:name`` shows the value passed for it (masked when secret) or,
-when none is, ``:name``. Requests are described by the driver
+credential. A ``:name`` shows the value passed for it, as the request would
+carry it (JSON text for an object field is that object, its secret parts
+masked), or, when none is, ``:name``. Requests are described by the driver
 (``cfql.http.core.DriverCore.explain``) as a dry run describes them, whatever
 the connection's settings: nothing is sent, not even where credentials are
-missing.
+missing, and a value a third-party document's constraints refuse is warned
+about as one running the statement would send.
 
 A statement no method fits is still explained — every candidate and what it
 lacks, then the resolver's error — since that is when EXPLAIN helps most;
@@ -46,31 +48,33 @@ as running the statement raises it.
 In a script an EXPLAIN needs no ``:name`` and provides none: it sends nothing,
 so nothing can come of it.
 
-``resolve`` judges a statement's candidate methods from its parse alone; the
-shell's toolbar shows its best candidate while a finished statement is typed,
-so the toolbar and EXPLAIN say the same.
+The ``why`` and ``candidate`` rows are the resolver's own judgement, the one
+that chose the method (``CallPlan.resolution``, or for a statement no method
+fits the ResolutionError's), put in the resolver's words
+(``cfql.plan.resolver.preferred``, ``beaten``); the shell's toolbar shows the
+same judgement, so neither has reasons of its own.
 """
 
 from __future__ import annotations
 
 import json
 import typing as t
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlglot import exp
 
-from cfql.errors import Error, ResolutionError
+from cfql.errors import DataError, ResolutionError
 from cfql.http.messages import Exchange, no_requests
 from cfql.plan.clauses import Source
 from cfql.plan.plans import BoundRow, CallPlan, StaticPlan, bind_request
-from cfql.plan.resolver import Candidate, best, find_resource, judge, judge_exec, judge_select
-from cfql.plan.schema import is_secret
-from cfql.provider.model import Field, Method, Resource
+from cfql.plan.resolver import Candidate, Resolution, beaten, preferred
+from cfql.plan.schema import check, is_secret
+from cfql.provider.model import Field, Method
 from cfql.provider.registry import Registry
 from cfql.redact import MASK, plan_secrets, redact_body, secret_strings
 from cfql.result import Result
-from cfql.sql.dialect import DescribeMethod, Exec, Explain, RegistryStatement, Replace, Show, table_parts
-from cfql.sql.values import Bind, Deferred, load_json, sql_literal, sql_value
+from cfql.sql.dialect import DescribeMethod, Exec, Explain, RegistryStatement, Show
+from cfql.sql.values import Bind, Deferred, load_json, sql_literal
 
 if t.TYPE_CHECKING:
     from cfql.plan.plans import Plan
@@ -99,7 +103,7 @@ class ExplainPlan:
     head: tuple[Row, ...]  # statement, method, why, candidates, error
     value_part: str  # "value" for a call, "api" for a SELECT's request
     calls: tuple[BoundRow, ...]  # the rows whose values are shown
-    tail: tuple[Row, ...] = ()  # SELECT's local parts and pages; SHOW's answer
+    tail: tuple[Row, ...] = ()  # SELECT's local parts (its pages follow, as the values given decide them)
     describes: bool = False  # whether ``explained`` sends anything the driver can describe
     secrets: tuple[str, ...] = ()  # the statement's secret literals, masked wherever it is shown
     bind_names: frozenset[str] = frozenset()  # a :name not given shows as :name
@@ -120,6 +124,8 @@ class ExplainPlan:
         if isinstance(method, Method):
             rows += [(self.value_part, text) for text in _calls_values(method, self.calls, params)]
         rows += self.tail
+        if self.value_part == "api":
+            rows.append(("pages", _pages(t.cast("SelectPlan", self.explained), params)))
         numbered = requests is not None and len(requests) > 1
         for number, request in enumerate(requests or (), 1):
             prefix = f"[{number}] " if numbered else ""
@@ -135,153 +141,11 @@ class ExplainPlan:
 
 
 # --------------------------------------------------------------------------
-# Which methods a statement could mean
-# --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Resolution:
-    """The methods a statement's verb offers, each judged against the names the statement supplies."""
-
-    resource: Resource
-    verb: str  # select, insert, update, replace, delete or exec
-    candidates: tuple[Candidate, ...]  # EXEC: the method it names, if the resource has it
-
-    @property
-    def closest(self) -> Candidate | None:
-        """The method the resolver picks, or when none fits the one that comes closest (``resolver.best``)."""
-        return best(self.candidates) if self.candidates else None
-
-
-@dataclass
-class _Supplied:
-    """The names a statement supplies, as the planner hands them to the resolver, and their values."""
-
-    params: list[str]
-    body: list[str]
-    anywhere: list[str]
-    values: list[tuple[str, t.Any]]  # every name with each value written for it
-
-
-def resolve(node: exp.Expression, registry: Registry) -> Resolution | None:
-    """How a parsed statement resolves, judged from its parse alone: None for one that calls no method
-    (SHOW, DESCRIBE, REGISTRY, a SELECT without FROM). An unknown resource raises the planner's error."""
-    found = _target_and_verb(node)
-    if found is None:
-        return None
-    table, verb = found
-    resource = find_resource(registry, table_parts(table))
-    supplied = _supplied(node)
-    if verb == "exec":
-        method = resource.methods.get(t.cast(Exec, node).args["method"].name)
-        candidates = (judge_exec(method, supplied.anywhere),) if method is not None else ()
-    elif verb == "select":
-        candidates = tuple(judge_select(m, supplied.params) for m in resource.methods_for("select"))
-    else:
-        methods = resource.methods_for(verb)
-        candidates = tuple(judge(m, supplied.params, supplied.body, supplied.anywhere) for m in methods)
-    return Resolution(resource, verb, candidates)
-
-
-def _target_and_verb(node: exp.Expression) -> tuple[exp.Expression, str] | None:
-    if isinstance(node, exp.Insert):
-        target = node.this
-        return (target.this if isinstance(target, exp.Schema) else target), "insert"
-    if isinstance(node, exp.Update):
-        return node.this, "replace" if isinstance(node, Replace) else "update"
-    if isinstance(node, exp.Delete):
-        return node.this, "delete"
-    if isinstance(node, Exec):
-        return node.this, "exec"
-    if isinstance(node, exp.Select):
-        from_ = node.args.get("from_")
-        return (from_.this, "select") if from_ is not None and isinstance(from_.this, exp.Table) else None
-    return None
-
-
-def _supplied(node: exp.Expression) -> _Supplied:
-    """INSERT's column list (either place); SET's names (body) and WHERE's (parameters); EXEC's ``@names``."""
-    supplied = _Supplied([], [], [], [])
-    if isinstance(node, exp.Insert):
-        columns = [c.name for c in node.this.expressions] if isinstance(node.this, exp.Schema) else []
-        supplied.anywhere = columns
-        for row in _insert_rows(node.expression):
-            supplied.values += [(name, _value(value)) for name, value in zip(columns, row)]
-    elif isinstance(node, exp.Update):
-        for assignment in node.expressions:
-            if isinstance(assignment, exp.EQ) and isinstance(assignment.this, exp.Column):
-                supplied.body.append(assignment.this.name)
-                supplied.values.append((assignment.this.name, _value(assignment.expression)))
-    elif isinstance(node, Exec):
-        for param in node.expressions:
-            if param.args.get("json"):
-                body = _json_object(param.expression)
-                supplied.anywhere += list(body)
-                supplied.values += list(body.items())
-            else:
-                supplied.anywhere.append(param.this.name)
-                supplied.values.append((param.this.name, _value(param.expression)))
-    where = node.args.get("where") if isinstance(node, (exp.Update, exp.Delete, exp.Select)) else None
-    for name, values in _where_equalities(where, either_side=isinstance(node, exp.Select)):
-        supplied.params.append(name)
-        supplied.values += [(name, _value(value)) for value in values]
-    return supplied
-
-
-def _insert_rows(values: exp.Expression | None) -> list[list[exp.Expression]]:
-    if isinstance(values, exp.Select) and not values.args.get("from_"):
-        return [[v.unalias() if isinstance(v, exp.Alias) else v for v in values.expressions]]
-    if isinstance(values, exp.Values):
-        return [list(row.expressions) for row in values.expressions if isinstance(row, exp.Tuple)]
-    return []
-
-
-def _where_equalities(where: exp.Where | None, either_side: bool) -> list[tuple[str, list[exp.Expression]]]:
-    """WHERE's top-level ``name = value`` (``value = name`` too, for SELECT) and ``name IN (...)`` conjuncts."""
-    found: list[tuple[str, list[exp.Expression]]] = []
-    pending = [where.this] if where is not None else []
-    while pending:
-        node = pending.pop(0)
-        if isinstance(node, exp.Paren):
-            pending.insert(0, node.this)
-        elif isinstance(node, exp.And):
-            pending[:0] = [node.this, node.expression]
-        elif isinstance(node, exp.EQ):
-            sides = [(node.this, node.expression), (node.expression, node.this)] if either_side else [(node.this, node.expression)]
-            column = next(((c, v) for c, v in sides if isinstance(c, exp.Column)), None)
-            if column is not None:
-                found.append((column[0].name, [column[1]]))
-        elif isinstance(node, exp.In) and isinstance(node.this, exp.Column):
-            found.append((node.this.name, list(node.expressions)))
-    return found
-
-
-def _value(node: exp.Expression) -> t.Any:
-    """The value a node writes, or None when it is no value (the planner says so if it matters)."""
-    try:
-        return sql_value(node, "")
-    except Error:
-        return None
-
-
-def _json_object(node: exp.Expression) -> dict[str, t.Any]:
-    """``@@json``'s object, or nothing when it is none (the planner says what is wrong with it)."""
-    text = _value(node)
-    body = _parsed(text) if isinstance(text, str) else None
-    return body if isinstance(body, dict) else {}
-
-
-def _parsed(text: str) -> t.Any:
-    """JSON text as its value; text that is no JSON stays as it is."""
-    try:
-        return load_json(text)
-    except ValueError:
-        return text
-
-
-# --------------------------------------------------------------------------
 # Planning EXPLAIN
 # --------------------------------------------------------------------------
+
+#: The statements that call a provider's method, which EXPLAIN explains even when no method fits.
+_CALLS = (exp.Insert, exp.Update, exp.Delete, exp.Select, Exec)
 
 
 def plan_explain(node: Explain, sql: str, registry: Registry, source: Source, plan_statement: Planner) -> ExplainPlan:
@@ -291,25 +155,26 @@ def plan_explain(node: Explain, sql: str, registry: Registry, source: Source, pl
     try:
         plan = plan_statement(inner, sql, registry, source)
     except ResolutionError as error:
-        resolution = resolve(inner, registry)
-        if resolution is None:
+        if error.resolution is None or not isinstance(inner, _CALLS):
             raise
-        return _unresolved(sql, inner, resolution, error)
+        return _unresolved(sql, inner, error)
     if isinstance(plan, StaticPlan):
         return _answered(sql, inner, plan, registry)
-    resolution = t.cast(Resolution, resolve(inner, registry))  # a plan that calls a method has a target
-    method: Method = t.cast(t.Any, plan).method
+    call: CallPlan = getattr(plan, "call", plan)  # a SELECT binds its request through a CallPlan
+    resolution = t.cast(Resolution, call.resolution)  # the planner records it on every plan that calls a method
+    method = call.method
     head = (
         ("statement", f"{resolution.verb.upper()} · {method.resource_id}"),
         ("method", f"{method.name} · {method.http_method} {method.path}"),
-        *_why_and_candidates(resolution, method),
+        *_why_and_candidates(resolution),
     )
-    secrets = tuple(plan_secrets(getattr(plan, "call", plan)))
-    if isinstance(plan, CallPlan):
-        return ExplainPlan(sql, plan, head, "value", plan.rows, tail=_elements(plan), describes=True, secrets=secrets)
+    unsent = replace(call, explained=True)  # its warnings say what running it would send
+    if plan is call:
+        return ExplainPlan(sql, unsent, head, "value", call.rows, tail=_elements(call), describes=True, secrets=tuple(plan_secrets(call)))
     select = t.cast("SelectPlan", plan)
+    secrets = (*plan_secrets(call), *_select_secrets(t.cast(exp.Select, inner), [method]))
     tail = _select_tail(select, t.cast(exp.Select, inner))
-    return ExplainPlan(sql, select, head, "api", select.call.rows, tail=tail, describes=True, secrets=secrets)
+    return ExplainPlan(sql, replace(select, call=unsent), head, "api", call.rows, tail=tail, describes=True, secrets=secrets)
 
 
 def _elements(plan: CallPlan) -> tuple[Row, ...]:
@@ -326,50 +191,46 @@ def _elements(plan: CallPlan) -> tuple[Row, ...]:
     )
 
 
-def _why_and_candidates(resolution: Resolution, chosen: Method) -> list[Row]:
-    if resolution.verb == "exec":
-        return [("why", "named by EXEC"), *(("candidate", _candidate(c, chosen)) for c in resolution.candidates)]
-    fitting = [c for c in resolution.candidates if c.fits and c.method is not chosen]
-    fit = "gets every name it requires and accepts every name given"
-    if not fitting:
-        why = f"the only {resolution.verb.upper()} method that fits: it {fit}"
-    else:
-        why = f"it {fit}, as {len(fitting)} other(s) do, and requires the most names"
+def _why_and_candidates(resolution: Resolution) -> list[Row]:
+    chosen = resolution.pick
+    why = "named by EXEC" if resolution.verb == "exec" else preferred(resolution)
     return [("why", why), *(("candidate", _candidate(c, chosen)) for c in resolution.candidates)]
 
 
-def _candidate(candidate: Candidate, chosen: Method | None) -> str:
-    method = candidate.method
-    if method is chosen:
-        return f"{method.name}: chosen"
-    if candidate.fits and not method.unsupported and chosen is not None:
-        return f"{method.name}: fits, but {chosen.name} requires more names"
-    return f"{method.name}: {candidate.shortfall}"
+def _candidate(candidate: Candidate, chosen: Candidate | None) -> str:
+    """A candidate's row: ``chosen``, why the resolver put the chosen one first, or what it lacks."""
+    name = candidate.method.name
+    if candidate is chosen:
+        return f"{name}: chosen"
+    if chosen is not None and candidate.fits and not candidate.method.unsupported:
+        return f"{name}: {beaten(candidate, chosen)}"
+    return f"{name}: {candidate.shortfall}"
 
 
-def _unresolved(sql: str, node: exp.Expression, resolution: Resolution, error: ResolutionError) -> ExplainPlan:
+def _unresolved(sql: str, node: exp.Expression, error: ResolutionError) -> ExplainPlan:
     """EXPLAIN of a statement no method fits: the candidates and what each lacks, then the resolver's error."""
+    resolution = t.cast(Resolution, error.resolution)
     head = (
-        ("statement", f"{resolution.verb.upper()} · {resolution.resource.id}"),
+        ("statement", f"{resolution.verb.upper()} · {resolution.resource_id}"),
         ("method", "none: no method fits"),
         *(("candidate", _candidate(c, None)) for c in resolution.candidates),
         ("error", str(error)),
     )
-    return ExplainPlan(sql, None, head, "value", (), secrets=tuple(_written_secrets(node, resolution)))
+    methods = [c.method for c in resolution.candidates]
+    secrets = _written_secrets(error.written, methods)
+    if isinstance(node, exp.Select):
+        secrets += _select_secrets(node, methods)
+    return ExplainPlan(sql, None, head, "value", (), secrets=tuple(secrets))
 
 
-def _written_secrets(node: exp.Expression, resolution: Resolution) -> list[str]:
-    """The secret values the statement writes, by any candidate's fields: masked where it is shown."""
+def _written_secrets(written: t.Iterable[tuple[str, t.Any]], methods: t.Sequence[Method]) -> list[str]:
+    """The secret values among those the statement writes, by any candidate's fields: masked where it is shown."""
     found: list[str] = []
-    for name, value in _supplied(node).values:
-        for candidate in resolution.candidates:
-            method = candidate.method
+    for name, value in written:
+        for method in methods:
             field_ = method.fields.get(name)
-            if field_ is None or value is None or isinstance(value, Bind):
-                continue
-            if isinstance(value, str) and field_.type_name in ("object", "array"):
-                value = _parsed(value)
-            found += secret_strings({name: value}, method.fields, method.secret_names)
+            if field_ is not None and value is not None and not isinstance(value, Bind):
+                found += secret_strings({name: _as_sent(method, field_, value)}, method.fields, method.secret_names)
     return found
 
 
@@ -393,28 +254,55 @@ def _answered(sql: str, node: exp.Expression, plan: StaticPlan, registry: Regist
 
 
 def _calls_values(method: Method, calls: t.Sequence[BoundRow], params: t.Mapping[str, t.Any]) -> list[str]:
-    """The values of every call: those all calls share once, then each call's own after its ``[n]``."""
+    """The values of every call: those all calls share once, then each call's own after its ``[n]``.
+
+    Calls share a value when they give the same one, not when it only reads
+    the same: two different secrets both show as ``***``.
+    """
     each = [_values(method, call, params) for call in calls]
-    shared = [line for line in each[0] if all(line in lines for lines in each)] if len(each) > 1 else []
-    own = [f"[{number}] {line}" for number, lines in enumerate(each, 1) for line in lines if line not in shared]
-    return shared + (own if len(each) > 1 else each[0] if each else [])
+    if len(each) < 2:
+        return [line for _, line in each[0]] if each else []
+    shared = [key for key, _ in each[0] if all(key in dict(lines) for lines in each[1:])]
+    own = [f"[{number}] {line}" for number, lines in enumerate(each, 1) for key, line in lines if key not in shared]
+    return [line for key, line in each[0] if key in shared] + own
 
 
-def _values(method: Method, call: BoundRow, params: t.Mapping[str, t.Any]) -> list[str]:
-    """``name = value → place`` for each value of one call: parameters in the document's order, then the body."""
+def _values(method: Method, call: BoundRow, params: t.Mapping[str, t.Any]) -> list[tuple[tuple[str, str], str]]:
+    """``name = value → place`` for each value of one call, parameters in the document's order, then the
+    body; each keyed by the name and the value itself (what tells calls apart)."""
     given = {**call.constants, **call.binds}
     lines = []
     for name in dict.fromkeys([*method.parameters, *method.body_fields]):
         if name not in given:
             continue
         field_, value = method.fields[name], given[name]
-        if isinstance(value, Bind):
-            bound = params.get(value.name, Deferred(value.name))
-            text = f":{value.name}" if isinstance(bound, Deferred) else f"{_shown(method, name, bound)} (:{value.name})"
+        if isinstance(value, Bind) and (value.name not in params or isinstance(params[value.name], Deferred)):
+            key, text = f":{value.name}", f":{value.name}"
         else:
+            if isinstance(value, Bind):
+                value = _as_sent(method, field_, params[value.name])  # checked as the request checks it
+            key = json.dumps([type(value).__name__, value], sort_keys=True, default=str)
             text = _shown(method, name, value)
-        lines.append(f"{name} = {text} → {_place(field_)}")
+            if isinstance(given[name], Bind):
+                text += f" (:{given[name].name})"
+        lines.append(((name, key), f"{name} = {text} → {_place(field_)}"))
     return lines
+
+
+def _as_sent(method: Method, field_: Field, value: t.Any) -> t.Any:
+    """``value`` as the request carries it (JSON text parsed for an object field), so its secrets are found."""
+    try:
+        return check(value, field_.schema, field_.name, method.secret_names, [])
+    except DataError:  # refused when the statement runs; what it holds is still masked where it is shown
+        return _parsed(value) if isinstance(value, str) and field_.type_name in ("object", "array") else value
+
+
+def _parsed(text: str) -> t.Any:
+    """JSON text as its value; text that is no JSON stays as it is."""
+    try:
+        return load_json(text)
+    except ValueError:
+        return text
 
 
 def _shown(method: Method, name: str, value: t.Any) -> str:
@@ -438,10 +326,9 @@ def _place(field_: Field) -> str:
 
 
 def _select_tail(plan: SelectPlan, node: exp.Select) -> tuple[Row, ...]:
-    from cfql.plan.select import local_conditions
-
+    """The parts of a SELECT evaluated here: the WHERE conditions the planner kept local, then the rest."""
     method = plan.method
-    rows: list[Row] = [("local", f"WHERE {_sql(conjunct, method)}") for conjunct in local_conditions(plan, node)]
+    rows: list[Row] = [("local", f"WHERE {_sql(conjunct, method)}") for conjunct in plan.local]
     group = node.args.get("group")
     if group is not None:
         rows.append(("local", f"GROUP BY {', '.join(_sql(e, method) for e in group.expressions)}"))
@@ -456,30 +343,58 @@ def _select_tail(plan: SelectPlan, node: exp.Select) -> tuple[Row, ...]:
     bounds = [_sql(node.args[clause], method) for clause in ("limit", "offset") if node.args.get(clause) is not None]
     if bounds:
         rows.append(("local", " ".join(bounds)))
-    rows.append(("pages", _pages(plan)))
     return tuple(rows)
+
+
+def _names_secret(part: exp.Expression, method: Method) -> bool:
+    """Whether a part of a SELECT names a column of ``method``'s rows that is secret."""
+    columns = method.row_schema.get("properties") or {}
+    return any(n.lower() in method.secret_names or is_secret(columns.get(n) or {}) for n in (c.name for c in part.find_all(exp.Column)))
 
 
 def _sql(node: exp.Expression, method: Method) -> str:
     """A part of the statement as SQL; its string literals masked when it names a secret column."""
-    columns = method.row_schema.get("properties") or {}
-    names = [c.name for c in node.find_all(exp.Column)]
-    if any(n.lower() in method.secret_names or is_secret(columns.get(n) or {}) for n in names):
+    if _names_secret(node, method):
         node = node.transform(lambda n: exp.Literal.string(MASK) if isinstance(n, exp.Literal) and n.is_string else n)
     return " ".join(node.sql().split())
 
 
-def _pages(plan: SelectPlan) -> str:
-    """Whether and how pages after the first are read, and when the reading stops."""
+def _select_secrets(node: exp.Select, methods: t.Sequence[Method]) -> list[str]:
+    """The string literals of every part of a SELECT that names a secret column (as ``_sql`` masks them):
+    its columns, each WHERE condition, GROUP BY, HAVING and ORDER BY."""
+    from cfql.plan.select import conjuncts
+
+    where, group, having, order = (node.args.get(k) for k in ("where", "group", "having", "order"))
+    parts = [
+        *node.expressions,
+        *(conjuncts(where.this) if where is not None else ()),
+        *(group.expressions if group is not None else ()),
+        *([having] if having is not None else ()),
+        *(order.expressions if order is not None else ()),
+    ]
+    return [
+        literal.this
+        for part in parts
+        if any(_names_secret(part, method) for method in methods)
+        for literal in part.find_all(exp.Literal)
+        if literal.is_string
+    ]
+
+
+def _pages(plan: SelectPlan, params: t.Mapping[str, t.Any]) -> str:
+    """Whether and how pages after the first are read, and when the reading stops, for the values given."""
     from cfql.plan.pages import PAGES_AT_ONCE
     from cfql.plan.select import MAX_PAGES
 
     method = plan.method
     spec = method.pagination
-    (call,) = plan.call.rows
-    first = bind_request(method, {**call.constants, **{n: Deferred(b.name) for n, b in call.binds.items()}})
+    given = {**{name: Deferred(name) for name in plan.bind_names}, **params}  # as the dry run fills them
+    if plan.rows_wanted(given) == 0:
+        return "none: LIMIT 0 wants no rows"
     if spec is None or not plan.paged:
         return f"one request: {method.name} does not page"
+    (call,) = plan.call.rows
+    first = bind_request(method, {**call.constants, **{n: given[b.name] for n, b in call.binds.items()}})
     if plan.pager(first) is None:
         return f"one page: WHERE gives {spec.request_key}, so only that page is read"
     if spec.numbering is not None:

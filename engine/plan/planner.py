@@ -10,10 +10,10 @@ import typing as t
 
 from sqlglot import exp
 
-from cfql.errors import NotSupportedError, ProgrammingError
+from cfql.errors import Error, NotSupportedError, ProgrammingError
 from cfql.plan.clauses import Source, check_clauses, count_value
 from cfql.plan.plans import BoundRow, CallPlan, Plan, StaticPlan, check_constants, check_element_count
-from cfql.plan.resolver import check_exec, choose_method, find_resource
+from cfql.plan.resolver import Resolution, check_exec, find_resource, resolve
 from cfql.plan.schema import did_you_mean
 from cfql.provider.model import Method, Resource
 from cfql.provider.registry import Registry
@@ -98,7 +98,10 @@ def _kind(node: exp.Expression, sql: str) -> str:
             return kind
     if isinstance(node, exp.SetOperation):
         raise NotSupportedError(f"{node.key.upper()} is not supported; run the SELECTs separately")
-    raise NotSupportedError(f"unsupported statement: {sql.strip().split(None, 1)[0].upper()}")
+    words = sql.split(None, 2)
+    # A node of no kind whose text starts with EXPLAIN is the statement an EXPLAIN explains: name that one.
+    word = words[1] if len(words) > 1 and words[0].upper() == "EXPLAIN" else words[0]
+    raise NotSupportedError(f"unsupported statement: {word.upper()}")
 
 
 def _plan_insert(node: exp.Insert, sql: str, registry: Registry, source: Source) -> CallPlan:
@@ -110,10 +113,12 @@ def _plan_insert(node: exp.Insert, sql: str, registry: Registry, source: Source)
     _no_duplicates(columns)
     value_rows, kept = _insert_rows(node.expression, len(columns), source)
     check_element_count(len(value_rows), "INSERT … VALUES")
-    method = choose_method(resource, "insert", (), (), anywhere=columns)
+    written = _written(pair for values in value_rows for pair in zip(columns, values))
+    resolution = resolve(resource, "insert", anywhere=columns, written=written)
+    method = resolution.pick.method
     # Every row's values are checked, even those a constant WHERE or LIMIT leaves out: the statement is wrong either way.
     rows = tuple(_row(dict(zip(columns, values)), method) for values in value_rows)
-    return _call_plan(sql, method, rows if kept else (), node.args.get("returning"), "INSERT")
+    return _call_plan(sql, method, rows if kept else (), node.args.get("returning"), "INSERT", resolution)
 
 
 def _insert_rows(
@@ -184,17 +189,20 @@ def _plan_set(node: exp.Update, sql: str, registry: Registry, verb: str) -> Call
         _no_duplicates([*assignments, name])
         assignments[name] = assignment.expression
     where = _where_params(node.args.get("where"))
-    method = choose_method(resource, verb, params=list(where), body=list(assignments))
+    written = _written([*where.items(), *assignments.items()])
+    resolution = resolve(resource, verb, params=list(where), body=list(assignments), written=written)
+    method = resolution.pick.method
     rows, column = _element_rows(where, method, assignments)
-    return _call_plan(sql, method, rows, node.args.get("returning"), verb.upper(), column)
+    return _call_plan(sql, method, rows, node.args.get("returning"), verb.upper(), resolution, column)
 
 
 def _plan_delete(node: exp.Delete, sql: str, registry: Registry) -> CallPlan:
     resource = find_resource(registry, table_parts(node.this))
     where = _where_params(node.args.get("where"))
-    method = choose_method(resource, "delete", params=list(where), body=())
+    resolution = resolve(resource, "delete", params=list(where), written=_written(where.items()))
+    method = resolution.pick.method
     rows, column = _element_rows(where, method, {})
-    return _call_plan(sql, method, rows, node.args.get("returning"), "DELETE", column)
+    return _call_plan(sql, method, rows, node.args.get("returning"), "DELETE", resolution, column)
 
 
 def _element_rows(
@@ -242,9 +250,9 @@ def _plan_exec(node: Exec, sql: str, registry: Registry) -> CallPlan:
             name = param.this.name
             _no_duplicates([*body, *nodes, name])
             nodes[name] = param.expression
-    check_exec(method, [*body, *nodes])
+    resolution = check_exec(method, [*body, *nodes], [*body.items(), *_written(nodes.items())])
     row = _row(nodes, method, body)
-    return _call_plan(sql, method, (row,), None, "EXEC")
+    return _call_plan(sql, method, (row,), None, "EXEC", resolution)
 
 
 def _exec_method(resource: Resource, name: str) -> Method:
@@ -271,13 +279,32 @@ def _json_body(node: exp.Expression) -> dict[str, t.Any]:
 
 
 def _call_plan(
-    sql: str, method: Method, rows: tuple, returning: exp.Returning | None, kind: str, element_column: str | None = None
+    sql: str,
+    method: Method,
+    rows: tuple,
+    returning: exp.Returning | None,
+    kind: str,
+    resolution: Resolution,
+    element_column: str | None = None,
 ) -> CallPlan:
     projection: Projection | None = None
     if returning is not None:
         projection = compile_projection(returning.expressions, method.row_schema, "RETURNING")
     names = frozenset(b.name for row in rows for b in row.binds.values())
-    return CallPlan(sql, method, rows, projection, kind, names, element_column=element_column)
+    return CallPlan(sql, method, rows, projection, kind, names, element_column=element_column, resolution=resolution)
+
+
+def _written(nodes: t.Iterable[tuple[str, exp.Expression]]) -> list[tuple[str, t.Any]]:
+    """Each name with each value written for it (every element of an IN list), for a ResolutionError to
+    carry: EXPLAIN masks the secret ones when no method fits. What is no value is left out (refused later)."""
+    found: list[tuple[str, t.Any]] = []
+    for name, node in nodes:
+        for each in node.expressions if isinstance(node, exp.In) else [node]:
+            try:
+                found.append((name, sql_value(each, name)))
+            except Error:
+                continue
+    return found
 
 
 def _row(nodes: t.Mapping[str, exp.Expression], method: Method, given: t.Mapping[str, t.Any] | None = None) -> BoundRow:

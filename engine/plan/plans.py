@@ -34,6 +34,9 @@ from cfql.rows.jsonpath import compile_path
 from cfql.rows.projection import Projection, row_objects
 from cfql.sql.values import Bind, Deferred, sql_literal
 
+if t.TYPE_CHECKING:
+    from cfql.plan.resolver import Resolution
+
 #: The message of a statement that was left without rows, so sent nothing (``INSERT ... WHERE false``).
 NOTHING_SENT = "Nothing was sent: the statement has no rows"
 #: Most requests one statement may fan out to (the elements of ``param IN (...)``, the rows of ``VALUES``):
@@ -66,6 +69,10 @@ class CallPlan:
     strict: bool = False  # --strict: every document's enums and bounds bind (see ``enforce``)
     #: The path parameter a ``param IN (...)`` list fans out over: one row per element (None: no list).
     element_column: str | None = None
+    #: How the resolver chose ``method``: every candidate it judged (what EXPLAIN and the shell's toolbar show).
+    resolution: Resolution | None = None
+    #: Planned for EXPLAIN, which sends nothing: a warning says what running the statement would send.
+    explained: bool = False
 
     def __post_init__(self) -> None:
         """An element listed twice is refused when the plan is made (also when a cached shape is filled in)."""
@@ -103,7 +110,7 @@ class CallPlan:
         column = self.element_column
         if column is not None:
             _no_twice(self.method, column, [values[column] for values in rows])
-        warn_sent_anyway(self.method, notes)
+        warn_sent_anyway(self.method, notes, sent=not self.explained)
         requests = [bind_request(self.method, values) for values in rows]
         if len(requests) > 1:
             labels = (
@@ -370,11 +377,13 @@ def check_constants(
     return BoundRow(constants, binds, dict(sources or {}), notes)
 
 
-def warn_sent_anyway(method: Method, notes: t.Iterable[str]) -> None:
-    """One ``SchemaWarning`` per broken constraint of a third-party document (the CLI prints ``cfql: warning: ...``)."""
+def warn_sent_anyway(method: Method, notes: t.Iterable[str], sent: bool = True) -> None:
+    """One ``SchemaWarning`` per broken constraint of a third-party document (the CLI prints ``cfql: warning: ...``);
+    ``sent``: False under EXPLAIN, which sends nothing."""
+    done = "sent anyway" if sent else "running the statement would send it anyway"
     for note in dict.fromkeys(notes):
         warnings.warn(
-            SchemaWarning(f"{note}; sent anyway: the document of {method.resource_id} is not one cfql ships (--strict refuses it)"),
+            SchemaWarning(f"{note}; {done}: the document of {method.resource_id} is not one cfql ships (--strict refuses it)"),
             stacklevel=3,
         )
 

@@ -2,13 +2,20 @@
 
 A method matches when every required name is supplied and every supplied name
 is one it accepts (in the right place: WHERE names must be parameters, SET
-names body fields). Among matches the one with the most required names wins.
-When nothing matches, the error says, for each candidate, what is missing and
-what it does not accept, so the user can fix the statement in one go.
+names body fields; a SELECT method may instead filter its rows on a WHERE name
+that is one of their columns). Among matches, a SELECT method that takes every
+WHERE name as a parameter comes before one that would filter some here; then
+the one with the most required names wins, and on a tie the one the provider
+document lists first (``best``). When nothing matches, the error says, for
+each candidate, what is missing and what it does not accept, so the user can
+fix the statement in one go.
 
 Each candidate is judged once (``judge``, ``judge_select``, ``judge_exec``)
-into a ``Candidate``; ``choose_method`` picks among them, and EXPLAIN and the
-shell's toolbar show the same judgements.
+into a ``Candidate``; ``resolve`` picks among them and returns its judgement, a
+``Resolution``, which the plan keeps (``CallPlan.resolution``) and a
+``ResolutionError`` carries. EXPLAIN and the shell's toolbar show that
+judgement, and ``preferred``/``beaten`` put the rule in words, so what they
+say is the reasoning that made the choice.
 """
 
 from __future__ import annotations
@@ -95,6 +102,8 @@ class Candidate:
     #: Names it does not accept, each with a hint when it only stands in the wrong place:
     #: ``account_id (a parameter: put it in WHERE)``.
     refused: tuple[str, ...]
+    #: SELECT: the WHERE names it takes as no parameter but filters its rows on, here.
+    local: tuple[str, ...] = ()
 
     @property
     def fits(self) -> bool:
@@ -120,6 +129,23 @@ class Candidate:
         return f"{self.method.name} {self.shortfall}"
 
 
+@dataclass(frozen=True)
+class Resolution:
+    """The resolver's judgement of a statement: every method its verb offers (EXEC: the one it names), judged."""
+
+    verb: str  # select, insert, update, replace, delete or exec
+    candidates: tuple[Candidate, ...]  # never empty
+
+    @property
+    def pick(self) -> Candidate:
+        """The chosen method when it fits; when none fits, the one that comes closest (``best``)."""
+        return best(self.candidates)
+
+    @property
+    def resource_id(self) -> str:
+        return self.candidates[0].method.resource_id
+
+
 def judge(
     method: Method, params: t.Collection[str], body: t.Collection[str], anywhere: t.Collection[str] = ()
 ) -> Candidate:
@@ -133,7 +159,9 @@ def judge_select(method: Method, names: t.Collection[str]) -> Candidate:
     """A SELECT candidate, given WHERE's ``name = value`` names: each is a parameter it sends, or a column
     of its rows filtered locally (``cfql.plan.select``); a name that is neither is not accepted."""
     columns = method.row_schema.get("properties") or {}
-    return judge(method, [n for n in names if n in method.parameters or n not in columns], ())
+    local = tuple(n for n in names if n not in method.parameters and n in columns)
+    found = judge(method, [n for n in names if n not in local], ())
+    return Candidate(method, found.missing, found.refused, local)
 
 
 def judge_exec(method: Method, supplied: t.Collection[str]) -> Candidate:
@@ -143,9 +171,95 @@ def judge_exec(method: Method, supplied: t.Collection[str]) -> Candidate:
 
 
 def best(candidates: t.Sequence[Candidate]) -> Candidate:
-    """The resolver's pick: of the candidates that fit, the one requiring the most names (the first on a tie);
-    when none fits, the closest — fewest names refused, then fewest missing."""
-    return min(candidates, key=lambda c: (len(c.refused), len(c.missing), -len(c.method.required_names)))
+    """The resolver's pick: of the candidates that fit, a SELECT method that takes every WHERE name as a
+    parameter before one that would filter some here, then the one requiring the most names, then the first
+    the provider document lists; when none fits, the closest — fewest names refused, then fewest missing."""
+    return min(candidates, key=_rank)
+
+
+def _rank(candidate: Candidate) -> tuple[int, int, bool, int]:
+    return (len(candidate.refused), len(candidate.missing), bool(candidate.local), -len(candidate.method.required_names))
+
+
+def preferred(resolution: Resolution) -> str:
+    """Why ``best`` picks the method it picks, among those that fit — the rule as it applied here."""
+    chosen = resolution.pick
+    fit = "it gets every name it requires and accepts every name given"
+    others = [c for c in resolution.candidates if c.fits and c is not chosen]
+    if not others:
+        return f"the only {resolution.verb.upper()} method that fits: {fit}"
+    also = f"{fit}, as {_listed(c.method.name for c in others)} {'does' if len(others) == 1 else 'do'}"
+    runner_up = best(others)
+    if runner_up.local and not chosen.local:
+        return f"{also}, and it alone takes every WHERE name as a parameter (the others would filter some here)"
+    among = " of those that take every WHERE name as a parameter" if not chosen.local and any(c.local for c in others) else ""
+    required = len(chosen.method.required_names)
+    if len(runner_up.method.required_names) < required:
+        return f"{also}; it requires the most names{among} ({required})"
+    tied = [c.method.name for c in others if _rank(c) == _rank(chosen)]
+    return (
+        f"{also}; it and {_listed(tied)} require the most names{among} ({required}), "
+        "and it comes first in the provider document's order"
+    )
+
+
+def beaten(candidate: Candidate, chosen: Candidate) -> str:
+    """Why ``candidate``, which fits too, is not ``best``'s pick ``chosen``: the first part of the rule that decides."""
+    name, required = chosen.method.name, len(chosen.method.required_names)
+    if candidate.local and not chosen.local:
+        return (
+            f"fits, but would filter {', '.join(candidate.local)} here; "
+            f"{name} takes every WHERE name as a parameter"
+        )
+    own = len(candidate.method.required_names)
+    if own < required:
+        return f"fits, but requires {_names(own)}, and {name} requires {required}"
+    return f"fits, but {name} requires as many names ({required}) and comes first in the provider document's order"
+
+
+def _names(count: int) -> str:
+    return f"{count} name" if count == 1 else f"{count} names"
+
+
+def _listed(names: t.Iterable[str]) -> str:
+    items = list(names)
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def resolve(
+    resource: Resource,
+    verb: str,
+    params: t.Collection[str] = (),
+    body: t.Collection[str] = (),
+    anywhere: t.Collection[str] = (),
+    written: t.Iterable[tuple[str, t.Any]] = (),
+) -> Resolution:
+    """Judge every method ``verb`` offers against the names supplied as parameters (WHERE), as body fields
+    (SET) or as either (INSERT's columns): the judgement when one fits (``Resolution.pick``), else a
+    ResolutionError that carries it, and ``written`` — each name with a value the statement writes for it."""
+    methods = resource.methods_for(verb)
+    if not methods:
+        if verb == "select":
+            raise NotSupportedError(SELECT_NOT_SUPPORTED)
+        raise NotSupportedError(f"{verb.upper()} is not supported by {resource.id}; use SHOW METHODS IN {resource.id}")
+    if len(methods) == 1:
+        check_usable(methods[0])  # the only method cfql cannot drive: its reason, not its (unknown) fields
+    if verb == "select":
+        candidates = tuple(judge_select(method, params) for method in methods)
+    else:
+        candidates = tuple(judge(method, params, body, anywhere) for method in methods)
+    resolution = Resolution(verb, candidates)
+    if resolution.pick.fits:
+        check_usable(resolution.pick.method)
+        return resolution
+    supplied = [*params, *body, *anywhere]
+    raise ResolutionError(
+        f"no {verb.upper()} method of {resource.id} matches ({', '.join(supplied) or 'nothing supplied'}): "
+        + "; ".join(c.complaint for c in candidates if not c.fits)
+        + _hints(resource, supplied),
+        resolution,
+        written,
+    )
 
 
 def choose_method(
@@ -155,34 +269,22 @@ def choose_method(
     body: t.Collection[str],
     anywhere: t.Collection[str] = (),
 ) -> Method:
-    """Pick the method for ``verb`` given names supplied as parameters, as body fields, or either (INSERT)."""
-    methods = resource.methods_for(verb)
-    if not methods:
-        if verb == "select":
-            raise NotSupportedError(SELECT_NOT_SUPPORTED)
-        raise NotSupportedError(f"{verb.upper()} is not supported by {resource.id}; use SHOW METHODS IN {resource.id}")
-    if len(methods) == 1:
-        check_usable(methods[0])  # the only method cfql cannot drive: its reason, not its (unknown) fields
-    candidates = [judge(method, params, body, anywhere) for method in methods]
-    chosen = best(candidates)
-    if chosen.fits:
-        return check_usable(chosen.method)
-    supplied = [*params, *body, *anywhere]
-    raise ResolutionError(
-        f"no {verb.upper()} method of {resource.id} matches ({', '.join(supplied) or 'nothing supplied'}): "
-        + "; ".join(c.complaint for c in candidates if not c.fits)
-        + _hints(resource, supplied)
-    )
+    """The method ``resolve`` picks for ``verb`` given names supplied as parameters, as body fields, or either (INSERT)."""
+    return resolve(resource, verb, params, body, anywhere).pick.method
 
 
-def check_exec(method: Method, supplied: t.Collection[str]) -> None:
+def check_exec(method: Method, supplied: t.Collection[str], written: t.Iterable[tuple[str, t.Any]] = ()) -> Resolution:
     """EXEC names its method; only check that it gets what it needs and nothing else."""
     check_usable(method)
     found = judge_exec(method, supplied)
+    resolution = Resolution("exec", (found,))
     if not found.fits:
         raise ResolutionError(
-            f"EXEC {method.resource_id}.{method.name}: {found.complaint}" + _hints_for(method.fields, found.refused)
+            f"EXEC {method.resource_id}.{method.name}: {found.complaint}" + _hints_for(method.fields, found.refused),
+            resolution,
+            written,
         )
+    return resolution
 
 
 def _refused(method: Method, params: t.Collection[str], body: t.Collection[str], anywhere: t.Collection[str]) -> list[str]:

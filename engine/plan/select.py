@@ -3,7 +3,8 @@
 What the API can do, it does: top-level ``param = value`` conjuncts of WHERE
 that name a parameter of the chosen method go into the request (path or query),
 and the method is chosen by the same rule as for every other verb
-(``cfql.plan.resolver.choose_method``). Everything else — other WHERE conditions,
+(``cfql.plan.resolver.resolve``; a SELECT method may filter its rows, here, on a
+WHERE name it takes as no parameter). Everything else — other WHERE conditions,
 GROUP BY and aggregates, HAVING, DISTINCT, ORDER BY, LIMIT/OFFSET — runs here,
 on the rows under the method's ``objectKey``, compiled once into Python
 callables when the plan is built (so an unknown column or an unsupported
@@ -41,14 +42,13 @@ from cfql.errors import (
     NotSupportedError,
     PaginationCapWarning,
     ProgrammingError,
-    ResolutionError,
     UnboundParameterError,
 )
 from cfql.http.messages import ApiRequest, Exchange
 from cfql.plan.clauses import count_value
 from cfql.plan.pages import Pager
 from cfql.plan.plans import CallPlan, answers_many, check_constants
-from cfql.plan.resolver import SELECT_NOT_SUPPORTED, choose_method, find_resource
+from cfql.plan.resolver import SELECT_NOT_SUPPORTED, Resolution, find_resource, resolve
 from cfql.plan.schema import is_number, shown
 from cfql.provider.model import Method, Pagination, Resource
 from cfql.result import Result
@@ -112,6 +112,7 @@ class SelectPlan:
     offset: t.Any  # int, Bind or None
     paged: bool  # the method follows pages (its document declares pagination it takes part in)
     bind_names: frozenset[str] = field(default=frozenset())
+    local: tuple[exp.Expression, ...] = ()  # WHERE's conjuncts evaluated here (compiled into ``where``)
 
     @property
     def method(self) -> Method:
@@ -135,6 +136,13 @@ class SelectPlan:
         """The first request (later pages depend on the answers)."""
         return self.call.requests(params)
 
+    def rows_wanted(self, params: Params) -> int | None:
+        """How many rows reading stops at (OFFSET + LIMIT; 0: no request at all), or None when every row is
+        read: no LIMIT (or one not known yet), or ORDER BY or aggregates, which need all rows first."""
+        limit = _count(self.limit, params, "LIMIT")
+        offset = _count(self.offset, params, "OFFSET") or 0
+        return offset + limit if limit is not None and self.grouping is None and not self.order else None
+
     def pager(self, request: ApiRequest) -> Pager | None:
         """The pages that follow ``request``, the first: None when the method does not page, or when WHERE
         names a page itself (its number or token), which is then the only one read."""
@@ -151,8 +159,7 @@ class SelectPlan:
         limit = _count(self.limit, params, "LIMIT")
         offset = _count(self.offset, params, "OFFSET") or 0
         pager = self.pager(request)
-        # Without ORDER BY or aggregates, rows stream: stop reading once LIMIT/OFFSET are met.
-        wanted = offset + limit if limit is not None and self.grouping is None and not self.order else None
+        wanted = self.rows_wanted(params)
         where, output = self.where, self.output
         records: list[t.Any] = []
         pairs: list[tuple[t.Any, dict[str, t.Any]]] = []
@@ -364,11 +371,12 @@ def plan_select(node: exp.Select, sql: str, registry: Registry) -> SelectPlan:
         raise NotSupportedError(SELECT_NOT_SUPPORTED)
     _check_tree(node, {table.name, table.alias_or_name}, table.alias_or_name)
 
-    conjuncts = _conjuncts(node.args["where"].this) if node.args.get("where") else []
-    method, params, local = _resolve(resource, conjuncts)
+    where_parts = conjuncts(node.args["where"].this) if node.args.get("where") else []
+    resolution, params, local = _resolve(resource, where_parts)
+    method = resolution.pick.method
     columns = tuple((method.row_schema.get("properties") or {}).keys())
     bound = check_constants(params, method.fields, names=method.secret_names, loose=not method.strict_schema)
-    call = CallPlan(sql, method, (bound,), None, "SELECT")
+    call = CallPlan(sql, method, (bound,), None, "SELECT", resolution=resolution)
 
     rows = RowScope(method, columns, [n for m in resource.methods_for("select") for n in m.parameters])
     where = and_all([rows.compiler("WHERE").predicate(c) for c in local])
@@ -415,22 +423,8 @@ def plan_select(node: exp.Select, sql: str, registry: Registry) -> SelectPlan:
         offset=offset,
         paged=method.paged,
         bind_names=frozenset(binds),
+        local=tuple(local),
     )
-
-
-def local_conditions(plan: SelectPlan, node: exp.Select) -> list[exp.Expression]:
-    """WHERE's top-level conjuncts that ``plan`` (made from ``node``) evaluates locally: all but the first
-    ``param = value`` of each parameter it sends — the split ``_resolve`` made, for EXPLAIN to show."""
-    sent = plan.call.rows[0]
-    to_match = {*sent.constants, *sent.binds}
-    local: list[exp.Expression] = []
-    for conjunct in _conjuncts(node.args["where"].this) if node.args.get("where") else []:
-        pair = _param_conjunct(conjunct)
-        if pair is not None and pair[0] in to_match:
-            to_match.discard(pair[0])
-        else:
-            local.append(conjunct)
-    return local
 
 
 def _check_tree(node: exp.Select, qualifiers: set[str], shown: str) -> None:
@@ -448,12 +442,14 @@ def _check_tree(node: exp.Select, qualifiers: set[str], shown: str) -> None:
             )
 
 
-def _conjuncts(node: exp.Expression) -> list[exp.Expression]:
+def conjuncts(node: exp.Expression) -> list[exp.Expression]:
+    """A WHERE condition's top-level AND-ed parts, parentheses around them removed."""
     while isinstance(node, exp.Paren):
         node = node.this
     if isinstance(node, exp.And):
-        return _conjuncts(node.this) + _conjuncts(node.expression)
+        return conjuncts(node.this) + conjuncts(node.expression)
     return [node]
+
 
 
 def _param_conjunct(node: exp.Expression) -> tuple[str, t.Any] | None:
@@ -469,15 +465,16 @@ def _param_conjunct(node: exp.Expression) -> tuple[str, t.Any] | None:
 
 
 def _resolve(
-    resource: Resource, conjuncts: list[exp.Expression]
-) -> tuple[Method, dict[str, t.Any], list[exp.Expression]]:
-    """Pick the method; split WHERE into its parameters and conditions evaluated locally."""
+    resource: Resource, parts: list[exp.Expression]
+) -> tuple[Resolution, dict[str, t.Any], list[exp.Expression]]:
+    """Pick the method (``resolve``: a WHERE name it takes as no parameter may be a column of its rows);
+    split WHERE into the parameters it sends and the conditions evaluated locally."""
     methods = resource.methods_for("select")
     param_names = {n for m in methods for n in m.parameters}
     row_columns = {n for m in methods for n in (m.row_schema.get("properties") or {})}
     candidates: dict[str, tuple[exp.Expression, t.Any]] = {}
     rest: list[exp.Expression] = []
-    for conjunct in conjuncts:
+    for conjunct in parts:
         pair = _param_conjunct(conjunct)
         if pair is not None and pair[0] in candidates and pair[0] not in row_columns:
             raise ProgrammingError(f"WHERE gives {pair[0]} twice")
@@ -492,27 +489,12 @@ def _resolve(
                     f"WHERE: {column.name} is an API parameter, not a column; give it as "
                     f"{column.name} = value joined to the rest of WHERE by AND (got {short_sql(conjunct)})"
                 )
-    names = list(candidates)
-    try:
-        method = choose_method(resource, "select", params=names, body=())
-        chosen = names
-    except ResolutionError as error:
-        # A name the best method does not take may still be a row column to filter on locally.
-        for method in sorted(methods, key=lambda m: -len(m.required_names)):
-            chosen = [n for n in names if n in method.parameters]
-            columns = method.row_schema.get("properties") or {}
-            if any(n not in columns for n in names if n not in chosen):
-                continue
-            try:
-                if choose_method(resource, "select", params=chosen, body=()) is method:
-                    break
-            except ResolutionError:
-                continue
-        else:
-            raise error from None
-    params = {n: candidates[n][1] for n in chosen}
-    local = [c for c in conjuncts if not any(c is candidates[n][0] for n in chosen)]
-    return method, params, local
+    written = [(name, value) for name, (_, value) in candidates.items()]
+    resolution = resolve(resource, "select", params=list(candidates), written=written)
+    sent = [n for n in candidates if n in resolution.pick.method.parameters]
+    params = {n: candidates[n][1] for n in sent}
+    local = [c for c in parts if not any(c is candidates[n][0] for n in sent)]
+    return resolution, params, local
 
 
 def _projection_output(projection: Projection) -> t.Callable[[t.Any, Params], dict[str, t.Any]]:

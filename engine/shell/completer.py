@@ -39,11 +39,13 @@ START_KEYWORDS = (
 )
 SHOW_KINDS = ("PROVIDERS", "SERVICES", "RESOURCES", "METHODS", "INSERT INTO", "VERSION")
 REGISTRY_ACTIONS = ("LIST", "PULL")
+#: Words offered anywhere once one is begun. SHOW's kinds beyond these, REGISTRY and its actions are offered
+#: only where they can stand (``_next_keywords``, ``_registry``): ``ORDER BY id L`` wants LIMIT, not LIST.
 KEYWORDS = (
     "SELECT", "FROM", "WHERE", "AND", "OR", "NOT", "INSERT", "INTO", "VALUES", "UPDATE", "SET", "REPLACE", "DELETE",
-    "EXEC", "SHOW", "EXTENDED", *SHOW_KINDS, "IN", "LIKE", "BETWEEN", "IS", "DESCRIBE", "METHOD", "RETURNING", "AS",
-    "DISTINCT", "ORDER BY", "GROUP BY", "HAVING", "ASC", "DESC", "LIMIT", "OFFSET", "NULL", "TRUE", "FALSE",
-    "EXPLAIN", "REGISTRY", *REGISTRY_ACTIONS,
+    "EXEC", "SHOW", "EXTENDED", "PROVIDERS", "SERVICES", "RESOURCES", "METHODS", "IN", "LIKE", "BETWEEN", "IS",
+    "DESCRIBE", "METHOD", "RETURNING", "AS", "DISTINCT", "ORDER BY", "GROUP BY", "HAVING", "ASC", "DESC", "LIMIT",
+    "OFFSET", "NULL", "TRUE", "FALSE", "EXPLAIN",
 )
 AGGREGATES = ("COUNT(", "SUM(", "AVG(", "MIN(", "MAX(")
 # Which resources a name position offers: only those with a method for the statement's verb.
@@ -134,7 +136,8 @@ class SQLCompleter(Completer):
             yield from self._fields(shape, "fields", shape.columns, word, prefix="@")
             yield from _keywords(("@@json",), word, "the whole body as a JSON object")
         else:
-            yield from _keywords(_next_keywords(shape) if not word else KEYWORDS, word, "keyword")
+            following = _next_keywords(shape)
+            yield from _keywords(following if not word else dict.fromkeys([*following, *KEYWORDS]), word, "keyword")
 
     # -- names: provider.service.resource[.method] ------------------------------------------
 

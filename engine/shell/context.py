@@ -44,6 +44,8 @@ SHOW_KINDS = frozenset({"PROVIDERS", "SERVICES", "RESOURCES", "METHODS", "INSERT
 # Keywords after which a provider.service.resource name comes.
 TARGET_KEYWORDS = frozenset({"INTO", "FROM", "IN", "UPDATE", "REPLACE", "EXEC", "EXECUTE", "DESCRIBE", "DESC"})
 _CLAUSES = frozenset({"SET", "WHERE", "RETURNING", "ORDER", "GROUP", "HAVING", "LIMIT", "OFFSET"})
+#: The verbs whose WHERE gives a parameter by ``param IN (...)`` (SELECT filters on such a list, here).
+_LISTING = frozenset({"update", "replace", "delete"})
 
 
 @dataclass(frozen=True)
@@ -234,6 +236,8 @@ def scan(tokens: t.Sequence[Token]) -> Shape:
             elif shape.verb == "exec" and shape.clause == "target":
                 shape.columns.append(name)
             pending = name
+        elif up == "IN" and shape.clause == "where" and shape.verb in _LISTING and previous is not None and previous.kind == "name":
+            shape.params.append(previous.text)  # ``param IN (...)``: one request per element
         elif token.kind == "name" and shape.depth == 0:
             if up in TARGET_KEYWORDS and shape.target == ():
                 shape.expect_target, shape.clause = True, up.lower()

@@ -2,13 +2,15 @@
 
 It answers the question the resolver would otherwise answer only after Enter
 (``→ add_participant · missing: preset_name``), computed on each redraw from
-the manifests with no HTTP call: finished statements go through the engine's
-own parser, the candidates EXPLAIN lists (``cfql.plan.explain.resolve``) and
-the planner, so the toolbar agrees with what running or explaining them
-would do; unfinished ones are read leniently (``context``) and judged by the
-same resolver rules. Either way the best candidate method is shown. While
-``EXPLAIN statement`` is typed, the statement's status shows, after
-``EXPLAIN ·``. It must never raise into the UI, so any failure shows nothing.
+the manifests with no HTTP call. A statement being typed is read leniently
+(``context``) and its candidates judged by the resolver's rules; once it is
+submitted (ends with ``;``), or reads as one a method fits, it goes through
+the engine's own parser and planner, so the toolbar says what running it
+would: the method, the planner's refusal, or — when no method fits — the
+candidate of the resolver's own judgement (the one EXPLAIN lists) that comes
+closest, and what it lacks. While ``EXPLAIN statement`` is typed, the
+statement's status shows, after ``EXPLAIN ·``. It must never raise into the
+UI, so any failure shows nothing.
 
 A misspelt name gets a did-you-mean (``difflib.get_close_matches``) at every
 level: provider, service, resource (also while it is still being typed, then
@@ -73,13 +75,32 @@ def _describe(text: str, registry: Registry, variables: t.Collection[str] | None
     if not statements:
         return "", ""
     tokens = statements[-1]
-    if tokens[0].upper == "EXPLAIN":
-        return _explained(text[tokens[1].start :] if len(tokens) > 1 else "", registry)
+    if tokens[0].upper != "EXPLAIN":
+        return _status(text, tokens, registry, variables, statements[:-1])
+    if len(tokens) == 1:
+        return HINT, _SYNTAX["explain"]
+    if tokens[1].upper == "EXPLAIN":  # refused by the parser, which says so at once (and stops there)
+        return ERROR, _parse(text[tokens[0].start : tokens[-1].end])[1]
+    kind, message = _status(text, tokens, registry, None, ())  # an EXPLAIN's :names need no value
+    if kind == HINT and message == STATEMENTS_HINT:
+        return HINT, _SYNTAX["explain"]
+    return kind, f"EXPLAIN · {message}" if message else ""
+
+
+def _status(
+    text: str,
+    tokens: list[context.Token],
+    registry: Registry,
+    variables: t.Collection[str] | None,
+    earlier: t.Sequence[t.Sequence[context.Token]],
+) -> tuple[str, str]:
+    """The status of the statement ``tokens`` (an ``EXPLAIN statement`` reads as the statement, but is
+    parsed whole, so that a syntax error's column is the one running it gives)."""
     sql = text[tokens[0].start : tokens[-1].end]
     shape = context.scan(tokens)
     if shape.verb == "?":
         return HINT, STATEMENTS_HINT
-    submitted = stripped.endswith(";")
+    submitted = text.strip().endswith(";")
     node, syntax_error = _parse(sql)
     if shape.verb in ("show", "describe", "registry"):
         if node is None:
@@ -96,23 +117,16 @@ def _describe(text: str, registry: Registry, variables: t.Collection[str] | None
         if misspelt is not None:
             return misspelt
         return HINT, _SYNTAX.get(shape.verb or "", "")
-    best = _best_candidate(resource, shape, _candidates(node, registry, resource, shape))
-    if best[0] == OK and node is not None:  # a method fits: let the planner check the values too
-        best = _plan(node, sql, registry)
-    if best[0] == OK and variables is not None:
-        earlier = _earlier_names(statements[:-1])
-        return (_unbound(tokens, {*variables, *earlier}) if earlier is not None else None) or best
-    return best
-
-
-def _explained(inner: str, registry: Registry) -> tuple[str, str]:
-    """``EXPLAIN statement``: the statement's own status, after ``EXPLAIN ·``; its ``:names`` need no value."""
-    if not inner.strip(" \t\r\n;"):
-        return HINT, _SYNTAX["explain"]
-    kind, message = _describe(inner, registry, None)
-    if kind == HINT and message == STATEMENTS_HINT:
-        return HINT, _SYNTAX["explain"]
-    return kind, f"EXPLAIN · {message}" if message else ""
+    typed = [context.judge(method, shape) for method in context.candidate_methods(resource, shape)]
+    status = _best_candidate(resource, shape, typed)
+    # The parser reads a trailing ``IN`` as an empty list; while typing, the list is still to come.
+    list_to_come = not submitted and tokens[-1].upper == "IN"
+    if node is not None and not list_to_come and (submitted or status[0] == OK):
+        status = _plan(node, sql, registry, (resource, shape))  # the planner's own judgement and checks
+    if status[0] == OK and variables is not None:
+        names = _earlier_names(earlier)
+        return (_unbound(tokens, {*variables, *names}) if names is not None else None) or status
+    return status
 
 
 def _statement_hint(shape: context.Shape, registry: Registry) -> tuple[str, str]:
@@ -128,9 +142,12 @@ def _statement_hint(shape: context.Shape, registry: Registry) -> tuple[str, str]
 
 
 def _earlier_names(statements: t.Sequence[t.Sequence[context.Token]]) -> set[str] | None:
-    """What the statements before the last may set (their ``AS`` names); None when a SELECT's columns could."""
+    """What the statements before the last may set (their ``AS`` names); None when a SELECT's columns could.
+    An EXPLAIN sets nothing."""
     names: set[str] = set()
     for statement in statements:
+        if statement and statement[0].upper == "EXPLAIN":  # it sends nothing, so it sets nothing
+            continue
         if statement and statement[0].upper == "SELECT":
             return None
         names.update(token.text for before, token in itertools.pairwise(statement) if before.upper == "AS")
@@ -174,23 +191,36 @@ def _unbound(tokens: t.Sequence[context.Token], variables: t.Collection[str]) ->
 
 
 def _parse(sql: str) -> tuple[t.Any, str]:
+    """The parsed statement (for ``EXPLAIN statement``, the statement it explains), or the syntax error."""
     from cfql.errors import Error
-    from cfql.sql.dialect import parse_statement
+    from cfql.sql.dialect import Explain, parse_statement
 
     try:
-        return parse_statement(sql), ""
+        node = parse_statement(sql)
     except Error as error:
         return None, str(error)
+    return (node.this if isinstance(node, Explain) else node), ""
 
 
-def _plan(node: t.Any, sql: str, registry: Registry) -> tuple[str, str]:
-    """What the planner makes of a parsed statement: the method it calls, or where the answer comes from."""
-    from cfql.errors import Error
+def _plan(
+    node: t.Any, sql: str, registry: Registry, judged_for: tuple[t.Any, context.Shape] | None = None
+) -> tuple[str, str]:
+    """What the planner makes of a parsed statement: the method it calls, or where the answer comes from.
+
+    ``judged_for`` (the resource and the typed statement's shape): when no
+    method fits, show the candidate the resolver came closest with, and what
+    it lacks, rather than the whole error.
+    """
+    from cfql.errors import Error, ResolutionError
     from cfql.plan.planner import plan_statement
     from cfql.provider.model import Method
 
     try:
         plan = plan_statement(node, sql, registry)
+    except ResolutionError as error:
+        if judged_for is not None and error.resolution is not None:
+            return _best_candidate(judged_for[0], judged_for[1], error.resolution.candidates)
+        return ERROR, str(error)
     except Error as error:
         return ERROR, str(error)
     method = getattr(plan, "method", None)  # call and SELECT plans have one; SHOW/DESCRIBE plans do not
@@ -199,17 +229,6 @@ def _plan(node: t.Any, sql: str, registry: Registry) -> tuple[str, str]:
     if getattr(plan, "dry_run", None) is not None:  # REGISTRY: fetched from the provider registry
         return OK, "→ the provider registry · no provider API call"
     return OK, "→ the manifests · no API call"
-
-
-def _candidates(node: t.Any, registry: Registry, resource: t.Any, shape: context.Shape) -> list[t.Any]:
-    """The candidates judged as EXPLAIN judges them (a finished statement), else from the lenient reading."""
-    if node is not None:
-        from cfql.plan.explain import resolve
-
-        resolution = resolve(node, registry)
-        if resolution is not None:
-            return list(resolution.candidates)
-    return [context.judge(method, shape) for method in context.candidate_methods(resource, shape)]
 
 
 def _best_candidate(resource: t.Any, shape: context.Shape, candidates: t.Sequence[t.Any]) -> tuple[str, str]:

@@ -7,6 +7,7 @@ not a dry run: EXPLAIN must send nothing whatever the settings say.
 from __future__ import annotations
 
 import asyncio
+import textwrap
 import typing as t
 from pathlib import Path
 
@@ -374,3 +375,287 @@ def test_a_parameter_given_twice_is_sent_once_and_filtered_once(conn: Connection
     result = explain(conn, f"SELECT id FROM {KIT} WHERE {IDS} AND status = 'ACTIVE' AND status <> 'INACTIVE' AND (status = 'ACTIVE')")
     assert "status = 'ACTIVE' → query parameter" in parts(result, "api")
     assert parts(result, "local") == ["WHERE status <> 'INACTIVE'", "WHERE status = 'ACTIVE'"]
+
+
+# --------------------------------------------------------------------------
+# A provider written here: two SELECT methods, two INSERT methods of the same needs, secret columns
+# --------------------------------------------------------------------------
+
+VAULT = "vault.items.items"
+VAULT_SERVICE = """\
+    openapi: 3.0.3
+    info: {title: Items, version: v1}
+    servers: [{url: https://vault.test}]
+    x-stackQL-config:
+      pagination:
+        requestToken: {key: cursor, location: query}
+        responseToken: {key: $.next, location: body}
+    paths:
+      /vaults/{vault_key}/items:
+        get:
+          operationId: list_items
+          parameters:
+            - {name: vault_key, in: path, required: true, schema: {type: string, format: password}}
+            - {name: sig, in: query, schema: {type: string}}
+            - {name: item_id, in: query, schema: {type: string}}
+            - {name: cursor, in: query, schema: {type: string}}
+          responses:
+            '200':
+              description: ok
+              content:
+                application/json:
+                  schema:
+                    type: object
+                    properties:
+                      items: {type: array, items: {$ref: '#/components/schemas/Item'}}
+                      next: {type: string, nullable: true}
+        post:
+          operationId: create_item
+          parameters:
+            - {name: vault_key, in: path, required: true, schema: {type: string, format: password}}
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema:
+                  type: object
+                  required: [name]
+                  properties:
+                    name: {type: string}
+                    passphrase: {type: string}
+          responses:
+            '201': {description: made, content: {application/json: {schema: {$ref: '#/components/schemas/Item'}}}}
+      /vaults/{vault_key}/items/{item_id}:
+        get:
+          operationId: get_item
+          parameters:
+            - {name: vault_key, in: path, required: true, schema: {type: string, format: password}}
+            - {name: item_id, in: path, required: true, schema: {type: string}}
+          responses:
+            '200': {description: ok, content: {application/json: {schema: {$ref: '#/components/schemas/Item'}}}}
+        patch:
+          operationId: update_item
+          parameters:
+            - {name: vault_key, in: path, required: true, schema: {type: string, format: password}}
+            - {name: item_id, in: path, required: true, schema: {type: string}}
+          requestBody:
+            content:
+              application/json:
+                schema:
+                  type: object
+                  properties:
+                    name: {type: string}
+          responses: {'200': {description: ok, content: {application/json: {schema: {$ref: '#/components/schemas/Item'}}}}}
+    components:
+      schemas:
+        Item:
+          type: object
+          properties:
+            id: {type: string}
+            name: {type: string}
+            sig: {type: string}
+            pin: {type: string, format: password}
+      x-stackQL-resources:
+        items:
+          id: vault.items.items
+          name: items
+          title: Items
+          methods:
+            get_item:
+              operation: {$ref: '#/paths/~1vaults~1{vault_key}~1items~1{item_id}/get'}
+              response: {mediaType: application/json, openAPIDocKey: '200'}
+            list_items:
+              operation: {$ref: '#/paths/~1vaults~1{vault_key}~1items/get'}
+              response: {mediaType: application/json, openAPIDocKey: '200', objectKey: '$.items[*]'}
+            create_item:
+              operation: {$ref: '#/paths/~1vaults~1{vault_key}~1items/post'}
+              request: {mediaType: application/json}
+              response: {mediaType: application/json, openAPIDocKey: '201'}
+            import_item:
+              operation: {$ref: '#/paths/~1vaults~1{vault_key}~1items/post'}
+              request: {mediaType: application/json}
+              response: {mediaType: application/json, openAPIDocKey: '201'}
+            update_item:
+              operation: {$ref: '#/paths/~1vaults~1{vault_key}~1items~1{item_id}/patch'}
+              request: {mediaType: application/json}
+              response: {mediaType: application/json, openAPIDocKey: '200'}
+          sqlVerbs:
+            select:
+              - {$ref: '#/components/x-stackQL-resources/items/methods/get_item'}
+              - {$ref: '#/components/x-stackQL-resources/items/methods/list_items'}
+            insert:
+              - {$ref: '#/components/x-stackQL-resources/items/methods/create_item'}
+              - {$ref: '#/components/x-stackQL-resources/items/methods/import_item'}
+            update:
+              - {$ref: '#/components/x-stackQL-resources/items/methods/update_item'}
+    """
+
+
+@pytest.fixture
+def vault_registry(tmp_path: Path) -> Registry:
+    folder = tmp_path / "src" / "vault" / "v1"
+    (folder / "services").mkdir(parents=True)
+    (folder / "provider.yaml").write_text(
+        "id: vault\nname: vault\nversion: v1\ntitle: Vault\nproviderServices:\n  items:\n    id: items:v1\n"
+        "    name: items\n    title: Items\n    version: v1\n    preferred: true\n"
+        "    service: {$ref: vault/v1/services/items.yaml}\nconfig:\n  auth: {type: bearer, credentialsenvvar: VAULT_TOKEN}\n"
+    )
+    (folder / "services" / "items.yaml").write_text(textwrap.dedent(VAULT_SERVICE))
+    return Registry(tmp_path)
+
+
+@pytest.fixture
+def vault(vault_registry: Registry) -> t.Iterator[Connection]:
+    client = httpx.Client(transport=httpx.MockTransport(no_requests))
+    with Connection(Settings(token="vault-token-77"), http_client=client, registry=vault_registry) as connection:
+        yield connection
+
+
+def ran(registry: Registry, sql: str) -> str:
+    """What running ``sql`` sends: ``METHOD url`` of its one request, the secret vault key masked as EXPLAIN masks it."""
+    from tests.engine.conftest import Recorder
+
+    recorder = Recorder()
+    with Connection(Settings(token="vault-token-77"), http_client=httpx.Client(transport=httpx.MockTransport(recorder)), registry=registry) as conn:
+        conn.run(sql)
+    (request,) = recorder.requests
+    return f"{request.method} {request.url}".replace("vk-1", MASK)
+
+
+def test_select_prefers_the_method_that_takes_every_where_name_as_a_parameter(vault: Connection, vault_registry: Registry) -> None:
+    """get_item fits too (it would filter sig here), and requires more names: the rows say why list_items is used."""
+    sql = f"SELECT id FROM {VAULT} WHERE vault_key = 'vk-1' AND item_id = 'i-1' AND sig = 's-1'"
+    result = explain(vault, sql)
+    assert parts(result, "method")[0].startswith("list_items · ")
+    assert parts(result, "why") == [
+        "it gets every name it requires and accepts every name given, as get_item does, "
+        "and it alone takes every WHERE name as a parameter (the others would filter some here)"
+    ]
+    assert parts(result, "candidate") == [
+        "get_item: fits, but would filter sig here; list_items takes every WHERE name as a parameter",
+        "list_items: chosen",
+    ]
+    assert parts(result, "local") == []
+    assert parts(result, "request") == [ran(vault_registry, sql)]
+
+
+def test_select_with_every_name_sent_by_both_takes_the_one_requiring_more(vault: Connection, vault_registry: Registry) -> None:
+    sql = f"SELECT id FROM {VAULT} WHERE vault_key = 'vk-1' AND item_id = 'i-1'"
+    result = explain(vault, sql)
+    assert parts(result, "why") == [
+        "it gets every name it requires and accepts every name given, as list_items does; it requires the most names (2)"
+    ]
+    assert parts(result, "candidate") == ["get_item: chosen", "list_items: fits, but requires 1 name, and get_item requires 2"]
+    assert parts(result, "request") == [ran(vault_registry, sql)]
+
+
+def test_a_tie_is_broken_by_document_order_and_says_so(vault: Connection, vault_registry: Registry) -> None:
+    sql = f"INSERT INTO {VAULT} (vault_key, data__name) VALUES ('vk-1', 'n')"
+    result = explain(vault, sql)
+    assert parts(result, "why") == [
+        "it gets every name it requires and accepts every name given, as import_item does; "
+        "it and import_item require the most names (2), and it comes first in the provider document's order"
+    ]
+    assert parts(result, "candidate") == [
+        "create_item: chosen",
+        "import_item: fits, but create_item requires as many names (2) and comes first in the provider document's order",
+    ]
+    assert ran(vault_registry, sql) == parts(result, "request")[0]
+
+
+def complaints(error: str) -> list[str]:
+    """The resolver's error, cut into its complaint about each candidate."""
+    return error.split("): ", 1)[1].split(" — ")[0].split("; ")
+
+
+def test_unresolved_select_candidates_are_the_errors_complaints(conn: Connection) -> None:
+    """Each candidate row says exactly what the error running the statement gives says of that method."""
+    sql = f"SELECT id FROM {KIT} WHERE {IDS} AND name = 'n' AND status = 'ACTIVE'"
+    with pytest.raises(ResolutionError) as refused:
+        conn.run(sql)
+    result = explain(conn, sql)
+    assert parts(result, "error") == [str(refused.value)]
+    rows = [row.replace(": ", " ", 1) for row in parts(result, "candidate")]
+    assert rows == complaints(str(refused.value))
+    assert "get_by_account is missing meeting_id" in rows  # status: a column it filters on here, not refused
+
+
+def test_a_bound_json_text_is_masked_as_the_object_it_is_sent_as(conn: Connection) -> None:
+    storage = '{"storage_config": {"type": "aws", "access_key": "AK-5566", "secret": "SK-7788", "region": "r", "bucket": "b"}}'
+    result = explain(conn, f"INSERT INTO {MEETINGS} (account_id, app_id, recording_config) VALUES ('a', 'b', :rc)", {"rc": storage})
+    assert "AK-5566" not in shown(result) and "SK-7788" not in shown(result)
+    (value,) = [v for v in parts(result, "value") if v.startswith("recording_config")]
+    assert '"access_key": "***"' in value and '"secret": "***"' in value and value.endswith("(:rc) → body")
+
+
+def test_a_bound_header_decides_the_pages_with_or_without_its_value(other: Connection) -> None:
+    sql = 'SELECT * FROM kitchen.sink.items WHERE "X-Request-Tag" = :tag'
+    unknown, known = explain(other, sql), explain(other, sql, {"tag": "t-1"})
+    assert parts(unknown, "api") == ["X-Request-Tag = :tag → header X-Request-Tag"]
+    assert parts(known, "api") == ["X-Request-Tag = 't-1' (:tag) → header X-Request-Tag"]
+    assert parts(known, "pages") == parts(unknown, "pages") == ["one request: list_items does not page"]
+    assert '"X-Request-Tag": "t-1"' in parts(known, "headers")[0] and '"X-Request-Tag": ":tag"' in parts(unknown, "headers")[0]
+
+
+def test_bound_elements_of_an_in_list(conn: Connection) -> None:
+    sql = f"DELETE FROM {MEETINGS} WHERE {IDS} AND meeting_id = 'm' AND participant_id IN (:p1, :p2)"
+    unknown = explain(conn, sql)
+    assert parts(unknown, "value")[-2:] == ["[1] participant_id = :p1 → path parameter", "[2] participant_id = :p2 → path parameter"]
+    known = explain(conn, sql, {"p1": "x", "p2": "y"})
+    assert [r.rsplit("/", 1)[1] for r in parts(known, "request")] == ["x", "y"]
+
+
+def test_secret_literals_of_local_conditions_are_masked_in_the_statement(vault: Connection) -> None:
+    result = explain(
+        vault,
+        f"SELECT id FROM {VAULT} WHERE vault_key = 'vk-secret-1' AND (pin = 'pin-secret-4' OR name = 'n') "
+        "ORDER BY pin = 'pin-secret-3'",
+    )
+    for secret in ("vk-secret-1", "pin-secret-4", "pin-secret-3"):
+        assert secret not in shown(result)
+    assert parts(result, "local")[0] == "WHERE pin = '***' OR name = '***'"
+    unresolved = explain(vault, f"SELECT id FROM {VAULT} WHERE pin = 'pin-secret-5'")  # vault_key is missing
+    assert parts(unresolved, "method") == ["none: no method fits"] and "pin-secret-5" not in shown(unresolved)
+
+
+def test_masked_elements_are_not_one_shared_value(vault: Connection) -> None:
+    result = explain(vault, f"UPDATE {VAULT} SET data__name = 'x' WHERE vault_key IN ('vk-secret-a', 'vk-secret-b') AND item_id = 'i'")
+    values = parts(result, "value")
+    assert "item_id = 'i' → path parameter" in values  # the same in both requests: listed once
+    assert [v for v in values if v.endswith("vault_key = *** → path parameter")] == [
+        "[1] vault_key = *** → path parameter",
+        "[2] vault_key = *** → path parameter",
+    ]
+    assert "vk-secret-a" not in shown(result) and "vk-secret-b" not in shown(result)
+
+
+def test_limit_0_reads_no_page(conn: Connection) -> None:
+    zero = explain(conn, f"SELECT id FROM {KIT} WHERE {IDS} LIMIT 0")
+    assert parts(zero, "pages") == ["none: LIMIT 0 wants no rows"]
+    assert parts(zero, "note") == ["nothing would be sent: LIMIT 0 wants no rows"] and parts(zero, "request") == []
+    bound = f"SELECT id FROM {KIT} WHERE {IDS} LIMIT :n"
+    assert parts(explain(conn, bound, {"n": 0}), "pages") == ["none: LIMIT 0 wants no rows"]
+    assert parts(explain(conn, bound, {"n": 5}), "pages")[0].startswith("follows pages by numbered pages")
+    assert parts(explain(conn, bound), "pages")[0].startswith("follows pages by numbered pages")
+
+
+def test_an_unsupported_statement_is_named_by_its_own_first_word(conn: Connection) -> None:
+    with pytest.raises(NotSupportedError, match=r"^unsupported statement: FROB$"):
+        conn.run("EXPLAIN FROB x")
+    with pytest.raises(NotSupportedError, match=r"^unsupported statement: VALUES$"):
+        conn.run("EXPLAIN VALUES (1)")
+    with pytest.raises(NotSupportedError, match=r"^unsupported statement: FROB$"):
+        conn.run("FROB x")
+
+
+def test_a_schema_warning_under_explain_says_nothing_was_sent() -> None:
+    from cfql.errors import SchemaWarning
+
+    registry = Registry(Path(__file__).resolve().parents[1] / "data" / "registry_meta")
+    bound = "INSERT INTO zonely.dns.records (zone_id, name, type, content, ttl) VALUES ('z1', 'www', 'A', '192.0.2.1', :ttl)"
+    client = httpx.Client(transport=httpx.MockTransport(no_requests))
+    with connect(registry=registry, token="z", http_client=client) as conn, pytest.warns(SchemaWarning) as caught:
+        conn.run("EXPLAIN " + bound, {"ttl": 3600})
+    (message,) = {str(w.message) for w in caught}
+    assert message.startswith("column ttl: 3600 is not one of 1; running the statement would send it anyway: ")
+    assert "sent anyway" not in message

@@ -128,3 +128,22 @@ def test_exec_checks_required_and_unknown_params(conn: Connection) -> None:
 def test_malformed_statements(conn: Connection, sql: str, message: str) -> None:
     with pytest.raises(ProgrammingError, match=message):
         conn.execute(sql)
+
+
+KIT = "cloudflare.realtime_kit.kit_meetings"
+
+
+def test_a_select_method_filters_here_on_a_where_name_it_takes_as_no_parameter(conn: Connection, recorder: Recorder) -> None:
+    """status is list_by_account's parameter, and a column of get_by_account's row: the read by id is used."""
+    conn.execute(f"SELECT id FROM {KIT} WHERE {IDS} AND meeting_id = 'm' AND status = 'ACTIVE'")
+    assert recorder.last.url.raw_path.decode() == "/client/v4/accounts/acc/realtime/kit/app/meetings/m"
+
+
+def test_the_select_error_judges_as_the_choice_does_and_carries_the_judgement(conn: Connection, recorder: Recorder) -> None:
+    with pytest.raises(ResolutionError) as info:
+        conn.execute(f"SELECT id FROM {KIT} WHERE {IDS} AND name = 'n' AND status = 'ACTIVE'")
+    message = str(info.value)
+    assert message.endswith("get_by_account is missing meeting_id; list_by_account does not accept name")  # status: filtered here
+    resolution = info.value.resolution
+    assert resolution.verb == "select" and [c.complaint for c in resolution.candidates] == message.split(": ", 1)[1].split("; ")
+    assert ("status", "ACTIVE") in info.value.written and recorder.requests == []

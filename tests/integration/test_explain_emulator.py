@@ -95,3 +95,29 @@ def test_the_shell_prints_explain_as_a_table_and_sends_nothing(emulator: Emulato
     text = out.getvalue()
     assert "| method    | delete_meeting_participant · DELETE " in text
     assert f"DELETE {emulator.url}/accounts/{ids['account_id']}/realtime/kit/x/meetings/m/participants/p" in text
+
+
+def test_explain_names_the_method_and_the_request_that_running_uses(emulator: Emulator, ids: dict[str, str]) -> None:
+    """A WHERE name one SELECT method takes as a parameter and the other filters on: EXPLAIN's method, its
+    split of WHERE and its request are those of running the statement, which the emulator hears."""
+    from urllib.parse import urlsplit
+
+    account, app = ids["account_id"], ids["app_id"]
+    with connect(base_url=emulator.url, token=SANDBOX_TOKEN) as conn:
+        (meeting,) = conn.execute(
+            f"INSERT INTO {MEETINGS} (account_id, app_id, title) SELECT '{account}', '{app}', 'Heard' "
+            "RETURNING json_extract(data, '$.id') AS id"
+        )
+        where = f"account_id = '{account}' AND app_id = '{app}' AND status = 'ACTIVE'"
+        explained = {}
+        for sql in (f"SELECT id FROM {KIT} WHERE {where} AND meeting_id = '{meeting['id']}'", f"SELECT id FROM {KIT} WHERE {where} LIMIT 1"):
+            result = conn.run("EXPLAIN " + sql)
+            before = len(emulator.requests)
+            conn.execute(sql)
+            (request,) = details(result.rows, "request")
+            method, url = request.split(" ", 1)
+            parts = urlsplit(url)
+            assert emulator.requests[before] == (method, parts.path + (f"?{parts.query}" if parts.query else ""))
+            explained[details(result.rows, "method")[0].split(" ·")[0]] = result.rows
+    assert details(explained["get_by_account"], "local") == ["WHERE status = 'ACTIVE'"]
+    assert "status = 'ACTIVE' → query parameter" in details(explained["list_by_account"], "api")

@@ -297,3 +297,14 @@ def test_new_statement_words_are_highlighted() -> None:
     text = f"EXPLAIN SHOW VERSION; DESCRIBE METHOD {MEETINGS}.create; REGISTRY PULL cloudflare; REGISTRY LIST"
     keywords = [piece for style, piece in highlight(text) if style == "class:sql.keyword"]
     assert keywords == ["EXPLAIN", "SHOW", "VERSION", "DESCRIBE", "METHOD", "REGISTRY", "PULL", "REGISTRY", "LIST"]
+
+
+def test_statement_words_are_offered_only_where_they_can_stand(completer: SQLCompleter) -> None:
+    """LIST, PULL, REGISTRY, VERSION and INSERT INTO belong after REGISTRY or SHOW, not in any clause."""
+    select = f"SELECT id FROM {KIT_MEETINGS} WHERE account_id = 'a' AND app_id = 'b'"
+    assert texts(complete(completer, select + " ORDER BY id L")) == ["LIMIT", "LIKE"]
+    assert "INSERT INTO" not in texts(complete(completer, f"DELETE FROM {MEETINGS} WHERE participant_id I"))
+    assert "REGISTRY" not in texts(complete(completer, f"INSERT INTO {MEETINGS} (account_id) SELECT 'a' RETURNING data R"))
+    assert texts(complete(completer, f"INSERT INTO {MEETINGS} (account_id) V")) == ["VALUES"]
+    assert "VERSION" in texts(complete(completer, "SHOW V")) and "INSERT INTO" in texts(complete(completer, "SHOW I"))
+    assert texts(complete(completer, "REGISTRY L")) == ["LIST"]

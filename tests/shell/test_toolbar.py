@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import typing as t
-
 import httpx
 import pytest
 from hypothesis import given, settings
@@ -168,6 +166,23 @@ def test_explain_shows_the_status_of_the_statement_it_explains() -> None:
     assert describe(bound, default_registry(), set()) == (toolbar.OK, "EXPLAIN · → get_by_account · GET · ready")  # needs no value
 
 
+KIT = "cloudflare.realtime_kit.kit_meetings"
+
+
+def _said(message: str) -> tuple[str, str]:
+    """The toolbar's ``→ method · missing: a · not accepted: b (did you mean c?)`` as the method and the
+    resolver's words for what it lacks (``is missing a and does not accept b``)."""
+    method, *rest = message.removeprefix("→ ").split(" · ")
+    lacks = []
+    for part in rest:
+        label, names = part.split(": ", 1)
+        if label == "missing":
+            lacks.append("is missing " + names)
+        else:
+            lacks.append("does not accept " + ", ".join(n.split(" (did you mean")[0] for n in names.split(", ")))
+    return method, " and ".join(lacks)
+
+
 @pytest.mark.parametrize(
     "sql",
     [
@@ -176,27 +191,45 @@ def test_explain_shows_the_status_of_the_statement_it_explains() -> None:
         f"UPDATE {MEETINGS} SET account_id = 'x' WHERE app_id = 'b'",
         f"UPDATE {MEETINGS} SET title = 'x' WHERE account_id = 'a' AND app_id = 'b' AND participant_id = 'p'",
         f"DELETE FROM {MEETINGS} WHERE account_id = 'a' AND app_id = 'b'",
-        "SELECT * FROM cloudflare.realtime_kit.kit_meetings WHERE account_id = 'a' AND app_idd = 'b'",
+        f"SELECT * FROM {KIT} WHERE account_id = 'a' AND app_idd = 'b'",
+        f"SELECT id FROM {KIT} WHERE account_id = 'a' AND app_id = 'b' AND name = 'n' AND status = 'ACTIVE'",
         f"EXEC {MEETINGS}.add_participant @account_id = 'a', @name = 'n'",
+        f"INSERT INTO {MEETINGS} (account_id, app_id, title) SELECT 'a', 'b', 'T'",
+        f"INSERT INTO {MEETINGS} (account_id, app_id, meeting_id, custom_participant_id, preset_name) SELECT 'a', 'b', 'm', 'c', 'p'",
+        f"UPDATE {MEETINGS} SET name = 'n' WHERE account_id = 'a' AND app_id = 'b' AND meeting_id = 'm' AND participant_id = 'p'",
+        f"SELECT id FROM {KIT} WHERE account_id = 'a' AND app_id = 'b' AND meeting_id = 'm' AND status = 'ACTIVE'",
+        f"SELECT id FROM {KIT} WHERE account_id = 'a' AND app_id = 'b' AND status = 'ACTIVE'",
+        f"DELETE FROM {MEETINGS} WHERE account_id = 'a' AND app_id = 'b' AND meeting_id = 'm' AND participant_id IN ('p', 'q')",
     ],
 )
-def test_a_finished_statement_shows_the_candidate_explain_puts_closest(sql: str) -> None:
-    """The toolbar and EXPLAIN judge a finished statement's methods with the same code: the toolbar names the
-    method EXPLAIN puts closest, and what EXPLAIN's row for it says it lacks."""
-    from cfql.plan.explain import resolve
-    from cfql.plan.planner import plan_sql
-    from cfql.sql.dialect import parse_statement
+def test_the_toolbar_and_explain_say_what_running_the_statement_does(sql: str) -> None:
+    """Running the statement (a dry run: it sends nothing) either makes requests or refuses it. The toolbar
+    and EXPLAIN must agree with that: the same method and requests, or the refusal's own complaint about the
+    candidate the toolbar names, and EXPLAIN's rows for every candidate the refusal names."""
+    from cfql import ResolutionError, connect
 
-    registry = default_registry()
-    closest = resolve(parse_statement(sql), registry).closest
-    assert closest is not None and not closest.fits
-    explained = t.cast(t.Any, plan_sql("EXPLAIN " + sql, registry))
-    assert ("candidate", f"{closest.method.name}: {closest.shortfall}") in explained.head
+    with connect(token="t", dry_run=True) as conn:
+        explained = conn.run("EXPLAIN " + sql)
+        try:
+            sent = conn.run(sql).rows
+        except ResolutionError as error:
+            refused = str(error)
+        else:
+            refused = None
+    rows = {part: [r["detail"] for r in explained.rows if r["part"] == part] for part in ("method", "candidate", "error", "request")}
     kind, message = status(sql + ";")
-    assert kind == toolbar.MISSING
-    lacking = f" · missing: {', '.join(closest.missing)}" if closest.missing else ""
-    assert message.startswith(f"→ {closest.method.name}{lacking}")
-    assert all(name.split(" ")[0] in message for name in closest.refused)
+    if refused is None:
+        method = rows["method"][0].split(" · ")[0]
+        assert (kind, message) == (toolbar.OK, f"→ {method} · {sent[0]['method']} · ready")
+        numbered = [r.split("] ", 1)[-1] for r in rows["request"]]
+        assert numbered == [f"{request['method']} {request['url']}" for request in sent]
+        return
+    assert rows["error"] == [refused]
+    said = refused.split(" — ")[0]  # the did-you-mean hints after the complaints
+    complaints = said.split("): ", 1)[1].split("; ") if said.startswith("no ") else [said.split(": ", 1)[1]]
+    assert [c.replace(": ", " ", 1) for c in rows["candidate"]] == complaints
+    method, lacks = _said(message)
+    assert kind == toolbar.MISSING and f"{method} {lacks}" in complaints
 
 
 def test_a_name_in_the_wrong_place_says_where_it_goes() -> None:
@@ -233,3 +266,43 @@ def test_registry_statements_and_the_list_of_statements() -> None:
     assert kind == toolbar.ERROR and "REGISTRY PULL needs a provider" in message
     assert status("FROB") == (toolbar.HINT, toolbar.STATEMENTS_HINT)
     assert "EXPLAIN" in toolbar.STATEMENTS_HINT and "REGISTRY" in toolbar.STATEMENTS_HINT
+
+
+def test_a_nested_explain_shows_the_parsers_error_at_once() -> None:
+    from cfql.errors import SQLSyntaxError
+    from cfql.sql.dialect import parse_statement
+
+    select = "SELECT * FROM cloudflare.realtime_kit.kit_meetings WHERE account_id = 'a' AND app_id = 'b';"
+    with pytest.raises(SQLSyntaxError) as parsing:
+        parse_statement("EXPLAIN EXPLAIN " + select)
+    assert status("EXPLAIN EXPLAIN " + select) == (toolbar.ERROR, str(parsing.value))
+    assert status("EXPLAIN " * 3000 + select) == (toolbar.ERROR, str(parsing.value))  # read once, not once per EXPLAIN
+
+
+def test_an_explain_sets_no_name_for_the_statements_after_it() -> None:
+    explained = f"EXPLAIN INSERT INTO {MEETINGS} (account_id, app_id) SELECT 'a', 'b' RETURNING json_extract(data, '$.id') AS mid; "
+    delete = f"DELETE FROM {MEETINGS} WHERE account_id = 'a' AND app_id = 'b' AND meeting_id = :mid AND participant_id = 'p';"
+    assert describe(explained + delete, default_registry(), set()) == (
+        toolbar.MISSING,
+        ":mid has no value (\\set it, or RETURNING ... AS it)",
+    )
+    assert describe(explained.removeprefix("EXPLAIN ") + delete, default_registry(), set())[0] == toolbar.OK
+
+
+def test_an_in_list_still_being_typed_is_no_error() -> None:
+    where = f"DELETE FROM {MEETINGS} WHERE account_id = 'a' AND app_id = 'b' AND meeting_id = 'm' AND participant_id IN"
+    assert status(where) == (toolbar.OK, "→ delete_meeting_participant")
+    assert status(where + " ('p', 'q')") == (toolbar.OK, "→ delete_meeting_participant · DELETE · ready")
+    kind, message = status(where + " ();")
+    assert kind == toolbar.ERROR and message.startswith("participant_id IN (): the list is empty")
+
+
+def test_a_syntax_error_under_explain_is_placed_in_the_whole_statement() -> None:
+    from cfql.errors import SQLSyntaxError
+    from cfql.sql.dialect import parse_statement
+
+    broken = "EXPLAIN SELECT * FROM (;"
+    with pytest.raises(SQLSyntaxError) as parsing:
+        parse_statement(broken)
+    assert status(broken) == (toolbar.ERROR, f"EXPLAIN · {parsing.value}")
+    assert f"column {parsing.value.column}" in status(broken)[1] and parsing.value.column == 23
