@@ -23,12 +23,12 @@ from cfql.errors import NotSupportedError, ProgrammingError
 from cfql.plan.resolver import (
     SELECT_NOT_SUPPORTED,
     check_usable,
+    find_method,
     find_provider,
     find_resource,
     find_service,
     resources_of,
 )
-from cfql.plan.schema import did_you_mean
 from cfql.provider.model import SQL_VERBS, Method, Resource
 from cfql.provider.registry import Registry
 from cfql.result import Result
@@ -167,17 +167,6 @@ _SHOW: dict[str, t.Callable[[Registry, Show], Result]] = {
     "INSERT": _show_insert,
     "VERSION": _show_version,
 }
-
-
-def find_method(resource: Resource, name: str) -> Method:
-    """The method ``name`` of ``resource``, whether cfql can drive it or not; an unknown name suggests the near one."""
-    method = resource.methods.get(name)
-    if method is None:
-        raise ProgrammingError(
-            f"unknown method {resource.id}.{name}{did_you_mean(name, resource.methods)}; "
-            f"methods: {', '.join(sorted(resource.methods))}"
-        )
-    return method
 
 
 def describe_method(resource: Resource, name: str | None) -> Method:

@@ -13,9 +13,8 @@ from sqlglot import exp
 from cfql.errors import Error, NotSupportedError, ProgrammingError
 from cfql.plan.clauses import Source, check_clauses, count_value
 from cfql.plan.plans import BoundRow, CallPlan, Plan, StaticPlan, check_constants, check_element_count
-from cfql.plan.resolver import Resolution, check_exec, find_resource, resolve
-from cfql.plan.schema import did_you_mean
-from cfql.provider.model import Method, Resource
+from cfql.plan.resolver import Resolution, check_exec, find_method, find_resource, resolve
+from cfql.provider.model import Method
 from cfql.provider.registry import Registry
 from cfql.rows.projection import Projection, compile_projection
 from cfql.sql.dialect import (
@@ -240,7 +239,7 @@ def _element_rows(
 
 def _plan_exec(node: Exec, sql: str, registry: Registry) -> CallPlan:
     resource = find_resource(registry, table_parts(node.this))
-    method = _exec_method(resource, node.args["method"].name)
+    method = find_method(resource, node.args["method"].name)
     body: dict[str, t.Any] = {}
     nodes: dict[str, exp.Expression] = {}
     for param in node.expressions:
@@ -253,16 +252,6 @@ def _plan_exec(node: Exec, sql: str, registry: Registry) -> CallPlan:
     resolution = check_exec(method, [*body, *nodes], [*body.items(), *_written(nodes.items())])
     row = _row(nodes, method, body)
     return _call_plan(sql, method, (row,), None, "EXEC", resolution)
-
-
-def _exec_method(resource: Resource, name: str) -> Method:
-    method = resource.methods.get(name)
-    if method is None:
-        raise ProgrammingError(
-            f"unknown method {resource.id}.{name}{did_you_mean(name, resource.methods)}; "
-            f"methods: {', '.join(sorted(resource.methods))}"
-        )
-    return method
 
 
 def _json_body(node: exp.Expression) -> dict[str, t.Any]:

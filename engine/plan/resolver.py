@@ -262,6 +262,18 @@ def resolve(
     )
 
 
+def find_method(resource: Resource, name: str) -> Method:
+    """The method ``name`` of ``resource`` (EXEC's, DESCRIBE METHOD's), whether cfql can drive it or not;
+    an unknown name suggests the near one and lists the methods."""
+    method = resource.methods.get(name)
+    if method is None:
+        raise ProgrammingError(
+            f"unknown method {resource.id}.{name}{did_you_mean(name, resource.methods)}; "
+            f"methods: {', '.join(sorted(resource.methods))}"
+        )
+    return method
+
+
 def choose_method(
     resource: Resource,
     verb: str,

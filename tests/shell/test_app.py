@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 import sys
+import typing as t
 import uuid
 from pathlib import Path
 
@@ -97,7 +98,8 @@ def test_help_lists_every_command(run_shell: Runner) -> None:
     assert out.err == "error: unknown command \\nope; \\help lists the commands\n"
 
 
-def test_delete_asks_first_on_a_terminal(run_shell: Runner, emulator: Emulator) -> None:
+def _meeting_with_participant(emulator: Emulator) -> tuple[str, dict[str, t.Any], dict[str, t.Any]]:
+    """A new app's meeting with one participant: the app id and the two ``{'id': ...}`` rows."""
     app = uuid.uuid4().hex
     with connect(base_url=emulator.url, token=SANDBOX_TOKEN) as conn:
         (meeting,) = conn.execute(
@@ -107,6 +109,11 @@ def test_delete_asks_first_on_a_terminal(run_shell: Runner, emulator: Emulator) 
             f"INSERT INTO {MEETINGS} (account_id, app_id, meeting_id, custom_participant_id, preset_name) "
             f"SELECT 'acct', '{app}', '{meeting['id']}', 'p1', 'host' RETURNING json_extract(data, '$.id') AS id"
         )
+    return app, meeting, participant
+
+
+def test_delete_asks_first_on_a_terminal(run_shell: Runner, emulator: Emulator) -> None:
+    app, meeting, participant = _meeting_with_participant(emulator)
     delete = (
         f"DELETE FROM {MEETINGS} WHERE account_id = 'acct' AND app_id = '{app}' "
         f"AND meeting_id = '{meeting['id']}' AND participant_id = '{participant['id']}' RETURNING success;\r"
@@ -122,15 +129,7 @@ def test_delete_asks_first_on_a_terminal(run_shell: Runner, emulator: Emulator) 
 def test_a_fanned_out_delete_asks_about_every_element_and_shows_what_the_others_returned(
     run_shell: Runner, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    app = uuid.uuid4().hex
-    with connect(base_url=emulator.url, token=SANDBOX_TOKEN) as conn:
-        (meeting,) = conn.execute(
-            f"INSERT INTO {MEETINGS} (account_id, app_id) SELECT 'acct', '{app}' RETURNING json_extract(data, '$.id') AS id"
-        )
-        (participant,) = conn.execute(
-            f"INSERT INTO {MEETINGS} (account_id, app_id, meeting_id, custom_participant_id, preset_name) "
-            f"SELECT 'acct', '{app}', '{meeting['id']}', 'p1', 'host' RETURNING json_extract(data, '$.id') AS id"
-        )
+    app, meeting, participant = _meeting_with_participant(emulator)
     asked: list[str] = []
     monkeypatch.setattr(Shell, "confirm", lambda self, question: asked.append(question) or True)
     delete = (
