@@ -1,8 +1,8 @@
 """The async driver: the sync driver's loop, awaiting ``httpx.AsyncClient`` instead of blocking.
 
 Everything that decides (URLs, credentials, retries, decoding, dry runs, what
-may be sent at once) is the shared ``DriverCore``; only the waiting differs —
-a batch of reads runs as tasks instead of threads.
+may be sent at once: ``Window``) is the shared ``DriverCore``; only the waiting
+differs — a batch (a SELECT's pages, a fan-out's elements) runs as tasks instead of threads.
 """
 
 from __future__ import annotations
@@ -80,22 +80,42 @@ class AsyncDriver(DriverCore):
         window = Window(len(requests), limit, halted)
 
         async def one(request: ApiRequest) -> ApiResponse | Error:
-            async with slots or contextlib.nullcontext():
-                try:
-                    return await self.send(request)
-                except Error as error:
-                    return error
+            try:
+                return await self.send(request)
+            except Error as error:
+                return error
+            finally:
+                if slots is not None:
+                    slots.release()
 
-        running: dict[asyncio.Future[ApiResponse | Error], int] = {}
+        running: dict[asyncio.Future[t.Any], int] = {}
+        slot: asyncio.Future[t.Any] | None = None  # a shared slot being waited for: see the sync driver's _settle
         try:
             while not window.done:
-                for index in window.start():
-                    running[asyncio.ensure_future(one(requests[index]))] = index
-                finished, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                if slot is not None and slot.done():
+                    slot = None
+                    if window.can_start:
+                        (index,) = window.start(most=1)
+                        running[asyncio.ensure_future(one(requests[index]))] = index
+                    else:
+                        t.cast(asyncio.Semaphore, slots).release()  # a failure or a halt came while it was waited for
+                    continue
+                if slots is None:
+                    for index in window.start():
+                        running[asyncio.ensure_future(one(requests[index]))] = index
+                elif window.can_start and slot is None:
+                    slot = asyncio.ensure_future(slots.acquire())
+                finished, _ = await asyncio.wait({*running, *([slot] if slot else [])}, return_when=asyncio.FIRST_COMPLETED)
                 for task in finished:
-                    window.finish(running.pop(task), task.result())  # a non-cfql exception is a bug: it propagates
+                    if task is not slot:
+                        window.finish(running.pop(task), task.result())  # a non-cfql exception is a bug: it propagates
             return window.settled
         finally:
+            if slot is not None:
+                if slot.done() and not slot.cancelled():
+                    t.cast(asyncio.Semaphore, slots).release()
+                else:
+                    slot.cancel()
             for task in running:
                 task.cancel()  # only when cancelled or failing with a bug: none is left behind
             await asyncio.gather(*running, return_exceptions=True)

@@ -442,7 +442,8 @@ class DriverCore:
     # -- dry runs --------------------------------------------------------------------------
 
     def describe(self, request: ApiRequest) -> dict[str, t.Any]:
-        """A request as a dry run shows it: credentials and secret body fields masked."""
+        """A request as a dry run shows it: credentials, secret body fields and the values of secret path,
+        query and header parameters masked."""
         endpoint = self.endpoint(request.method)
         own = {name: MASK if value in request.secrets else value for name, value in request.headers.items()}
         headers = with_credentials(own, endpoint.credentials.shown if endpoint.credentials else {})
@@ -623,10 +624,15 @@ class Window:
     def _stopped(self) -> bool:
         return self._failed or (self._halted is not None and self._halted.is_set())
 
-    def start(self) -> list[int]:
-        """The indexes of the requests that may start now."""
-        started = []
-        while not self._stopped and self._next < len(self.settled) and self._running < self._limit:
+    @property
+    def can_start(self) -> bool:
+        """Whether another request may start now."""
+        return not self._stopped and self._next < len(self.settled) and self._running < self._limit
+
+    def start(self, most: int | None = None) -> list[int]:
+        """The indexes of the requests that may start now (at most ``most`` of them)."""
+        started: list[int] = []
+        while self.can_start and (most is None or len(started) < most):
             started.append(self._next)
             self._next += 1
             self._running += 1

@@ -28,6 +28,10 @@ if t.TYPE_CHECKING:
     from cfql.plan.plans import Plan
 
 
+#: Seconds between looks at a halt or a failure while waiting for a shared slot.
+_SLOT_WAIT = 0.05
+
+
 class SyncDriver(DriverCore):
     """Sends requests over one pooled httpx.Client, safe to share between a script's threads."""
 
@@ -119,18 +123,37 @@ class SyncDriver(DriverCore):
 
         def one(index: int) -> None:
             try:
-                with slots or contextlib.nullcontext():
-                    finished.put((index, self._outcome(requests[index])))
+                finished.put((index, self._outcome(requests[index])))
             except BaseException as error:  # handed to the caller's thread, which must never wait forever
                 finished.put((index, error))
+            finally:
+                if slots is not None:
+                    slots.release()
 
-        while not window.done:
-            for index in window.start():
-                threading.Thread(target=one, args=(index,), name="cfql-send", daemon=True).start()
-            index, outcome = finished.get()
+        def take(block: bool) -> None:
+            try:
+                index, outcome = finished.get() if block else finished.get_nowait()
+            except queue.Empty:
+                return
             if not isinstance(outcome, (ApiResponse, Error)):
                 raise outcome
             window.finish(index, outcome)
+
+        while not window.done:
+            while window.can_start:
+                # A shared slot is taken before the window hands out the next index, so the elements start in
+                # order and one waiting for a slot is not yet started: a failure or a halt meanwhile stops it.
+                if slots is not None and not slots.acquire(timeout=_SLOT_WAIT):
+                    take(block=False)
+                    continue
+                started = window.start(most=1)
+                if not started:
+                    if slots is not None:
+                        slots.release()
+                    break
+                threading.Thread(target=one, args=(started[0],), name="cfql-send", daemon=True).start()
+            if not window.done:
+                take(block=True)
         return window.settled
 
     def _outcome(self, request: ApiRequest) -> ApiResponse | Error:

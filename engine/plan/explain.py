@@ -100,13 +100,13 @@ class ExplainPlan:
 
     sql: str
     explained: Plan | None  # None when no method fits: nothing would be sent
-    head: tuple[Row, ...]  # statement, method, why, candidates, error
+    head: tuple[Row, ...]  # statement, then answer (SHOW, DESCRIBE, REGISTRY) or method, why, candidates, error
     value_part: str  # "value" for a call, "api" for a SELECT's request
     calls: tuple[BoundRow, ...]  # the rows whose values are shown
-    tail: tuple[Row, ...] = ()  # SELECT's local parts (its pages follow, as the values given decide them)
+    tail: tuple[Row, ...] = ()  # SELECT's local parts (its pages follow, as the values given decide them); elements
     describes: bool = False  # whether ``explained`` sends anything the driver can describe
     secrets: tuple[str, ...] = ()  # the statement's secret literals, masked wherever it is shown
-    bind_names: frozenset[str] = frozenset()  # a :name not given shows as :name
+    bind_names: frozenset[str] = frozenset()  # none: an EXPLAIN needs no :name (one not given shows as :name)
     provides: frozenset[str] = frozenset()
     max_rows: int | None = None
 
@@ -240,10 +240,11 @@ def _answered(sql: str, node: exp.Expression, plan: StaticPlan, registry: Regist
         statement = f"REGISTRY {node.this.name.upper()}"
         answer = f"the provider registry at {registry.hub_url}, not a provider's API; these are the fetches running it makes"
     else:
-        statement = f"SHOW {node.this.name.upper()}" if isinstance(node, Show) else (
+        kind = node.this.name.upper() if isinstance(node, Show) else ""
+        statement = f"SHOW {kind}{' INTO' if kind == 'INSERT' else ''}" if isinstance(node, Show) else (
             "DESCRIBE METHOD" if isinstance(node, DescribeMethod) else "DESCRIBE"
         )
-        answer = "the provider documents (manifests) installed here: no API call"
+        answer = "cfql itself: no API call" if kind == "VERSION" else "the provider documents (manifests) installed here: no API call"
     head = (("statement", statement), ("answer", answer))
     return ExplainPlan(sql, plan, head, "value", (), describes=plan.dry_run is not None)
 

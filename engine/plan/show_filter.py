@@ -52,7 +52,11 @@ def _predicate(condition: exp.Expression, columns: t.Sequence[str], context: str
             return lambda row, params: row.get(column)
         return None
 
-    return Compiler(context, leaf).predicate(condition)
+    return Compiler(context, leaf, _USABLE).predicate(condition)
+
+
+#: What a SHOW's WHERE takes (no json_extract: a SHOW's columns are text; no :params: it is answered at plan time).
+_USABLE = "the SHOW's columns, literals, = != < <= > >=, LIKE, IN, BETWEEN, IS [NOT] NULL, AND, OR, NOT"
 
 
 def _column(node: exp.Column, columns: t.Sequence[str], folded: t.Mapping[str, str], context: str) -> str:

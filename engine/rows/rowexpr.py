@@ -221,9 +221,13 @@ Leaf = t.Callable[[exp.Expression, "Compiler"], Getter | None]
 class Compiler:
     """SQL expressions → getters; leaves (columns, json_extract, aggregates) come from a scope."""
 
-    def __init__(self, context: str, leaf: Leaf):
+    #: What a refusal suggests instead: what the local evaluator of a SELECT takes.
+    USABLE = "columns, json_extract(col, '$.path'), literals, :params, = != < <= > >=, LIKE, IN, BETWEEN, IS [NOT] NULL, AND, OR, NOT"
+
+    def __init__(self, context: str, leaf: Leaf, usable: str = USABLE):
         self.context = context
         self.leaf = leaf
+        self.usable = usable
 
     def predicate(self, node: exp.Expression) -> Getter:
         get = self.value(node)
@@ -267,10 +271,7 @@ class Compiler:
 
     def _unsupported(self, node: exp.Expression) -> t.NoReturn:
         what = "function" if isinstance(node, exp.Func) else "expression"
-        raise NotSupportedError(
-            f"{self.context}: {what} {short_sql(node)} is not supported (use columns, json_extract(col, '$.path'), "
-            "literals, :params, = != < <= > >=, LIKE, IN, BETWEEN, IS [NOT] NULL, AND, OR, NOT)"
-        )
+        raise NotSupportedError(f"{self.context}: {what} {short_sql(node)} is not supported (use {self.usable})")
 
     def _comparison(self, node: exp.Expression) -> Getter:
         left, right = self.value(node.this), self.value(node.expression)

@@ -39,13 +39,14 @@ START_KEYWORDS = (
 )
 SHOW_KINDS = ("PROVIDERS", "SERVICES", "RESOURCES", "METHODS", "INSERT INTO", "VERSION")
 REGISTRY_ACTIONS = ("LIST", "PULL")
-#: Words offered anywhere once one is begun. SHOW's kinds beyond these, REGISTRY and its actions are offered
-#: only where they can stand (``_next_keywords``, ``_registry``): ``ORDER BY id L`` wants LIMIT, not LIST.
+#: Words offered anywhere once one is begun. SHOW's kinds beyond these, EXPLAIN, METHOD, REGISTRY and its
+#: actions are offered only where they can stand (``START_KEYWORDS``, ``_next_keywords``, ``_registry``):
+#: ``ORDER BY id L`` wants LIMIT, not LIST.
 KEYWORDS = (
     "SELECT", "FROM", "WHERE", "AND", "OR", "NOT", "INSERT", "INTO", "VALUES", "UPDATE", "SET", "REPLACE", "DELETE",
     "EXEC", "SHOW", "EXTENDED", "PROVIDERS", "SERVICES", "RESOURCES", "METHODS", "IN", "LIKE", "BETWEEN", "IS",
-    "DESCRIBE", "METHOD", "RETURNING", "AS", "DISTINCT", "ORDER BY", "GROUP BY", "HAVING", "ASC", "DESC", "LIMIT",
-    "OFFSET", "NULL", "TRUE", "FALSE", "EXPLAIN",
+    "DESCRIBE", "RETURNING", "AS", "DISTINCT", "ORDER BY", "GROUP BY", "HAVING", "ASC", "DESC", "LIMIT",
+    "OFFSET", "NULL", "TRUE", "FALSE",
 )
 AGGREGATES = ("COUNT(", "SUM(", "AVG(", "MIN(", "MAX(")
 # Which resources a name position offers: only those with a method for the statement's verb.

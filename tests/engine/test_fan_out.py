@@ -471,3 +471,40 @@ def test_a_dry_run_of_a_list_of_parameters_not_known_yet_shows_their_names() -> 
     with connect(token="t", http_client=client, dry_run=True) as conn:
         result = conn.run(f"DELETE FROM {MEETINGS} WHERE {SCOPE} AND participant_id IN (:one, :two)")
     assert [row["url"].rsplit("/", 1)[1] for row in result.rows] == [":one", ":two"]
+
+
+def test_an_element_waiting_for_a_shared_slot_is_not_started_after_a_halt() -> None:
+    sent: list[str] = []
+    release = threading.Event()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request.url.path.rsplit("/", 1)[1])
+        if request.url.path.endswith(("a1", "a2")):
+            release.wait(5)  # statement a holds both of the connection's slots
+        return httpx.Response(200, json={"success": True})
+
+    halted = threading.Event()
+    outcomes: dict[str, t.Any] = {}
+    with connect(token="t", http_client=httpx.Client(transport=httpx.MockTransport(handler)), concurrency=2, rate_limit="0") as conn:
+        first = conn.plans.get(f"DELETE FROM {MEETINGS} WHERE {SCOPE} AND participant_id IN ('a1', 'a2')")
+        second = conn.plans.get(f"DELETE FROM {MEETINGS} WHERE {SCOPE} AND participant_id IN ('b1', 'b2')")
+
+        def run_second() -> None:
+            try:
+                outcomes["b"] = conn.run_plan(second, {}, halted)
+            except Exception as error:
+                outcomes["b"] = error
+
+        a = threading.Thread(target=lambda: outcomes.setdefault("a", conn.run_plan(first, {}, halted)))
+        a.start()
+        while len(sent) < 2:
+            time.sleep(0.01)
+        b = threading.Thread(target=run_second)
+        b.start()
+        time.sleep(0.2)  # b waits for a slot
+        halted.set()  # Ctrl-C
+        release.set()
+        a.join(10)
+        b.join(10)
+    assert sent == ["a1", "a2"]  # neither of b's elements went
+    assert [o.status for o in outcomes["b"].result.outcomes] == [NOT_RUN, NOT_RUN]

@@ -389,6 +389,13 @@ def test_show_refuses_what_it_would_otherwise_ignore(shipped: Connection, sql: s
         shipped.run(sql)
 
 
+def test_a_show_where_refusal_suggests_only_what_a_show_takes(shipped: Connection) -> None:
+    with pytest.raises(NotSupportedError) as info:
+        shipped.run(f"SHOW METHODS IN {MEETINGS} WHERE upper(MethodName) = 'X'")
+    assert "use the SHOW's columns, literals" in str(info.value)
+    assert "json_extract" not in str(info.value) and ":params" not in str(info.value)
+
+
 def test_ordinary_comments_are_no_hints(shipped: Connection) -> None:
     plain = shipped.run(f"SHOW METHODS IN {MEETINGS}").rows
     assert shipped.run(f"SHOW METHODS IN {MEETINGS} -- +1 reviewed").rows == plain
