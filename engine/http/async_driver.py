@@ -8,7 +8,6 @@ differs — a batch (a SELECT's pages, a fan-out's elements) runs as tasks inste
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import threading
 import typing as t
 

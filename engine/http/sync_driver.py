@@ -10,7 +10,6 @@ request order. A dry run describes the first batch instead and sends nothing.
 
 from __future__ import annotations
 
-import contextlib
 import queue
 import threading
 import time
