@@ -7,7 +7,6 @@ not a dry run: EXPLAIN must send nothing whatever the settings say.
 from __future__ import annotations
 
 import asyncio
-import textwrap
 import typing as t
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from cfql.provider.registry import Registry
 from cfql.redact import MASK
 from cfql.result import Result
 from tests.engine.conftest import MEETINGS, no_requests
+from tests.providers import write_provider
 
 KIT = "cloudflare.realtime_kit.kit_meetings"
 IDS = "account_id = 'acct-1' AND app_id = 'app-1'"
@@ -493,15 +493,7 @@ VAULT_SERVICE = """\
 
 @pytest.fixture
 def vault_registry(tmp_path: Path) -> Registry:
-    folder = tmp_path / "src" / "vault" / "v1"
-    (folder / "services").mkdir(parents=True)
-    (folder / "provider.yaml").write_text(
-        "id: vault\nname: vault\nversion: v1\ntitle: Vault\nproviderServices:\n  items:\n    id: items:v1\n"
-        "    name: items\n    title: Items\n    version: v1\n    preferred: true\n"
-        "    service: {$ref: vault/v1/services/items.yaml}\nconfig:\n  auth: {type: bearer, credentialsenvvar: VAULT_TOKEN}\n"
-    )
-    (folder / "services" / "items.yaml").write_text(textwrap.dedent(VAULT_SERVICE))
-    return Registry(tmp_path)
+    return Registry(write_provider(tmp_path, "vault", "items", VAULT_SERVICE))
 
 
 @pytest.fixture

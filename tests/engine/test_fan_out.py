@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import textwrap
 import threading
 import time
 import typing as t
@@ -26,6 +25,8 @@ from cfql.plan.plans import MAX_ELEMENTS
 from cfql.provider.registry import Registry
 from cfql.result import FAILED, NOT_RUN, SUCCEEDED, UNKNOWN, ElementOutcome
 from cfql.script.runner import prepare, run
+
+from tests.providers import write_provider
 
 from .conftest import MEETINGS, Recorder, no_requests
 
@@ -219,15 +220,7 @@ BINS = """\
 
 def _bins(root: Path) -> Registry:
     """A provider written here: a delete whose other parameters are a query and a header parameter."""
-    folder = root / "src" / "bins" / "v1"
-    (folder / "services").mkdir(parents=True)
-    (folder / "provider.yaml").write_text(
-        "id: bins\nname: bins\nversion: v1\ntitle: Bins\nproviderServices:\n  bins:\n    id: bins:v1\n    name: bins\n"
-        "    title: Bins\n    version: v1\n    preferred: true\n    service: {$ref: bins/v1/services/bins.yaml}\n"
-        "config:\n  auth: {type: bearer, credentialsenvvar: BINS_TOKEN}\n"
-    )
-    (folder / "services" / "bins.yaml").write_text(textwrap.dedent(BINS))
-    return Registry(root)
+    return Registry(write_provider(root, "bins", "bins", BINS))
 
 
 @pytest.mark.parametrize(("column", "where_is"), [("reason", "a query parameter"), ("X-Tag", "a header parameter")])

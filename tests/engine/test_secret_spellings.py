@@ -4,13 +4,14 @@ shows it — the statement echoed, a dry run's body, EXPLAIN's values and body. 
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import httpx
 import pytest
 
 from cfql import Connection, Settings
+
+from tests.providers import write_provider
 
 from .conftest import no_requests
 
@@ -49,18 +50,6 @@ SERVICE = """\
     """
 
 
-def _registry(root: Path, secret_fields: str) -> Path:
-    folder = root / "src" / "safes" / "v1"
-    (folder / "services").mkdir(parents=True)
-    (folder / "provider.yaml").write_text(
-        "id: safes\nname: safes\nversion: v1\ntitle: Safes\nproviderServices:\n  safes:\n    id: safes:v1\n    name: safes\n"
-        "    title: Safes\n    version: v1\n    preferred: true\n    service: {$ref: safes/v1/services/safes.yaml}\n"
-        "config:\n  auth: {type: bearer, credentialsenvvar: SAFES_TOKEN}\n" + secret_fields
-    )
-    (folder / "services" / "safes.yaml").write_text(textwrap.dedent(SERVICE))
-    return root
-
-
 @pytest.mark.parametrize(
     ("secret_fields", "column"),
     [
@@ -70,7 +59,7 @@ def _registry(root: Path, secret_fields: str) -> Path:
     ],
 )
 def test_a_secret_field_is_masked_whichever_name_declares_it(tmp_path: Path, secret_fields: str, column: str) -> None:
-    registry = str(_registry(tmp_path, secret_fields))
+    registry = str(write_provider(tmp_path, "safes", "safes", SERVICE, secret_fields))
     sql = f"INSERT INTO safes.safes.safes (data__name, {column}) VALUES ('n', 'SECRET-VALUE-1')"
     client = httpx.Client(transport=httpx.MockTransport(no_requests))
     with Connection(Settings(token="t", dry_run=True), http_client=client, registry=registry) as conn:
