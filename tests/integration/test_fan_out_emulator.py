@@ -43,6 +43,13 @@ def _meeting_with(conn: Connection, ids: dict[str, str], names: list[str]) -> tu
     return meeting, [row["id"] for row in added.rows]
 
 
+def _scope_with_ann(emulator: Emulator, ids: dict[str, str]) -> tuple[str, str]:
+    """For the CLI tests: a meeting with one participant, Ann; the WHERE naming the meeting, and Ann's id."""
+    with Connection(Settings(token=SANDBOX_TOKEN, base_url=emulator.url)) as conn:
+        meeting, (ann,) = _meeting_with(conn, ids, ["Ann"])
+    return f"account_id = '{ids['account_id']}' AND app_id = '{ids['app_id']}' AND meeting_id = '{meeting}'", ann
+
+
 def test_delete_in_list_removes_each_listed_participant_with_one_request_each(
     conn: Connection, emulator: Emulator, ids: dict[str, str]
 ) -> None:
@@ -89,9 +96,7 @@ def test_a_missing_element_fails_alone_and_the_rest_is_reported_not_run(
 def test_the_cli_reports_each_element_on_one_line_and_exits_non_zero(
     api: list[str], emulator: Emulator, ids: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with Connection(Settings(token=SANDBOX_TOKEN, base_url=emulator.url)) as conn:
-        meeting, (ann,) = _meeting_with(conn, ids, ["Ann"])
-    scope = f"account_id = '{ids['account_id']}' AND app_id = '{ids['app_id']}' AND meeting_id = '{meeting}'"
+    scope, ann = _scope_with_ann(emulator, ids)
     before = len(emulator.requests)
     code = main(["exec", *api, f"DELETE FROM {MEETINGS} WHERE {scope} AND participant_id IN ('{ann}', 'gone', 'later')"])
     err = capsys.readouterr().err
@@ -116,9 +121,7 @@ def test_the_cli_sends_rows_of_values_concurrently_and_keeps_their_order(
 def test_the_cli_shows_what_the_elements_that_succeeded_returned(
     api: list[str], emulator: Emulator, ids: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with Connection(Settings(token=SANDBOX_TOKEN, base_url=emulator.url)) as conn:
-        meeting, (ann,) = _meeting_with(conn, ids, ["Ann"])
-    scope = f"account_id = '{ids['account_id']}' AND app_id = '{ids['app_id']}' AND meeting_id = '{meeting}'"
+    scope, ann = _scope_with_ann(emulator, ids)
     sql = f"DELETE FROM {MEETINGS} WHERE {scope} AND participant_id IN ('{ann}', 'gone', 'later') RETURNING success"
     assert main(["exec", *api, "-o", "json", sql]) == 1
     out = capsys.readouterr().out
@@ -128,9 +131,7 @@ def test_the_cli_shows_what_the_elements_that_succeeded_returned(
 def test_a_fan_out_of_which_nothing_succeeded_shows_no_rows(
     api: list[str], emulator: Emulator, ids: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with Connection(Settings(token=SANDBOX_TOKEN, base_url=emulator.url)) as conn:
-        meeting, _ = _meeting_with(conn, ids, ["Ann"])
-    scope = f"account_id = '{ids['account_id']}' AND app_id = '{ids['app_id']}' AND meeting_id = '{meeting}'"
+    scope, _ = _scope_with_ann(emulator, ids)
     sql = f"DELETE FROM {MEETINGS} WHERE {scope} AND participant_id IN ('gone', 'later') RETURNING success"
     assert main(["exec", *api, "-o", "json", sql]) == 1
     captured = capsys.readouterr()

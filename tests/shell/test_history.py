@@ -16,6 +16,7 @@ from cfql.settings import Settings
 from cfql.shell.app import Shell
 from cfql.shell.config import history_path
 from cfql.shell.history import RedactingFileHistory, open_history, redact_for_history
+from tests.providers import write_provider
 from tests.shell.conftest import CTRL_D, Runner, history_entries
 
 MEETINGS = "cloudflare.realtime_kit.meetings"
@@ -123,18 +124,10 @@ def test_the_names_come_from_the_provider_data(tmp_path: Path, monkeypatch: pyte
 
 
 def _demo_manifests(root: Path) -> Path:
-    manifests = root / "manifests"
-    demo = manifests / "src" / "demo" / "v1"
-    (demo / "services").mkdir(parents=True)
-    (demo / "provider.yaml").write_text(
-        "id: demo\nname: demo\nversion: v1\ntitle: Demo\ndescription: For the history tests.\n"
-        "providerServices:\n  things:\n    id: things:v1\n    name: things\n    title: Things\n"
-        "    description: Things.\n    version: v1\n    preferred: true\n    service:\n      $ref: demo/v1/services/things.yaml\n"
-        "config:\n  auth:\n    type: bearer\n    credentialsenvvar: DEMO_TOKEN\n"
-        "x-cfql-config:\n  secretFields: [pin]\n"
-    )
-    (demo / "services" / "things.yaml").write_text(
-        """openapi: 3.0.3
+    return write_provider(root / "manifests", "demo", "things", THINGS, "x-cfql-config:\n  secretFields: [pin]\n")
+
+
+THINGS = """openapi: 3.0.3
 info: {title: Things, version: v1}
 servers: [{url: 'https://demo.test'}]
 paths:
@@ -178,8 +171,6 @@ components:
         delete: []
         replace: []
 """
-    )
-    return manifests
 
 
 def test_values_by_position_in_multi_row_values() -> None:
