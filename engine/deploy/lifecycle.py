@@ -32,12 +32,19 @@ from dataclasses import dataclass, field
 from cfql.deploy import outcomes, report
 from cfql.deploy.manifest import BUILTIN_NAMES, Resource, Stack, Unquoted
 from cfql.deploy.outcomes import DeployResult, ResourceOutcome, Step
-from cfql.deploy.queries import Query, check_statements, load_queries, returns_rows, select_names
+from cfql.deploy.queries import (
+    Query,
+    check_statements,
+    load_queries,
+    returns_rows,
+    select_names,
+)
 from cfql.deploy.values import (
     FILTERS,
     Names,
     Renderer,
     UndefinedName,
+    as_text,
     merge,
     prop_value,
     template_names,
@@ -115,7 +122,7 @@ class Deployment:
             raise StackError(f"--on-failure must be one of {', '.join(ON_FAILURE)}, not {on_failure!r}")
         self.stack, self.conn, self.stack_env = stack, conn, stack_env
         self.variables = dict(variables)
-        self.secrets: list[str] = []
+        self.secrets: set[str] = set()  # values to mask: each kept once, however often it is read
         for name, value in self.variables.items():
             self._secret_values(name, value)
         self.dry_run, self.show_queries, self.on_failure = dry_run, show_queries, on_failure
@@ -280,7 +287,7 @@ class Deployment:
             update = self._drift_fix(state)
         except Unavailable as pending:
             self._pending(pending)
-            update = state.queries.get("update") or state.queries.get("createorupdate")
+            update = _update_query(state)
             outcome.note = f"its statecheck needs {pending.upstream}, which is to be created: build will check it then"
             if update is None:
                 return outcomes.WOULD_UPDATE
@@ -301,7 +308,7 @@ class Deployment:
         queries = state.queries
         if "statecheck" not in queries or state.resource.skip_validation or self._statecheck(state, tries=1):
             return None
-        update = queries.get("update") or queries.get("createorupdate")
+        update = _update_query(state)
         if update is None:
             raise StepFailed(state.resource.name, queries["statecheck"], "it has drifted and has no /*+ update */ query")
         return update
@@ -413,15 +420,19 @@ class Deployment:
 
     # -- the steps ------------------------------------------------------------------------------
 
+    def _poll(self, check: t.Callable[[], bool], tries: int, delay: float) -> bool:
+        """Whether ``check`` passes within ``tries`` asks, ``delay`` seconds apart."""
+        for attempt in range(tries):
+            if check():
+                return True
+            if attempt + 1 < tries:
+                self.sleep(delay)
+        return False
+
     def _exists(self, state: _State, tries: int = 1) -> bool:
         """Whether the exists query finds the resource (its row's columns captured), asked up to ``tries`` times."""
         query = state.queries["exists"]
-        for attempt in range(tries):
-            if self._exists_once(state, query):
-                return True
-            if attempt + 1 < tries:
-                self.sleep(query.option("retry_delay"))
-        return False
+        return self._poll(lambda: self._exists_once(state, query), tries, query.option("retry_delay"))
 
     def _exists_once(self, state: _State, query: Query) -> bool:
         try:
@@ -453,16 +464,14 @@ class Deployment:
     def _statecheck(self, state: _State, tries: int) -> bool:
         """Whether the statecheck query finds the resource as declared (one row; a ``count`` of 1)."""
         query = state.queries["statecheck"]
-        passed = False
-        for attempt in range(tries):
+
+        def once() -> bool:
             rows = self._read(state, query)
             if len(rows) > 1:
                 raise StepFailed(state.resource.name, query, f"{len(rows)} rows match; a statecheck must match 0 or 1")
-            passed = bool(rows) and self._row_matches(state, query, rows[0])
-            if passed or attempt + 1 == tries:
-                return passed
-            self.sleep(query.option("retry_delay"))
-        return passed
+            return bool(rows) and self._row_matches(state, query, rows[0])
+
+        return self._poll(once, tries, query.option("retry_delay"))
 
     @staticmethod
     def _row_matches(state: _State, query: Query, row: t.Mapping[str, t.Any]) -> bool:
@@ -491,11 +500,9 @@ class Deployment:
         if "exists" not in state.queries:
             return
         tries = 1 + delete.option("postdelete_retries")
-        for attempt in range(tries):
-            if not self._exists_once(state, state.queries["exists"]):
-                return
-            if attempt + 1 < tries:
-                self.sleep(delete.option("postdelete_retry_delay"))
+        exists = state.queries["exists"]
+        if self._poll(lambda: not self._exists_once(state, exists), tries, delete.option("postdelete_retry_delay")):
+            return
         raise StepFailed(state.resource.name, delete, f"the delete was sent, but the exists query still finds it after {tries} checks")
 
     def _export(self, state: _State, missing_ok: bool = False) -> None:
@@ -522,7 +529,7 @@ class Deployment:
                 raise StepFailed(resource.name, query, f"export {column} is not a column of {'its row' if query else 'what its queries captured'} ({shown})")
             exported[alias] = row[column]
             if alias in resource.protected and row[column] is not None:
-                self.secrets.append(_text(row[column]))
+                self.secrets.add(as_text(row[column]))
         self.exports[resource.name] = exported
         self.plain.update(exported)
         state.captured.update(exported)
@@ -559,7 +566,7 @@ class Deployment:
     def _capture(self, state: _State, fields: t.Mapping[str, t.Any]) -> None:
         resource = state.resource
         protected = {column for column, alias in resource.exports if alias in resource.protected} | set(resource.protected)
-        self.secrets += [_text(value) for key, value in fields.items() if key in protected and value is not None]
+        self.secrets |= {as_text(value) for key, value in fields.items() if key in protected and value is not None}
         state.captured.update(fields)
         state.props.clear()  # a prop may read what was just captured
 
@@ -822,7 +829,7 @@ class Deployment:
             for item in value:
                 self._secret_values(name, item)
         elif value is not None and looks_secret(name):
-            self.secrets.append(_text(value))
+            self.secrets.add(as_text(value))
 
     def _masked(self, text: str) -> str:
         from cfql.redact import scrub
@@ -1018,15 +1025,16 @@ class Deployment:
         return self._captured_names[name]
 
 
-def _text(value: t.Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value)
-
-
 def _on_resources(state: _State, query: Query, script: t.Any) -> None:
     """A stack's queries call a provider's methods: SHOW, DESCRIBE, EXPLAIN or REGISTRY there is a mistake."""
     for statement in script.statements:
         if getattr(statement.plan, "method", None) is None:
             raise StepFailed(state.resource.name, query, f"line {statement.line}: only statements on a provider's resources run in a stack")
+
+
+def _update_query(state: _State) -> Query | None:
+    """The query that brings a found resource to what it declares: its update, else its createorupdate."""
+    return state.queries.get("update") or state.queries.get("createorupdate")
 
 
 def _names_one_object(script: t.Any) -> bool:

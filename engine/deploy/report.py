@@ -27,7 +27,7 @@ _EXPLAINED = {
 }
 
 
-def line(outcome: ResourceOutcome, secrets: t.Sequence[str] = (), rollback: bool = False) -> str:
+def line(outcome: ResourceOutcome, secrets: t.Collection[str] = (), rollback: bool = False) -> str:
     """``name: action`` and, for a failure, what failed (secrets masked)."""
     from cfql.redact import scrub
 

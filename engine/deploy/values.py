@@ -91,7 +91,7 @@ class Renderer:
 
         self._sandbox_module = sandbox
         self.environment: Sandbox = sandbox.Sandbox(
-            sandbox.Limits(), None, undefined=jinja2.StrictUndefined, autoescape=False, finalize=_as_text
+            sandbox.Limits(), None, undefined=jinja2.StrictUndefined, autoescape=False, finalize=as_text
         )
         self.environment.add_filters(FILTERS)
         self.env = sandbox.Environ(os.environ, hidden)
@@ -157,7 +157,7 @@ def _templated(text: str) -> bool:
     return "{{" in text or "{%" in text
 
 
-def _as_text(value: t.Any) -> t.Any:
+def as_text(value: t.Any) -> t.Any:
     """How a value reads inside text: strings as they are, None as nothing, anything else as JSON."""
     if isinstance(value, str) or hasattr(value, "__html__"):
         return value
@@ -325,8 +325,8 @@ def text_condition(template: str, render: t.Callable[[str], t.Any], where: str) 
         at = outside.find(operator)
         if at < 0:
             continue
-        left = _as_text(render(template[:at])).strip().strip("'\"")
-        right = _as_text(render(template[at + len(operator) :])).strip()
+        left = as_text(render(template[:at])).strip().strip("'\"")
+        right = as_text(render(template[at + len(operator) :])).strip()
         if operator in ("==", "!="):
             return (left == right.strip("'\"")) == (operator == "==")
         if not (right.startswith("[") and right.endswith("]")):
@@ -334,7 +334,7 @@ def text_condition(template: str, render: t.Callable[[str], t.Any], where: str) 
         items = [item.strip().strip("'\"") for item in right[1:-1].split(",") if item.strip()]
         return (left in items) == (operator == " in ")
     else:
-        whole = _as_text(render(template)).strip().lower()
+        whole = as_text(render(template)).strip().lower()
         if whole in ("true", "false"):
             return whole == "true"
     raise StackError(f"{where}: cannot read the condition {template!r} (true, false, a == b, a != b, a in [...], a not in [...])")
