@@ -68,7 +68,7 @@ from cfql.http.messages import Exchange, no_requests
 from cfql.plan.clauses import Source
 from cfql.plan.plans import BoundRow, CallPlan, StaticPlan, bind_request
 from cfql.plan.resolver import Candidate, Resolution, beaten, preferred
-from cfql.plan.schema import check, is_secret
+from cfql.plan.schema import check, secret_field
 from cfql.provider.model import Field, Method
 from cfql.provider.registry import Registry
 from cfql.redact import MASK, plan_secrets, redact_body, secret_strings
@@ -350,7 +350,7 @@ def _select_tail(plan: SelectPlan, node: exp.Select) -> tuple[Row, ...]:
 def _names_secret(part: exp.Expression, method: Method) -> bool:
     """Whether a part of a SELECT names a column of ``method``'s rows that is secret."""
     columns = method.row_schema.get("properties") or {}
-    return any(n.lower() in method.secret_names or is_secret(columns.get(n) or {}) for n in (c.name for c in part.find_all(exp.Column)))
+    return any(secret_field(n, columns.get(n) or {}, method.secret_names) for n in (c.name for c in part.find_all(exp.Column)))
 
 
 def _sql(node: exp.Expression, method: Method) -> str:

@@ -145,14 +145,11 @@ def _show_version(registry: Registry, node: Show) -> Result:
     """
     import platform
     import sys
-    from importlib import metadata
 
-    try:
-        version = metadata.version("cfql")
-    except metadata.PackageNotFoundError:
-        version = "(source tree)"
+    from cfql.version import installed_version
+
     row = {
-        "version": version,
+        "version": installed_version(),
         "python": f"{platform.python_implementation()} {platform.python_version()}",
         "platform": f"{sys.platform}/{platform.machine()}",
     }

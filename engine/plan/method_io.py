@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 import typing as t
 
-from cfql.plan.schema import is_secret
+from cfql.plan.schema import secret_field
 from cfql.provider.model import Field, Method
 from cfql.redact import MASK
 from cfql.result import Result
@@ -114,7 +114,7 @@ def _subset(
 ) -> dict[str, t.Any]:
     """The keys of ``schema`` a shape shows, nested properties, items and alternatives in turn; a default
     is masked in a secret field and anywhere inside one (as ``redact_body`` masks the whole value)."""
-    secret = inside_secret or is_secret(schema) or name.lower() in secrets
+    secret = inside_secret or secret_field(name, schema, secrets)
     shown: dict[str, t.Any] = {}
     for key in _SHAPE_KEYS:
         if key not in schema:

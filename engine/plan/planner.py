@@ -6,6 +6,7 @@ it carries is one its kind honours; the planners below then honour them all.
 
 from __future__ import annotations
 
+import itertools
 import typing as t
 
 from sqlglot import exp
@@ -249,7 +250,7 @@ def _plan_exec(node: Exec, sql: str, registry: Registry) -> CallPlan:
             name = param.this.name
             _no_duplicates([*body, *nodes, name])
             nodes[name] = param.expression
-    resolution = check_exec(method, [*body, *nodes], [*body.items(), *_written(nodes.items())])
+    resolution = check_exec(method, [*body, *nodes], itertools.chain(body.items(), _written(nodes.items())))
     row = _row(nodes, method, body)
     return _call_plan(sql, method, (row,), None, "EXEC", resolution)
 
@@ -283,17 +284,16 @@ def _call_plan(
     return CallPlan(sql, method, rows, projection, kind, names, element_column=element_column, resolution=resolution)
 
 
-def _written(nodes: t.Iterable[tuple[str, exp.Expression]]) -> list[tuple[str, t.Any]]:
+def _written(nodes: t.Iterable[tuple[str, exp.Expression]]) -> t.Iterator[tuple[str, t.Any]]:
     """Each name with each value written for it (every element of an IN list), for a ResolutionError to
-    carry: EXPLAIN masks the secret ones when no method fits. What is no value is left out (refused later)."""
-    found: list[tuple[str, t.Any]] = []
+    carry: EXPLAIN masks the secret ones when no method fits. What is no value is left out (refused later).
+    Lazy: only a ResolutionError reads it, so a statement that resolves never works it out."""
     for name, node in nodes:
         for each in node.expressions if isinstance(node, exp.In) else [node]:
             try:
-                found.append((name, sql_value(each, name)))
+                yield name, sql_value(each, name)
             except Error:
                 continue
-    return found
 
 
 def _row(nodes: t.Mapping[str, exp.Expression], method: Method, given: t.Mapping[str, t.Any] | None = None) -> BoundRow:

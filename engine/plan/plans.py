@@ -26,7 +26,7 @@ from urllib.parse import quote
 
 from cfql.errors import DataError, ProgrammingError, SchemaWarning, UnboundParameterError
 from cfql.http.messages import ApiRequest, ApiResponse, Exchange, no_requests
-from cfql.plan.schema import check, is_secret
+from cfql.plan.schema import check, secret_field
 from cfql.provider.model import Field, Method
 from cfql.redact import MASK, redact_body
 from cfql.result import DESPATCHED, Result
@@ -232,7 +232,7 @@ def bind_request(method: Method, values: t.Mapping[str, t.Any]) -> ApiRequest:
     for name, value in values.items():
         field_ = fields[name]
         location = field_.location
-        if location != "body" and not isinstance(value, Deferred) and (is_secret(field_.schema) or name.lower() in method.secret_names):
+        if location != "body" and not isinstance(value, Deferred) and secret_field(name, field_.schema, method.secret_names):
             secrets.append(value if isinstance(value, str) else json.dumps(value))
         if location == "path":
             path_values[name] = encode_path_segment(name, value)
