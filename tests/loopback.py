@@ -3,8 +3,9 @@
 Tests send traffic only to loopback. A test gives ``LoopbackServer`` one
 function, ``answer(seen) -> Reply``, that decides each answer; the server
 records every request as a ``Seen`` first (so a test can check what was sent,
-or that nothing was) and counts how many requests are being answered at once
-(so a test can tell a concurrent client from a sequential one). Anything
+or that nothing was) and counts how many requests are being answered at once,
+from arrival until the reply is ready to send (so a test can tell a concurrent
+client from a sequential one, which cannot ask again before then). Anything
 stranger than a status, headers and a body is the answer function's business
 (it may wait, or keep its own state), except a body cut short, which only the
 server can do.
@@ -112,15 +113,18 @@ class LoopbackServer:
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
             reply = self.answer(seen)
-            handler.send_response(reply.status)
-            for name, value in reply.headers.items():
-                handler.send_header(name, value)
-            handler.send_header("Content-Length", str(len(reply.body)))
-            handler.end_headers()
-            handler.wfile.write(reply.body[: len(reply.body) // 2] if reply.cut else reply.body)
         finally:
+            # The count ends before the reply goes out. Counted until after the write, a
+            # sequential client that has its answer (and opens a new connection, as HTTP/1.0
+            # replies close theirs) could be counted alongside a thread not yet at this line.
             with self._lock:
                 self.in_flight -= 1
+        handler.send_response(reply.status)
+        for name, value in reply.headers.items():
+            handler.send_header(name, value)
+        handler.send_header("Content-Length", str(len(reply.body)))
+        handler.end_headers()
+        handler.wfile.write(reply.body[: len(reply.body) // 2] if reply.cut else reply.body)
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
