@@ -76,6 +76,33 @@ def private(make_emulator: Callable[..., Emulator]) -> Iterator[tuple[Emulator, 
         yield emu, Api(client, ACCOUNT, "app")
 
 
+class HandClock:
+    """A clock that moves only when told to: ``sleep`` is recorded and moves it, never waits."""
+
+    def __init__(self) -> None:
+        self.time = 1000.0
+        self.slept: list[float] = []
+
+    def now(self) -> float:
+        return self.time
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.time += seconds
+
+    def advance(self, seconds: float) -> None:
+        self.time += seconds
+
+
+@pytest.fixture
+def timed(make_emulator: Callable[..., Emulator]) -> Iterator[tuple[Emulator, Api, HandClock]]:
+    """A private emulator whose latency and rate-limit window read a ``HandClock``, a client, and the clock."""
+    clock = HandClock()
+    emu = make_emulator(faults=Faults(), clock=clock)
+    with httpx.Client(base_url=emu.url, headers=AUTH) as client:
+        yield emu, Api(client, ACCOUNT, "app"), clock
+
+
 @pytest.fixture(scope="session")
 def spec() -> dict[str, Any]:
     """The reference OpenAPI document the emulator's responses are validated against."""

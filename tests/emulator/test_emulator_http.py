@@ -5,7 +5,6 @@ from __future__ import annotations
 import http.client
 import socket
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -126,20 +125,17 @@ def test_percent_encoded_ids_are_decoded_per_segment(api):
     assert api.http.get(f"{api.base}/{encoded}").json()["data"]["id"] == meeting["id"]
 
 
-def test_one_keep_alive_connection_serves_many_requests_quickly(emulator: Emulator):
+def test_one_keep_alive_connection_serves_many_requests(emulator: Emulator):
+    # How fast they go (no 40 ms delayed-ACK stall per round trip) is benchmarks/emulator_rps.py's to measure.
     with httpx.Client(base_url=emulator.url, headers=AUTH) as client:
         path = "/accounts/a/realtime/kit/keepalive/meetings"
         meeting_id = client.post(path, json={}).json()["data"]["id"]
         connections = set()
-        start = time.perf_counter()
         for _ in range(100):
             response = client.get(f"{path}/{meeting_id}")
             assert response.status_code == 200
             connections.add(id(response.extensions["network_stream"]))
-        elapsed = time.perf_counter() - start
     assert len(connections) == 1
-    # 100 round trips with a 40 ms delayed-ACK stall each would take >= 4 s
-    assert elapsed < 2.0
 
 
 def test_chunked_and_broken_bodies_are_refused_without_desync(emulator: Emulator):

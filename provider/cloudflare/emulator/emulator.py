@@ -9,7 +9,7 @@ from types import TracebackType
 from cfql.provider.sandbox import Sandbox
 
 from .api import BASE_PATH, SERVED_ROUTES, SERVED_SUMMARY, Api
-from .faults import FaultInjector, Faults
+from .faults import Clock, FaultInjector, Faults
 from .server import EmulatorHTTPServer
 from .store import Record, Store
 
@@ -26,7 +26,9 @@ class Emulator:
 
     ``state`` is a SQLite file that keeps meetings across restarts; None keeps
     them in memory.  ``port=0`` picks a free port; read ``url`` after
-    ``start()``.  ``faults`` may be changed (or replaced) while serving.
+    ``start()``.  ``faults`` may be changed (or replaced) while serving;
+    ``clock`` is where latency and the rate-limit window read the time (the
+    real clock unless a test passes one it moves itself).
     The inspection helpers read the store directly, so they show full records
     (including tokens and storage secrets that responses never echo).
     """
@@ -38,12 +40,13 @@ class Emulator:
         token: str = SANDBOX_TOKEN,
         state: str | os.PathLike[str] | None = None,
         faults: Faults | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.host = host
         self._requested_port = port
         self.token = token
         self.state = state
-        self._injector = FaultInjector(faults if faults is not None else Faults())
+        self._injector = FaultInjector(faults if faults is not None else Faults(), clock)
         self._store: Store | None = None
         self._server: EmulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None

@@ -12,6 +12,10 @@ processed, so the write did not happen and a retry is always safe to
 reason about.  With ``fault_after_write=True`` the request is processed and
 committed first and only its response is replaced by a 500 or lost; that
 simulates the case a reliable client must handle with idempotent retries.
+
+Time: latency and the rate-limit window read a ``Clock``. The emulator's is
+the real one; a test hands it one it moves by hand, so whether a window has
+slid or a delay was added never depends on how fast the machine is.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 Fate = Literal["ok", "drop", "error"]
 
@@ -92,14 +96,41 @@ class Faults:
         object.__setattr__(self, name, _checked(name, value))
 
 
+class Clock(Protocol):
+    """Where the emulator's faults read the time and wait."""
+
+    def now(self) -> float:
+        """Seconds on a clock that never goes back."""
+
+    def sleep(self, seconds: float) -> None:
+        """Wait ``seconds``."""
+
+
+class SystemClock:
+    """The real time: ``time.monotonic`` and ``time.sleep``."""
+
+    def now(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
 class FaultInjector:
     """Applies a ``Faults`` setting to the stream of requests (thread-safe)."""
 
-    def __init__(self, faults: Faults) -> None:
+    def __init__(self, faults: Faults, clock: Clock | None = None) -> None:
         self.faults = faults
+        self.clock: Clock = clock if clock is not None else SystemClock()
         self._lock = threading.Lock()
         self._window_spec: str | None = None
         self._hits: deque[float] = deque()
+
+    def delay(self) -> None:
+        """Wait the configured latency, if any, before a request is answered."""
+        latency = self.faults.latency
+        if latency:
+            self.clock.sleep(latency)
 
     def throttle(self) -> int | None:
         """Record a request against the rate limit; return Retry-After seconds if it is over.
@@ -111,7 +142,7 @@ class FaultInjector:
         if spec is None:
             return None
         limit, window = parse_rate_limit(spec)
-        now = time.monotonic()
+        now = self.clock.now()
         with self._lock:
             if spec != self._window_spec:  # a new limit starts a fresh window
                 self._window_spec, self._hits = spec, deque()

@@ -19,7 +19,6 @@ import json
 import socket
 import sys
 import threading
-import time
 import traceback
 from collections import deque
 from http import HTTPStatus
@@ -117,8 +116,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         injector = self.server.injector
         faults = injector.faults
-        if faults.latency:
-            time.sleep(faults.latency)
+        injector.delay()
         retry_after = injector.throttle()
         if retry_after is not None:
             self._send(Reply(429, v4_error(RATE_LIMIT_CODE, RATE_LIMIT_MESSAGE), (("Retry-After", str(retry_after)),)))
