@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Iterator
 
@@ -16,6 +17,20 @@ def emulator() -> Iterator[Emulator]:
     """One in-memory RealtimeKit emulator for the whole run; isolate tests by app_id."""
     with Emulator() as emu:
         yield emu
+
+
+@pytest.fixture
+def default_sigint() -> Iterator[None]:
+    """Python's own SIGINT handler (KeyboardInterrupt), as a program started from a terminal has it.
+
+    A suite started in the background by a shell without job control begins with
+    SIGINT ignored, and so would every ``cfql`` child it starts; the Ctrl-C tests
+    need the handler a user's terminal gives (a child started while it is set
+    begins with the default disposition).
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
 
 
 READS = Reads()

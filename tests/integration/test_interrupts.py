@@ -21,6 +21,8 @@ from cfql import Interrupted, connect
 from cfql.provider.cloudflare.emulator import SANDBOX_TOKEN, Emulator, Faults
 from cfql.script.runner import prepare, run
 
+pytestmark = pytest.mark.usefixtures("default_sigint")
+
 ADVICE = "the change may have been applied; check before re-running"
 
 

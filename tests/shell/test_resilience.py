@@ -144,14 +144,6 @@ def ctrl_c_when_a_request_arrives(emulator: Emulator, times: int = 1) -> threadi
     return watcher
 
 
-@pytest.fixture
-def default_sigint() -> t.Iterator[None]:
-    """Python's own SIGINT handler (KeyboardInterrupt), as the shell has it when run from a terminal."""
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    yield
-    signal.signal(signal.SIGINT, previous)
-
-
 WAITING = "warning: interrupted; waiting up to 10 s for 1 statement(s) in flight (Ctrl-C again to stop waiting)\n"
 
 
