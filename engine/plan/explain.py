@@ -68,7 +68,7 @@ from cfql.http.messages import Exchange, no_requests
 from cfql.plan.clauses import Source
 from cfql.plan.plans import BoundRow, CallPlan, StaticPlan, bind_request
 from cfql.plan.resolver import Candidate, Resolution, beaten, preferred
-from cfql.plan.schema import check, secret_field
+from cfql.plan.schema import check
 from cfql.provider.model import Field, Method
 from cfql.provider.registry import Registry
 from cfql.redact import MASK, plan_secrets, redact_body, secret_strings
@@ -172,9 +172,8 @@ def plan_explain(node: Explain, sql: str, registry: Registry, source: Source, pl
     if plan is call:
         return ExplainPlan(sql, unsent, head, "value", call.rows, tail=_elements(call), describes=True, secrets=tuple(plan_secrets(call)))
     select = t.cast("SelectPlan", plan)
-    secrets = (*plan_secrets(call), *_select_secrets(t.cast(exp.Select, inner), [method]))
     tail = _select_tail(select, t.cast(exp.Select, inner))
-    return ExplainPlan(sql, replace(select, call=unsent), head, "api", call.rows, tail=tail, describes=True, secrets=secrets)
+    return ExplainPlan(sql, replace(select, call=unsent), head, "api", call.rows, tail=tail, describes=True, secrets=select.secrets)
 
 
 def _elements(plan: CallPlan) -> tuple[Row, ...]:
@@ -219,7 +218,9 @@ def _unresolved(sql: str, node: exp.Expression, error: ResolutionError) -> Expla
     methods = [c.method for c in resolution.candidates]
     secrets = _written_secrets(error.written, methods)
     if isinstance(node, exp.Select):
-        secrets += _select_secrets(node, methods)
+        from cfql.plan.select import select_secrets
+
+        secrets += select_secrets(node, methods)
     return ExplainPlan(sql, None, head, "value", (), secrets=tuple(secrets))
 
 
@@ -347,39 +348,13 @@ def _select_tail(plan: SelectPlan, node: exp.Select) -> tuple[Row, ...]:
     return tuple(rows)
 
 
-def _names_secret(part: exp.Expression, method: Method) -> bool:
-    """Whether a part of a SELECT names a column of ``method``'s rows that is secret."""
-    columns = method.row_schema.get("properties") or {}
-    return any(secret_field(n, columns.get(n) or {}, method.secret_names) for n in (c.name for c in part.find_all(exp.Column)))
-
-
 def _sql(node: exp.Expression, method: Method) -> str:
     """A part of the statement as SQL; its string literals masked when it names a secret column."""
-    if _names_secret(node, method):
+    from cfql.plan.select import names_secret
+
+    if names_secret(node, method):
         node = node.transform(lambda n: exp.Literal.string(MASK) if isinstance(n, exp.Literal) and n.is_string else n)
     return " ".join(node.sql().split())
-
-
-def _select_secrets(node: exp.Select, methods: t.Sequence[Method]) -> list[str]:
-    """The string literals of every part of a SELECT that names a secret column (as ``_sql`` masks them):
-    its columns, each WHERE condition, GROUP BY, HAVING and ORDER BY."""
-    from cfql.plan.select import conjuncts
-
-    where, group, having, order = (node.args.get(k) for k in ("where", "group", "having", "order"))
-    parts = [
-        *node.expressions,
-        *(conjuncts(where.this) if where is not None else ()),
-        *(group.expressions if group is not None else ()),
-        *([having] if having is not None else ()),
-        *(order.expressions if order is not None else ()),
-    ]
-    return [
-        literal.this
-        for part in parts
-        if any(_names_secret(part, method) for method in methods)
-        for literal in part.find_all(exp.Literal)
-        if literal.is_string
-    ]
 
 
 def _pages(plan: SelectPlan, params: t.Mapping[str, t.Any]) -> str:

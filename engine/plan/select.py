@@ -49,8 +49,9 @@ from cfql.plan.clauses import count_value
 from cfql.plan.pages import Pager
 from cfql.plan.plans import CallPlan, answers_many, check_constants
 from cfql.plan.resolver import SELECT_NOT_SUPPORTED, Resolution, find_resource, resolve
-from cfql.plan.schema import is_number, shown
+from cfql.plan.schema import is_number, secret_field, shown
 from cfql.provider.model import Method, Pagination, Resource
+from cfql.redact import plan_secrets
 from cfql.result import Result
 from cfql.rows.projection import Projection, compile_projection, row_objects
 from cfql.rows.rowexpr import (
@@ -113,6 +114,7 @@ class SelectPlan:
     paged: bool  # the method follows pages (its document declares pagination it takes part in)
     bind_names: frozenset[str] = field(default=frozenset())
     local: tuple[exp.Expression, ...] = ()  # WHERE's conjuncts evaluated here (compiled into ``where``)
+    secrets: tuple[str, ...] = ()  # the secret literals of the statement, masked wherever it is echoed
 
     @property
     def method(self) -> Method:
@@ -360,6 +362,33 @@ def _group(records: t.Iterable[t.Any], grouping: _Grouping, params: Params) -> l
 # Planning
 # --------------------------------------------------------------------------
 
+def names_secret(part: exp.Expression, method: Method) -> bool:
+    """Whether a part of a SELECT names a column of ``method``'s rows that is secret."""
+    columns = method.row_schema.get("properties") or {}
+    return any(secret_field(n, columns.get(n) or {}, method.secret_names) for n in (c.name for c in part.find_all(exp.Column)))
+
+
+def select_secrets(node: exp.Select, methods: t.Sequence[Method]) -> list[str]:
+    """The string literals of every part of a SELECT that names a secret column of any of ``methods``:
+    its columns, each WHERE condition, GROUP BY, HAVING and ORDER BY. A parameter's secret values are
+    the ``CallPlan``'s (``plan_secrets``); these are the ones only the local stages see."""
+    where, group, having, order = (node.args.get(k) for k in ("where", "group", "having", "order"))
+    parts = [
+        *node.expressions,
+        *(conjuncts(where.this) if where is not None else ()),
+        *(group.expressions if group is not None else ()),
+        *([having] if having is not None else ()),
+        *(order.expressions if order is not None else ()),
+    ]
+    return [
+        literal.this
+        for part in parts
+        if any(names_secret(part, method) for method in methods)
+        for literal in part.find_all(exp.Literal)
+        if literal.is_string
+    ]
+
+
 def plan_select(node: exp.Select, sql: str, registry: Registry) -> SelectPlan:
     """Plan a SELECT whose clauses ``cfql.plan.clauses`` has checked (HONOURED["SELECT"])."""
     from_ = node.args.get("from_")
@@ -423,6 +452,7 @@ def plan_select(node: exp.Select, sql: str, registry: Registry) -> SelectPlan:
         offset=offset,
         paged=method.paged,
         bind_names=frozenset(binds),
+        secrets=(*plan_secrets(call), *select_secrets(node, [method])),
         local=tuple(local),
     )
 

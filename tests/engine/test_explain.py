@@ -610,6 +610,21 @@ def test_secret_literals_of_local_conditions_are_masked_in_the_statement(vault: 
     assert parts(unresolved, "method") == ["none: no method fits"] and "pin-secret-5" not in shown(unresolved)
 
 
+def test_a_select_run_echoes_its_statement_with_the_same_secrets_masked(vault_registry: Registry) -> None:
+    """Not only EXPLAIN: the statement a SELECT's result (and a script's error excerpt) shows is masked too."""
+    sent: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, json={"items": [{"id": "i-1"}], "next": None})
+
+    client = httpx.Client(transport=httpx.MockTransport(answer))
+    with Connection(Settings(token="vault-token-77"), http_client=client, registry=vault_registry) as conn:
+        result = conn.run(f"SELECT id FROM {VAULT} WHERE vault_key = 'vk-secret-1' AND pin = 'pin-secret-4'")
+    assert len(sent) == 1 and sent[0].url.path == "/vaults/vk-secret-1/items"  # it ran, with the value itself
+    assert result.statement == f"SELECT id FROM {VAULT} WHERE vault_key = '***' AND pin = '***'"
+
+
 def test_masked_elements_are_not_one_shared_value(vault: Connection) -> None:
     result = explain(vault, f"UPDATE {VAULT} SET data__name = 'x' WHERE vault_key IN ('vk-secret-a', 'vk-secret-b') AND item_id = 'i'")
     values = parts(result, "value")
