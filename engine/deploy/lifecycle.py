@@ -819,7 +819,12 @@ class Deployment:
         return t.cast(dict, json.loads(self._shown(json.dumps(request))))
 
     def _secret_values(self, name: str, value: t.Any) -> None:
-        """Strings under a name that looks secret (``password``, ``storage_config.secret`` ...) are masked wherever shown."""
+        """Strings under a name that looks secret (``password``, ``storage_config.secret`` ...) are masked wherever shown.
+
+        A number, boolean or null (typed, or as text) is not: the name is only a guess
+        (``session_keep_alive_time_in_secs``, ``private``), and masking ``120`` or ``true``
+        wherever it appears would garble every title, id and query that contains it.
+        """
         from cfql.redact import looks_secret
 
         if isinstance(value, dict):
@@ -828,7 +833,7 @@ class Deployment:
         elif isinstance(value, list):
             for item in value:
                 self._secret_values(name, item)
-        elif value is not None and looks_secret(name):
+        elif looks_secret(name) and not _reads_as_scalar(value):
             self.secrets.add(as_text(value))
 
     def _masked(self, text: str) -> str:
@@ -1050,3 +1055,13 @@ def _names_one_object(script: t.Any) -> bool:
         return False
     method = getattr(script.statements[0].plan, "method", None)
     return method is not None and method.path.rstrip("/").endswith("}")
+
+
+def _reads_as_scalar(value: t.Any) -> bool:
+    """Whether a value is a number, boolean or null, or text that reads as one (``"120"``, ``"true"``)."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return False
+    return value is None or isinstance(value, (bool, int, float))

@@ -249,6 +249,15 @@ def test_show_queries_prints_each_query_before_it_runs(account: Account, stack: 
     assert "AND title = 'Standup'" in out
 
 
+def test_numbers_under_names_that_sound_secret_are_not_masked_everywhere(account: Account, stack: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``session_keep_alive_time_in_secs`` has the word SESSION in it; its 120 is no credential to scrub from a title."""
+    given = ["-e", f"account_id={ACCOUNT}", "-e", f"app_id={APP}", "-e", "title=Room 1201", "-e", "session_keep_alive_time_in_secs=120"]
+    status, out, _ = deploy(account, capsys, "build", str(stack), "dev", *given, "--show-queries")
+    assert status == 0
+    assert "AND title = 'Room 1201'" in out and "AND session_keep_alive_time_in_secs = 120" in out
+    assert [meeting["title"] for meeting in account.meetings()] == ["Room 1201"]
+
+
 def test_output_file_holds_the_stack_exports_with_protected_values_masked(
     account: Account, stack: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
