@@ -47,7 +47,8 @@ import os
 import re
 import typing as t
 from dataclasses import dataclass, field
-from urllib.parse import quote, quote_plus
+
+from cfql.http.messages import sent_forms
 
 MASK = "***"
 SUPPORTED = ("bearer", "api_key", "custom", "basic", "null_auth")
@@ -262,7 +263,7 @@ def _link(link: t.Mapping[str, t.Any], given: Given, environ: t.Mapping[str, str
             query={name: prefix + value},
             shown_query={name: MASK},
             source=f"{origin} as query parameter {name}",
-            secrets=_sent_forms(value, prefix + value),
+            secrets=sent_forms(value, prefix + value),
         ), "", bool(explicit)
     value = _clean(value, origin)
     return Credentials(
@@ -325,11 +326,6 @@ def _decoded(encoded: str) -> tuple[str, ...]:
     except ValueError:
         return ()
     return (plain, *plain.split(":", 1))
-
-
-def _sent_forms(*values: str) -> tuple[str, ...]:
-    """A query value as written and as a URL carries it (an error may quote the URL)."""
-    return tuple(dict.fromkeys(form for v in values for form in (v, quote(v, safe=""), quote_plus(v))))
 
 
 def _origin(explicit: str | None, variable: str | None) -> str:

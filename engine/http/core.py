@@ -17,7 +17,6 @@ import threading
 import time
 import typing as t
 from dataclasses import dataclass
-from urllib.parse import quote
 
 import httpx
 from cfql.errors import (
@@ -36,7 +35,7 @@ from cfql.errors import (
 from cfql.http.messages import ApiRequest, ApiResponse, Exchange
 from cfql.http.pacing import Pacer, parse_rate_limit
 from cfql.http.retry import NEVER_SENT, READS, retry_after_error, retry_after_response
-from cfql.plan.plans import SEGMENT_SAFE, StaticPlan
+from cfql.plan.plans import StaticPlan
 from cfql.provider.loader import FORM
 from cfql.provider.model import Method, Provider
 from cfql.provider.registry import Registry
@@ -433,11 +432,7 @@ class DriverCore:
         if url.password:
             url = url.copy_with(username=url.username, password=MASK)
         text = str(url).replace("=%2A%2A%2A", f"={MASK}")  # the mask as written, not percent-encoded
-        for secret in request.secrets:  # a secret parameter's value, as the path or the query encodes it
-            for encoded in (quote(secret, safe=SEGMENT_SAFE), str(httpx.QueryParams({"": secret}))[1:]):
-                if len(encoded) >= 3:
-                    text = text.replace(encoded, MASK)
-        return text
+        return scrub(text, request.secrets)  # a secret parameter's value, in each form the path or the query gives it
 
     # -- dry runs --------------------------------------------------------------------------
 

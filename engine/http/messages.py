@@ -13,11 +13,26 @@ from __future__ import annotations
 
 import typing as t
 from dataclasses import dataclass, field
+from urllib.parse import quote, quote_plus
 
 from cfql.provider.model import Method
 
 if t.TYPE_CHECKING:
     from cfql.result import Result
+
+
+# The characters RFC 3986 allows in a path segment, which the official SDK leaves as they are.
+SEGMENT_SAFE = "!$&'()*+,;=:@"
+
+
+def sent_forms(*values: str) -> tuple[str, ...]:
+    """Each value as written and as a URL carries it, in a path segment or a query, each form once.
+
+    A secret is masked in all of them: an API's error, a log or a next-page link
+    may quote the URL it was sent, percent-encoded.
+    """
+    forms = (form for v in values for form in (v, quote(v, safe=SEGMENT_SAFE), quote(v, safe=""), quote_plus(v)))
+    return tuple(dict.fromkeys(forms))
 
 
 @dataclass(frozen=True, eq=False)
@@ -39,7 +54,8 @@ class ApiRequest:
     #: Which element of its statement the request is for (``participant_id = 'p1'``, ``row 2``), when the
     #: statement sends one request per element; "" otherwise.
     element: str = ""
-    #: The values of the secret path, query and header parameters it carries: masked wherever it is shown.
+    #: The values of the secret path, query and header parameters it carries, in every form a URL gives
+    #: them (``sent_forms``): masked wherever it is shown.
     secrets: tuple[str, ...] = ()
 
 

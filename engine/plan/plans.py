@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from urllib.parse import quote
 
 from cfql.errors import DataError, ProgrammingError, SchemaWarning, UnboundParameterError
-from cfql.http.messages import ApiRequest, ApiResponse, Exchange, no_requests
+from cfql.http.messages import SEGMENT_SAFE, ApiRequest, ApiResponse, Exchange, no_requests, sent_forms
 from cfql.plan.schema import check, secret_field
 from cfql.provider.model import Field, Method
 from cfql.redact import MASK, redact_body
@@ -207,10 +207,6 @@ class Plan(t.Protocol):
     def exchange(self, params: t.Mapping[str, t.Any] | None = None) -> Exchange: ...
 
 
-# The characters RFC 3986 allows in a path segment, which the official SDK leaves as they are.
-SEGMENT_SAFE = "!$&'()*+,;=:@"
-
-
 def bind_request(method: Method, values: t.Mapping[str, t.Any]) -> ApiRequest:
     """The request ``values`` (checked, by SQL name) make: each put where its field's document says.
 
@@ -254,7 +250,7 @@ def bind_request(method: Method, values: t.Mapping[str, t.Any]) -> ApiRequest:
         body=body,
         headers=headers,
         server=server,
-        secrets=tuple(secrets),
+        secrets=sent_forms(*secrets),
     )
 
 

@@ -14,6 +14,7 @@ import threading
 import time
 import typing as t
 from pathlib import Path
+from urllib.parse import quote_plus
 
 import httpx
 import pytest
@@ -457,6 +458,17 @@ def test_a_secret_path_parameter_is_masked_in_dry_runs_and_in_the_apis_error_tex
     with Connection(Settings(token="t"), http_client=echo, registry=registry) as conn, pytest.raises(APIStatusError) as info:
         conn.run(sql)
     assert "secret" not in str(info.value) and "no vault ***" in str(info.value)
+
+
+def test_a_secret_path_parameter_is_masked_where_the_api_quotes_it_percent_encoded(tmp_path: Path) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        as_sent = request.url.raw_path.decode().split("/vaults/", 1)[1]
+        return httpx.Response(404, json={"message": f"no vault {as_sent}; try ?after={quote_plus('k one/secret')}"})
+
+    with Connection(Settings(token="t"), http_client=httpx.Client(transport=httpx.MockTransport(answer)), registry=_bins(tmp_path)) as conn:
+        with pytest.raises(APIStatusError) as info:
+            conn.run("DELETE FROM bins.bins.vaults WHERE vault_key = 'k one/secret'")
+    assert str(info.value) == "close_vault: HTTP 404: no vault ***; try ?after=***"
 
 
 def test_a_dry_run_of_a_list_of_parameters_not_known_yet_shows_their_names() -> None:
