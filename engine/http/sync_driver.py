@@ -107,13 +107,13 @@ class SyncDriver(DriverCore):
     ) -> list[Settled]:
         """Send ``requests`` as a ``Window`` of ``limit`` says, and hand back what became of each.
 
-        A lone request, or any batch with a limit of 1, goes from this thread;
-        otherwise each goes from a daemon thread of its own, so that one
-        abandoned after Ctrl-C never keeps the process alive. A non-cfql
-        exception in one is a bug: it is raised here.
+        A lone request, or any batch with a limit of 1, goes from this thread
+        unless it must take a slot shared with other statements; otherwise each
+        goes from a daemon thread of its own, so that one abandoned after Ctrl-C
+        never keeps the process alive. A non-cfql exception in one is a bug: it is raised here.
         """
         window = Window(len(requests), limit, halted)
-        if len(requests) == 1 or limit == 1:
+        if slots is None and (len(requests) == 1 or limit == 1):
             while not window.done:
                 for index in window.start():
                     window.finish(index, self._outcome(requests[index]))

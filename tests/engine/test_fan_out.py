@@ -372,6 +372,14 @@ def test_concurrency_bounds_the_elements_of_every_statement_of_a_script_together
     assert len(flight.order) == 12 and flight.most == 3  # not 3 statements x 3 elements
 
 
+def test_a_concurrency_of_1_bounds_the_elements_of_a_scripts_statements_run_at_once() -> None:
+    flight = InFlight()
+    statements = ";\n".join(f"DELETE FROM {MEETINGS} WHERE {SCOPE} AND participant_id IN ('{s}1', '{s}2', '{s}3')" for s in "abc")
+    with connect(token="t", http_client=httpx.Client(transport=httpx.MockTransport(flight)), rate_limit="0") as conn:
+        conn.executescript(statements, concurrency=3)  # three statements at once; their elements one at a time
+    assert len(flight.order) == 9 and flight.most == 1
+
+
 def test_without_concurrency_elements_go_one_after_another() -> None:
     flight = InFlight()
     with connect(token="t", http_client=httpx.Client(transport=httpx.MockTransport(flight))) as conn:
