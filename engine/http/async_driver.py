@@ -75,7 +75,11 @@ class AsyncDriver(DriverCore):
         halted: threading.Event | None = None,
         slots: asyncio.Semaphore | None = None,
     ) -> list[Settled]:
-        """The sync driver's ``_settle``, as tasks; cancelled, it cancels those in flight and awaits them."""
+        """The sync driver's ``_settle``, as tasks; cancelled, it cancels those in flight and awaits them.
+
+        Like the sync driver's, a lone request or a batch with a limit of 1 that
+        takes no shared slot is awaited here, without a task of its own.
+        """
         window = Window(len(requests), limit, halted)
 
         async def one(request: ApiRequest) -> ApiResponse | Error:
@@ -87,6 +91,11 @@ class AsyncDriver(DriverCore):
                 if slots is not None:
                     slots.release()
 
+        if slots is None and (len(requests) == 1 or limit == 1):
+            while not window.done:
+                for index in window.start():
+                    window.finish(index, await one(requests[index]))
+            return window.settled
         running: dict[asyncio.Future[t.Any], int] = {}
         slot: asyncio.Future[t.Any] | None = None  # a shared slot being waited for: see the sync driver's _settle
         try:
