@@ -80,6 +80,14 @@ REGISTRY_ACTIONS = ("LIST", "PULL")
 REGISTRY_USAGE = "REGISTRY LIST [provider] or REGISTRY PULL provider [version]"
 
 
+def _resource_table(parts: list[str]) -> exp.Table:
+    """``provider.service.resource`` names as the table sqlglot's own parser would have built for them."""
+    provider, service, resource = parts
+    return exp.Table(
+        this=exp.to_identifier(resource), db=exp.to_identifier(service), catalog=exp.to_identifier(provider)
+    )
+
+
 class StackQL(Postgres):
     """PostgreSQL syntax plus StackQL's statements."""
 
@@ -181,13 +189,8 @@ class StackQL(Postgres):
             extended = self._match_text_seq("EXTENDED")
             if self._match_text_seq("METHOD") and not (self._curr and self._curr.token_type == TokenType.DOT):
                 extended = self._match_text_seq("EXTENDED") or extended
-                parts = self._parse_dotted_name()
-                if len(parts) != 4:
-                    self.raise_error("DESCRIBE METHOD needs provider.service.resource.method, got " + ".".join(parts))
-                target = exp.Table(
-                    this=exp.to_identifier(parts[2]), db=exp.to_identifier(parts[1]), catalog=exp.to_identifier(parts[0])
-                )
-                return self.expression(DescribeMethod(this=target, method=exp.to_identifier(parts[3]), extended=extended))
+                target, method = self._parse_method_target("DESCRIBE METHOD")
+                return self.expression(DescribeMethod(this=target, method=method, extended=extended))
             self._retreat(start)
             index, dots = self._index, 0
             while index < len(self._tokens) and dots < 3 and self._tokens[index].token_type != TokenType.SEMICOLON:
@@ -203,23 +206,21 @@ class StackQL(Postgres):
             return self.expression(Replace(**update.args))
 
         def _parse_exec(self) -> Exec:
-            parts = self._parse_dotted_name()
-            if len(parts) != 4:
-                self.raise_error(
-                    "EXEC needs provider.service.resource.method, got " + ".".join(parts)
-                )
-            target = exp.Table(
-                this=exp.to_identifier(parts[2]),
-                db=exp.to_identifier(parts[1]),
-                catalog=exp.to_identifier(parts[0]),
-            )
-            method = exp.to_identifier(parts[3])
+            target, method = self._parse_method_target("EXEC")
             params: list[ExecParam] = []
             while self._curr and self._curr.token_type != TokenType.SEMICOLON:
                 if params:
                     self._match(TokenType.COMMA)
                 params.append(self._parse_exec_param())
             return self.expression(Exec(this=target, method=method, expressions=params))
+
+        def _parse_method_target(self, statement: str) -> tuple[exp.Table, exp.Identifier]:
+            """``p.s.r.method`` as the resource's table and the method's name: EXEC and DESCRIBE METHOD both
+            address one method, and refuse any other number of parts in the same words."""
+            parts = self._parse_dotted_name()
+            if len(parts) != 4:
+                self.raise_error(f"{statement} needs provider.service.resource.method, got " + ".".join(parts))
+            return _resource_table(parts[:3]), exp.to_identifier(parts[3])
 
         def _parse_dotted_name(self) -> list[str]:
             """``a.b.c.d`` as names; sqlglot's table parser stops at three parts."""
@@ -260,9 +261,9 @@ class StackQL(Postgres):
                 if not self._match(TokenType.INTO):
                     self.raise_error("Expected SHOW [EXTENDED] INSERT INTO provider.service.resource")
                 parts = self._parse_dotted_name()  # not sqlglot's table parser, which reads "r (a, b)" as a call
-                target = exp.Table(**dict(zip(("catalog", "db", "this"), map(exp.to_identifier, parts[-3:]))))
                 if len(parts) != 3:
                     self.raise_error("SHOW INSERT INTO needs provider.service.resource, got " + ".".join(parts))
+                target = _resource_table(parts)
                 if self._match(TokenType.L_PAREN):
                     columns = self._parse_csv(lambda: self._parse_id_var(any_token=True))
                     self._match_r_paren()
