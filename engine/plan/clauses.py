@@ -22,7 +22,7 @@ from sqlglot.tokens import Token, TokenType
 
 from cfql.errors import NotSupportedError, ProgrammingError
 from cfql.sql import scanner
-from cfql.sql.dialect import DescribeMethod, Exec, ExecParam, Explain, RegistryStatement, Replace, Show, tokenize
+from cfql.sql.dialect import DescribeMethod, Exec, ExecParam, RegistryStatement, Replace, Show, tokenize
 from cfql.sql.values import Bind, short_sql, sql_value
 
 Honoured = t.Mapping[type, frozenset[str]]
@@ -78,8 +78,7 @@ HONOURED: dict[str, Honoured] = {
         DescribeMethod: frozenset({"this", "method", "extended"}),
         exp.Table: _TARGET,
     },
-    # EXPLAIN's statement is checked as its own kind, when it is planned (cfql.plan.explain).
-    "EXPLAIN": {Explain: frozenset({"this"})},
+    # No EXPLAIN: the planner hands it to cfql.plan.explain, which checks its statement as that one's own kind.
     "REGISTRY": {RegistryStatement: frozenset({"this", "provider", "version"})},
 }
 
