@@ -141,9 +141,14 @@ class SelectPlan:
     def rows_wanted(self, params: Params) -> int | None:
         """How many rows reading stops at (OFFSET + LIMIT; 0: no request at all), or None when every row is
         read: no LIMIT (or one not known yet), or ORDER BY or aggregates, which need all rows first."""
+        return self._window(params)[2]
+
+    def _window(self, params: Params) -> tuple[int | None, int, int | None]:
+        """LIMIT, OFFSET (0 when none) and ``rows_wanted``, worked out together so a read checks its values once."""
         limit = _count(self.limit, params, "LIMIT")
         offset = _count(self.offset, params, "OFFSET") or 0
-        return offset + limit if limit is not None and self.grouping is None and not self.order else None
+        wanted = offset + limit if limit is not None and self.grouping is None and not self.order else None
+        return limit, offset, wanted
 
     def pager(self, request: ApiRequest) -> Pager | None:
         """The pages that follow ``request``, the first: None when the method does not page, or when WHERE
@@ -158,10 +163,8 @@ class SelectPlan:
         missing = sorted(n for n in self.bind_names if n not in params)
         if missing:
             raise UnboundParameterError(f"parameter :{missing[0]} has no value")
-        limit = _count(self.limit, params, "LIMIT")
-        offset = _count(self.offset, params, "OFFSET") or 0
+        limit, offset, wanted = self._window(params)
         pager = self.pager(request)
-        wanted = self.rows_wanted(params)
         where, output = self.where, self.output
         records: list[t.Any] = []
         pairs: list[tuple[t.Any, dict[str, t.Any]]] = []
