@@ -15,6 +15,8 @@ from cfql.rows.jsonpath import compile_path
 
 # The order in which SHOW METHODS groups verbs; EXEC is every method not bound to a verb.
 SQL_VERBS = ("select", "insert", "delete", "update", "replace", "exec")
+#: Where a field is sent, in the order SHOW METHODS lists required names and DESCRIBE METHOD its inputs.
+FIELD_LOCATIONS = ("path", "query", "header", "server", "body")
 
 
 @dataclass(frozen=True)
@@ -121,12 +123,11 @@ class Method:
     @cached_property
     def required_names(self) -> tuple[str, ...]:
         """Required path params sorted, then query, header, server and body names, as StackQL lists them."""
-        order = ("path", "query", "header", "server", "body")
-        by_location: dict[str, list[str]] = {location: [] for location in order}
+        by_location: dict[str, list[str]] = {location: [] for location in FIELD_LOCATIONS}
         for f in self.fields.values():
             if f.required:
                 by_location[f.location].append(f.name)
-        return tuple(n for loc in order for n in sorted(by_location[loc]))
+        return tuple(n for loc in FIELD_LOCATIONS for n in sorted(by_location[loc]))
 
     @cached_property
     def row_schema(self) -> t.Mapping[str, t.Any]:

@@ -55,8 +55,8 @@ import typing as t
 from sqlglot import exp
 
 from cfql.errors import NotSupportedError, ProgrammingError, SQLSyntaxError
-from cfql.plan.method_io import inputs, schema_type
-from cfql.plan.resolver import choose_method
+from cfql.plan.method_io import inputs, one_line_description, schema_type
+from cfql.plan.resolver import resolve
 from cfql.provider.model import Field, Method, Resource
 from cfql.result import Result
 from cfql.sql.dialect import StackQL, parse_statement
@@ -75,7 +75,7 @@ def show_insert(resource: Resource, columns: t.Sequence[str] | None, extended: b
             if name in seen:
                 raise ProgrammingError(f"column {name} is given twice")
             seen.add(name)
-        method = choose_method(resource, "insert", (), (), anywhere=columns)
+        method = resolve(resource, "insert", anywhere=columns).pick.method
         chosen = [method.fields[name] for name in columns]
         return Result(list(COLUMNS), [_row(method, chosen, extended, required_only)])
     methods = resource.methods_for("insert")
@@ -174,7 +174,7 @@ def sql_name(name: str) -> str:
 
 def _note(field: Field) -> str:
     """The EXTENDED comment of a value: description and allowed values, safe inside ``/* ... */``."""
-    parts = [_one_line(field.description or str(field.schema.get("description") or ""))]
+    parts = [one_line_description(field.description, field.schema)]
     enum = field.schema.get("enum")
     if isinstance(enum, list) and enum:
         parts.append("one of: " + ", ".join(_one_line(str(v)) for v in enum))

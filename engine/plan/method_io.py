@@ -30,12 +30,11 @@ import json
 import typing as t
 
 from cfql.plan.schema import secret_field
-from cfql.provider.model import Field, Method
+from cfql.provider.model import FIELD_LOCATIONS, Field, Method
 from cfql.redact import MASK
 from cfql.result import Result
 
 INPUT_REQUIRED, INPUT_OPTIONAL, OUTPUT = "input_required", "input_optional", "output"
-_LOCATIONS = ("path", "query", "header", "server", "body")
 _SCALARS = frozenset({"string", "integer", "number", "boolean", "null"})
 _SHAPE_KEYS = (
     "type", "format", "nullable", "enum", "default", "minimum", "maximum", "minLength", "maxLength", "required",
@@ -59,7 +58,7 @@ def describe_method_io(method: Method, extended: bool) -> Result:
 
 def inputs(method: Method) -> list[Field]:
     """Every name a statement may supply, by location and then by name (as ``Method.required_names``)."""
-    rank = {location: i for i, location in enumerate(_LOCATIONS)}
+    rank = {location: i for i, location in enumerate(FIELD_LOCATIONS)}
     return sorted(method.fields.values(), key=lambda f: (rank.get(f.location, len(rank)), f.name))
 
 
@@ -105,8 +104,14 @@ def _row(name: str, schema: t.Mapping[str, t.Any], param_type: str, description:
         "type": kind,
         "param_type": param_type,
         "shape": json.dumps(subset, separators=(",", ":"), default=str) if structured and subset else "",
-        "description": " ".join((description or str(schema.get("description") or "")).split()),
+        "description": one_line_description(description, schema),
     }
+
+
+def one_line_description(description: str, schema: t.Mapping[str, t.Any]) -> str:
+    """What a field says of itself, on one line: its own description (a parameter's), else its schema's;
+    DESCRIBE METHOD's column and SHOW EXTENDED INSERT's comments say the same."""
+    return " ".join((description or str(schema.get("description") or "")).split())
 
 
 def _subset(

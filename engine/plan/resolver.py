@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import typing as t
 from dataclasses import dataclass
+from functools import cached_property
 
 from cfql.errors import NotSupportedError, ProgrammingError, ResolutionError
 from cfql.plan.schema import did_you_mean
@@ -136,7 +137,7 @@ class Resolution:
     verb: str  # select, insert, update, replace, delete or exec
     candidates: tuple[Candidate, ...]  # never empty
 
-    @property
+    @cached_property  # a frozen dataclass without slots: worked out on first use, then kept
     def pick(self) -> Candidate:
         """The chosen method when it fits; when none fits, the one that comes closest (``best``)."""
         return best(self.candidates)
@@ -272,17 +273,6 @@ def find_method(resource: Resource, name: str) -> Method:
             f"methods: {', '.join(sorted(resource.methods))}"
         )
     return method
-
-
-def choose_method(
-    resource: Resource,
-    verb: str,
-    params: t.Collection[str],
-    body: t.Collection[str],
-    anywhere: t.Collection[str] = (),
-) -> Method:
-    """The method ``resolve`` picks for ``verb`` given names supplied as parameters, as body fields, or either (INSERT)."""
-    return resolve(resource, verb, params, body, anywhere).pick.method
 
 
 def check_exec(method: Method, supplied: t.Collection[str], written: t.Iterable[tuple[str, t.Any]] = ()) -> Resolution:

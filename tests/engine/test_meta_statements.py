@@ -28,7 +28,7 @@ from cfql import Connection, NotSupportedError, ProgrammingError, ResolutionErro
 from cfql.plan.insert_templates import placeholder_names, sql_name, template
 from cfql.plan.method_io import describe_method_io
 from cfql.plan.plans import CallPlan, StaticPlan
-from cfql.plan.resolver import choose_method, find_resource
+from cfql.plan.resolver import find_resource, resolve
 from cfql.provider.model import Field, Method, Resource
 from cfql.provider.registry import Registry, default_registry
 from cfql.script.templates import render
@@ -215,7 +215,7 @@ def test_a_column_list_gives_the_method_insert_would_call(shipped: Connection) -
     columns = ["meeting_id", "account_id", "app_id", "custom_participant_id", "preset_name", "name"]
     result = shipped.run(f"SHOW INSERT INTO {MEETINGS} ({', '.join(columns)})")
     (row,) = result.rows
-    chosen = choose_method(_resource(shipped, MEETINGS), "insert", (), (), anywhere=columns)
+    chosen = resolve(_resource(shipped, MEETINGS), "insert", anywhere=columns).pick.method
     assert row["method"] == chosen.name == "add_participant"
     cut = parts(row["template"])
     assert cut.columns == columns  # exactly the statement described, in its order
