@@ -23,6 +23,7 @@ of these classes::
           │    ├── CredentialsError   no credentials configured: nothing was sent
           │    ├── OutcomeUnknownError  the request may have been applied: its answer was lost
           │    └── Interrupted        the user stopped a run (Ctrl-C)
+          │         └── NotSent        ... before the statement sent anything: it did not run
           ├── NotSupportedError a statement the resource does not offer
           └── InternalError     cfql reached a state it never should
 
@@ -201,6 +202,13 @@ class OutcomeUnknownError(OperationalError):
 
 class Interrupted(OperationalError):
     """The user stopped a run (Ctrl-C); what had finished is reported with it."""
+
+
+class NotSent(Interrupted):
+    """Ctrl-C came while a statement waited to send its first request: nothing of it was sent.
+
+    A script counts such a statement as not run, never as failed.
+    """
 
 
 class APIError(DatabaseError):

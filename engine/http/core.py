@@ -26,6 +26,7 @@ from cfql.errors import (
     Error,
     InternalError,
     Interrupted,
+    NotSent,
     NotSupportedError,
     OperationalError,
     OutcomeUnknownError,
@@ -564,7 +565,12 @@ class DriverCore:
         unknown outcome or were not run.
         """
         failed = next((answer for answer in settled if isinstance(answer, Error)), None)  # the first element's
-        error = failed if failed is not None else Interrupted("interrupted: the elements not started were not sent")
+        if failed is not None:
+            error: Error = failed
+        elif not applied and all(answer is None for answer in settled):  # halted before its first request
+            error = NotSent("interrupted before it sent anything")
+        else:
+            error = Interrupted("interrupted: the elements not started were not sent")
         answers = [answer if isinstance(answer, ApiResponse) else None for answer in settled]
         if outcomes is None:
             exchange.close()

@@ -22,7 +22,7 @@ import typing as t
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cfql.errors import Error, Interrupted, OutcomeUnknownError, ProgrammingError
+from cfql.errors import Error, Interrupted, NotSent, OutcomeUnknownError, ProgrammingError
 from cfql.http.retry import READS
 from cfql.plan.cache import PlanCache
 from cfql.plan.plans import Plan
@@ -279,6 +279,8 @@ class Schedule:
         self.in_flight.pop(index, None)
         if isinstance(outcome, BaseException) and not isinstance(outcome, Error):
             raise outcome
+        if isinstance(outcome, NotSent):  # Ctrl-C came before it sent anything: not run, as if never started
+            return
         statement = self.script.statements[index]
         try:
             if isinstance(outcome, Error):

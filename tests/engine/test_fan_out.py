@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import threading
 import time
 import typing as t
@@ -19,7 +20,7 @@ from urllib.parse import quote_plus
 import httpx
 import pytest
 
-from cfql import APIConflictError, APIDataError, APIStatusError, Connection, NotSupportedError, OutcomeUnknownError, ProgrammingError, Settings, connect
+from cfql import APIConflictError, APIDataError, APIStatusError, Connection, Interrupted, NotSupportedError, OutcomeUnknownError, ProgrammingError, Settings, connect
 from cfql.aio import AsyncConnection
 from cfql.http.core import Window
 from cfql.plan.plans import MAX_ELEMENTS
@@ -484,6 +485,35 @@ def test_a_dry_run_of_a_list_of_parameters_not_known_yet_shows_their_names() -> 
     with connect(token="t", http_client=client, dry_run=True) as conn:
         result = conn.run(f"DELETE FROM {MEETINGS} WHERE {SCOPE} AND participant_id IN (:one, :two)")
     assert [row["url"].rsplit("/", 1)[1] for row in result.rows] == [":one", ":two"]
+
+
+@pytest.mark.usefixtures("default_sigint")
+def test_a_statement_ctrl_c_stops_before_it_sends_anything_is_counted_as_not_run() -> None:
+    sent: list[str] = []
+    release = threading.Event()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request.url.path.rsplit("/", 1)[1])
+        if len(sent) == 1:
+            release.wait(5)  # the first request holds the connection's one slot
+        return httpx.Response(200, json={"success": True})
+
+    def ctrl_c_once_the_slot_is_held() -> None:
+        while not sent:
+            time.sleep(0.01)
+        time.sleep(0.2)  # the other statement waits for the slot (not yet started, it is not run either way)
+        signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+        time.sleep(0.1)
+        release.set()
+
+    script = ";\n".join(f"DELETE FROM {MEETINGS} WHERE {SCOPE} AND participant_id IN ('{s}1', '{s}2')" for s in "ab")
+    threading.Thread(target=ctrl_c_once_the_slot_is_held, daemon=True).start()
+    with connect(token="t", http_client=httpx.Client(transport=httpx.MockTransport(handler)), rate_limit="0") as conn:
+        with pytest.raises(Interrupted) as info:
+            conn.executescript(script, concurrency=2)  # both statements at once, one element at a time between them
+    assert len(sent) == 1
+    summary = info.value.summary
+    assert (summary.succeeded, len(summary.failed), len(summary.unknown), summary.not_run) == (0, 0, 1, 1)
 
 
 def test_an_element_waiting_for_a_shared_slot_is_not_started_after_a_halt() -> None:
