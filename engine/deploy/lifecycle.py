@@ -285,18 +285,16 @@ class Deployment:
             return outcomes.WOULD_CREATE
         try:
             update = self._drift_fix(state)
-        except Unavailable as pending:
+        except Unavailable as pending:  # build checks it once the upstream is there, and sends its update if it drifted
             self._pending(pending)
             update = _update_query(state)
             outcome.note = f"its statecheck needs {pending.upstream}, which is to be created: build will check it then"
-            if update is None:
-                return outcomes.WOULD_UPDATE
+            if update is None:  # nothing to send: should it have drifted, build fails it (no update to send)
+                outcome.note += " (it has no /*+ update */ query)"
         if update is not None:
             outcome.steps = [self._describe(state, update)]
-            self._export(state)
-            return outcomes.WOULD_UPDATE
         self._export(state)
-        return outcomes.NO_CHANGE
+        return outcomes.NO_CHANGE if update is None else outcomes.WOULD_UPDATE
 
     def _pending(self, error: Unavailable) -> None:
         """A plan reads past what it needs from a resource to be created; anything else unavailable stops it."""

@@ -410,6 +410,26 @@ def test_plan_reads_past_what_is_to_be_created(tmp_path: Path, conn: cfql.Connec
     assert "it needs a, which is to be created" in result.outcome("c").note
 
 
+def test_plan_hands_on_the_exports_of_a_resource_whose_statecheck_waits(tmp_path: Path, conn: cfql.Connection, emulator: Emulator) -> None:
+    """b is there, but its statecheck reads a, which is gone (to be created): b has no update, so nothing is sent for it,
+    and c still reads b's exports."""
+    waits = MEETING_IQL + (
+        "\n/*+ statecheck */\nSELECT id FROM cloudflare.realtime_kit.kit_meetings\n"
+        "WHERE account_id = '{{ account_id }}' AND app_id = '{{ app_id }}' AND title = '{{ title }}' AND '{{ a.meeting_id }}' != '';\n"
+    )
+    resources = meeting_resource("a", "A") + meeting_resource("b", "B", file="b.iql") + meeting_resource("c", "C {{ b.meeting_id }}")
+    stack = stack_of(tmp_path, resources, files={"b.iql": waits})
+    assert cfql.deploy.build(stack, connection=conn).ok
+    a = next(meeting["id"] for meeting in emulator.meetings(ACCOUNT, APP) if meeting["title"] == "A")
+    conn.execute(
+        f"UPDATE cloudflare.realtime_kit.meetings SET status = 'INACTIVE' WHERE account_id = '{ACCOUNT}' AND app_id = '{APP}' AND meeting_id = '{a}'"
+    )
+    result = cfql.deploy.plan(stack, connection=conn)
+    assert [(o.name, o.action, o.error) for o in result.resources] == [("a", "create", None), ("b", "no change", None), ("c", "no change", None)]
+    assert result.outcome("b").note == "its statecheck needs a, which is to be created: build will check it then (it has no /*+ update */ query)"
+    assert result.outcome("b").steps == [] and result.outcome("b").exports["meeting_id"]
+
+
 def test_plan_does_not_hide_a_template_error_behind_an_unknown_value(tmp_path: Path, conn: cfql.Connection, emulator: Emulator) -> None:
     host = MEETING_IQL.replace("SELECT '{{ account_id }}', '{{ app_id }}', '{{ title }}'", "SELECT '{{ account_id }}', '{{ app_id }}', '{{ a.meeting_id }}{{ 1 / 0 }}'")
     resources = meeting_resource("a", "A") + meeting_resource("b", "B", file="host.iql")
