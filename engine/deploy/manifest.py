@@ -241,14 +241,15 @@ def _stack(directory: Path, document: t.Any, source: str) -> Stack:
         if not isinstance(provider, str) or not provider.strip():
             raise StackError(f"{_at(source, document, 'providers')}: providers[{index}] must be a provider name")
     stack.providers = [provider.strip() for provider in providers]
+    budget = _Budget()  # one for the whole manifest: naming a big file in many values cannot multiply it
     for entry in _list(document, "globals", source):
         _entry_mapping(entry, source, "a global")
         _known_keys(entry, _GLOBAL, source, "a global")
-        value = _included(entry.get("value"), directory, f"{source}:{entry.line}")
+        value = _included(entry.get("value"), directory, f"{source}:{entry.line}", budget)
         stack.globals.append(Global(_text(entry, "name", source, True), entry.line, value, _text(entry, "description", source)))
     seen: dict[str, int] = {}
     for entry in _list(document, "resources", source):
-        resource = _resource(entry, source, directory)
+        resource = _resource(entry, source, directory, budget)
         if resource.name in seen:
             raise StackError(f"{source}:{resource.line}: resource {resource.name!r} is already defined at line {seen[resource.name]}")
         seen[resource.name] = resource.line
@@ -262,7 +263,7 @@ def _stack(directory: Path, document: t.Any, source: str) -> Stack:
     return stack
 
 
-def _resource(entry: t.Any, source: str, directory: Path) -> Resource:
+def _resource(entry: t.Any, source: str, directory: Path, budget: _Budget) -> Resource:
     _entry_mapping(entry, source, "a resource")
     _known_keys(entry, _RESOURCE, source, "a resource")
     name = _text(entry, "name", source, required=True)
@@ -295,7 +296,7 @@ def _resource(entry: t.Any, source: str, directory: Path) -> Resource:
         resource.sql, resource.sql_line = sql, entry.value_lines["sql"]
     resource.description = _text(entry, "description", source)
     for prop_entry in _list(entry, "props", source):
-        resource.props.append(_prop(prop_entry, source, name, directory))
+        resource.props.append(_prop(prop_entry, source, name, directory, budget))
     names = [prop.name for prop in resource.props]
     for prop in resource.props:
         if names.count(prop.name) > 1:
@@ -323,7 +324,7 @@ def _resource(entry: t.Any, source: str, directory: Path) -> Resource:
     return resource
 
 
-def _prop(entry: t.Any, source: str, resource: str, directory: Path) -> Prop:
+def _prop(entry: t.Any, source: str, resource: str, directory: Path, budget: _Budget) -> Prop:
     _entry_mapping(entry, source, "a prop")
     _known_keys(entry, _PROP, source, f"a prop of {resource}")
     prop = Prop(name=_text(entry, "name", source, required=True), line=entry.line)
@@ -331,7 +332,7 @@ def _prop(entry: t.Any, source: str, resource: str, directory: Path) -> Prop:
         raise StackError(f"{source}:{prop.line}: {prop.name} cannot name a prop of {resource}: templates use it for something else")
     prop.description = _text(entry, "description", source)
     if "value" in entry:
-        prop.value, prop.has_value = _included(entry["value"], directory, f"{source}:{prop.line}"), True
+        prop.value, prop.has_value = _included(entry["value"], directory, f"{source}:{prop.line}", budget), True
     values = entry.get("values")
     if values is not None:
         if not isinstance(values, _Located):
@@ -340,7 +341,7 @@ def _prop(entry: t.Any, source: str, resource: str, directory: Path) -> Prop:
             if not isinstance(given, _Located) or "value" not in given:
                 raise StackError(f"{source}:{values.key_lines[env]}: prop {prop.name}: values.{env} must hold value:")
             _known_keys(given, {"value"}, source, f"values.{env} of prop {prop.name}")
-            prop.values[env] = _included(given["value"], directory, f"{source}:{values.key_lines[env]}")
+            prop.values[env] = _included(given["value"], directory, f"{source}:{values.key_lines[env]}", budget)
     merge = entry.get("merge")
     if merge is not None:
         if not isinstance(merge, list) or not all(isinstance(item, str) for item in merge):
@@ -370,7 +371,8 @@ def inside_resources(directory: Path, relative: str, where: str) -> Path:
 
 
 class _Budget:
-    """Values made so far while expanding file() directives: a file listing itself many times cannot multiply them."""
+    """Values made so far while expanding the manifest's file() directives: a file named many times, by itself or by
+    many values, cannot multiply them."""
 
     def __init__(self) -> None:
         self.left = MAX_NODES
@@ -382,9 +384,8 @@ class _Budget:
             raise StackError(f"{where}: more than {MAX_NODES:,} values once file() directives are expanded")
 
 
-def _included(value: t.Any, directory: Path, where: str, budget: _Budget | None = None, depth: int = 0) -> t.Any:
+def _included(value: t.Any, directory: Path, where: str, budget: _Budget, depth: int = 0) -> t.Any:
     """stackql-deploy's ``file(path)``: a value that is only that is the JSON or YAML of ``resources/path``."""
-    budget = budget or _Budget()
     budget.spend(where)
     if isinstance(value, dict):
         return {key: _included(item, directory, where, budget, depth) for key, item in value.items()}

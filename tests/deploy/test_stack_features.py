@@ -237,6 +237,19 @@ def test_file_directives_cannot_multiply_a_manifest(tmp_path: Path) -> None:
         cfql.deploy.load_stack(stack)
 
 
+def test_the_file_directive_bound_is_for_the_whole_manifest(tmp_path: Path) -> None:
+    """A file of 60% of the bound is fine once; named by a second prop, the manifest's total passes it there."""
+    from cfql.deploy.manifest import MAX_NODES
+
+    big = "[" + ",".join("0" * (MAX_NODES * 6 // 10)) + "]"
+    one = "name: s\nproviders: [cloudflare]\nresources:\n  - name: m\n    props:\n      - name: a\n        value: file(big.json)\n"
+    stack = write_stack(tmp_path / "s", one, {"big.json": big})
+    assert len(cfql.deploy.load_stack(stack).resources[0].props[0].value) == MAX_NODES * 6 // 10
+    (stack / "stackql_manifest.yml").write_text(one + "      - name: b\n        value: file(big.json)\n")
+    with pytest.raises(StackError, match=r"^resources/big\.json: more than 200,000 values once file\(\) directives are expanded"):
+        cfql.deploy.load_stack(stack)
+
+
 # -- what a review of the first version found ------------------------------------------------------
 
 
