@@ -316,11 +316,13 @@ def merge(base: t.Any, addition: t.Any, prop: str, name: str, where: str) -> t.A
 def text_condition(template: str, render: t.Callable[[str], t.Any], where: str) -> bool:
     """stackql-deploy's ``if`` with placeholders: ``true``/``false``, ``a == b``, ``a != b``, ``a in [x, y]``, ``a not in [...]``.
 
-    The operator is found in the template, outside its placeholders, and each
-    side is rendered on its own: a value cannot bring an operator of its own
-    (``-e "x=dev' != 'zzz"`` stays one side's text).
+    The operator is found in the template, outside its placeholders, string
+    literals and ``{% %}`` blocks, and each side is rendered on its own: a value
+    cannot bring an operator of its own (``-e "x=dev' != 'zzz"`` stays one side's
+    text), nor can a literal (``'{{ x }}' in ['a != b']``) or a block's test
+    (``{% if x == 'dev' %}true{% else %}false{% endif %}`` is rendered whole).
     """
-    outside = _blank_placeholders(template)
+    outside = _blank_literals(template)
     for operator in ("==", "!=", " not in ", " in "):
         at = outside.find(operator)
         if at < 0:
@@ -340,13 +342,13 @@ def text_condition(template: str, render: t.Callable[[str], t.Any], where: str) 
     raise StackError(f"{where}: cannot read the condition {template!r} (true, false, a == b, a != b, a in [...], a not in [...])")
 
 
-def _blank_placeholders(template: str) -> str:
-    """``template`` with every ``{{ ... }}`` (at the top or inside a quoted string) blanked out, same length."""
+def _blank_literals(template: str) -> str:
+    """``template`` with every string, quoted name, ``{{ ... }}`` and ``{% ... %}`` blanked out, same length:
+    what is left is where the condition's own operator can be."""
     from cfql.sql import scanner
 
     text = list(template)
     for token in scanner.tokenize(template, template=True):
-        for part in (token, *token.inner):
-            if part.kind == scanner.PLACEHOLDER:
-                text[part.start : part.end] = " " * (part.end - part.start)
+        if token.kind in (scanner.STRING, scanner.QUOTED, scanner.PLACEHOLDER, scanner.BLOCK):
+            text[token.start : token.end] = " " * (token.end - token.start)
     return "".join(text)

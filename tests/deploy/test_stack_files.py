@@ -657,6 +657,12 @@ def test_text_condition(condition: str, expected: bool, renderer: values.Rendere
         ("'{{ x }}' == 'prd'", "dev' != 'zzz", False),  # a value cannot bring its own operator
         ("'{{ x }}' in ['dev', 'qa']", "qa", True),
         ("{{ x }}", "true", True),
+        ("'{{ x }}' in ['a != b']", "dev", False),  # an operator inside a string literal is no operator
+        ('"{{ x }}" == "a in [b]"', "a in [b]", True),
+        ("'{{ x }}' not in ['a == b', 'qa']", "dev", True),
+        ("{% if x == 'dev' %}true{% else %}false{% endif %}", "dev", True),  # nor is a block's own test
+        ("{% if x == 'dev' %}true{% else %}false{% endif %}", "qa", False),
+        ("{% if x != 'dev' %}qa{% else %}dev{% endif %} == dev", "dev", True),
     ],
 )
 def test_text_condition_renders_each_side_alone(condition: str, given: str, expected: bool, renderer: values.Renderer) -> None:
