@@ -28,6 +28,8 @@ OPTIONS = {
     "postdelete_retries": (10, 100),
     "postdelete_retry_delay": (5, 3600),
 }
+#: Tokens none of whose later lines may start with ``/*+``: one that does was left open and swallowed an anchor.
+_SWALLOWING = (scanner.PLACEHOLDER, scanner.BLOCK, scanner.STRING, scanner.QUOTED)
 
 
 @dataclass(frozen=True)
@@ -65,9 +67,9 @@ def parse_queries(text: str, source: str) -> dict[str, Query]:
     """Split ``text`` at its anchors; StackError for text before the first, a repeated or unknown anchor or option."""
     tokens = scanner.tokenize(text, template=True)
     for token in tokens:  # an unclosed {{, string or name would swallow the anchors after it
-        for part in (*token.inner, token):
+        for part in (*token.inner, token):  # named where it opens, even when a later query's quote closes it
             later_lines = part.text(text).splitlines()[1:]
-            spans_anchor = part.kind in (scanner.PLACEHOLDER, scanner.BLOCK) and any(line.lstrip().startswith("/*+") for line in later_lines)
+            spans_anchor = part.kind in _SWALLOWING and any(line.lstrip().startswith("/*+") for line in later_lines)
             if (not part.closed and part.kind != scanner.COMMENT) or spans_anchor:
                 line = scanner.line_and_column(text, part.start)[0]
                 raise StackError(f"{source}:{line}: {part.delimiter} is not closed before the next anchor or the end")

@@ -479,6 +479,14 @@ def test_anchor_names_are_case_insensitive() -> None:
             "/*+ exists */\nSELECT 'abc AS x;\n/*+ create */\nSELECT 1;\n",
             "r.iql:2: ' is not closed before the next anchor or the end", id="unclosed-string",
         ),
+        pytest.param(
+            "/*+ exists */\nSELECT 'abc AS x;\n/*+ create */\nINSERT INTO t SELECT 'a';\n/*+ delete */\nDELETE FROM t;\n",
+            "r.iql:2: ' is not closed before the next anchor or the end", id="unclosed-string-a-later-quote-closes",
+        ),
+        pytest.param(
+            '/*+ exists */\nSELECT "abc AS x;\n/*+ create */\nSELECT "a" FROM t;\n/*+ delete */\nDELETE FROM t;\n',
+            'r.iql:2: " is not closed before the next anchor or the end', id="unclosed-name-a-later-quote-closes",
+        ),
         pytest.param("/*+ exists */\nSELECT 1;\n/*+ create\nSELECT 2;\n", "r.iql:3: the anchor comment is not closed", id="unclosed"),
     ],
 )
