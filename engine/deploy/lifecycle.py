@@ -444,19 +444,9 @@ class Deployment:
         if len(rows) > 1:
             raise StepFailed(state.resource.name, query, f"{len(rows)} rows match; an exists query must match 0 or 1")
         row = rows[0]
-        if "count" in row:
-            count = row["count"]
-            if isinstance(count, bool) or not isinstance(count, int):
-                raise StepFailed(state.resource.name, query, f"count is {count!r}, not a number")
-            if count > 1:
-                raise StepFailed(state.resource.name, query, f"count is {count}; an exists query must count 0 or 1")
-            fields = {key: value for key, value in row.items() if key != "count"}
-            if count == 1:
-                self._capture(state, fields)
-            return count == 1
-        if all(value is None for value in row.values()):  # e.g. min(id) over no rows: nothing was found
+        if not _row_finds(state, query, row, "an exists query"):
             return False
-        self._capture(state, row)
+        self._capture(state, {key: value for key, value in row.items() if key != "count"})
         return True
 
     def _statecheck(self, state: _State, tries: int) -> bool:
@@ -467,19 +457,9 @@ class Deployment:
             rows = self._read(state, query)
             if len(rows) > 1:
                 raise StepFailed(state.resource.name, query, f"{len(rows)} rows match; a statecheck must match 0 or 1")
-            return bool(rows) and self._row_matches(state, query, rows[0])
+            return bool(rows) and _row_finds(state, query, rows[0], "a statecheck")
 
         return self._poll(once, tries, query.option("retry_delay"))
-
-    @staticmethod
-    def _row_matches(state: _State, query: Query, row: t.Mapping[str, t.Any]) -> bool:
-        """A statecheck's row: a ``count`` of 1, or any other row with a value that is not NULL."""
-        if "count" not in row:
-            return not all(value is None for value in row.values())
-        count = row["count"]
-        if isinstance(count, bool) or not isinstance(count, int) or count > 1:
-            raise StepFailed(state.resource.name, query, f"count is {count!r}; a statecheck must count 0 or 1")
-        return count == 1
 
     def _confirm(self, state: _State) -> None:
         """After a create or update: the exists query finds it, and its statecheck passes (each with its retries)."""
@@ -1033,6 +1013,22 @@ def _on_resources(state: _State, query: Query, script: t.Any) -> None:
     for statement in script.statements:
         if getattr(statement.plan, "method", None) is None:
             raise StepFailed(state.resource.name, query, f"line {statement.line}: only statements on a provider's resources run in a stack")
+
+
+def _row_finds(state: _State, query: Query, row: t.Mapping[str, t.Any], what: str) -> bool:
+    """Whether the one row of an exists query or statecheck (``what``) finds the resource: a ``count`` of 1, or any
+    other row with a value that is not NULL (``min(id)`` over no rows is a row of NULLs: nothing was found).
+
+    A count that is not a number, or more than 1, is an error: the query cannot tell which resource is meant.
+    """
+    if "count" not in row:
+        return not all(value is None for value in row.values())
+    count = row["count"]
+    if isinstance(count, bool) or not isinstance(count, int):
+        raise StepFailed(state.resource.name, query, f"count is {count!r}, not a number")
+    if count > 1:
+        raise StepFailed(state.resource.name, query, f"count is {count}; {what} must count 0 or 1")
+    return count == 1
 
 
 def _update_query(state: _State) -> Query | None:
