@@ -282,8 +282,13 @@ def judge(method: Method, shape: Shape) -> Candidate:
     return resolver.judge(method, shape.params, shape.body, shape.columns)
 
 
+def judged(resource: Resource, shape: Shape) -> list[Candidate]:
+    """Each candidate method, judged against the statement so far."""
+    return [judge(method, shape) for method in candidate_methods(resource, shape)]
+
+
 def plausible_methods(resource: Resource, shape: Shape) -> list[Method]:
     """Candidates that accept everything supplied so far (all candidates if none does)."""
-    candidates = candidate_methods(resource, shape)
-    accepting = [m for m in candidates if not judge(m, shape).refused]
-    return accepting or candidates
+    candidates = judged(resource, shape)
+    accepting = [c.method for c in candidates if not c.refused]
+    return accepting or [c.method for c in candidates]

@@ -117,8 +117,7 @@ def _status(
         if misspelt is not None:
             return misspelt
         return HINT, _SYNTAX.get(shape.verb or "", "")
-    typed = [context.judge(method, shape) for method in context.candidate_methods(resource, shape)]
-    status = _best_candidate(resource, shape, typed)
+    status = _best_candidate(resource, shape, context.judged(resource, shape))
     # The parser reads a trailing ``IN`` as an empty list; while typing, the list is still to come.
     list_to_come = not submitted and tokens[-1].upper == "IN"
     if node is not None and not list_to_come and (submitted or status[0] == OK):
@@ -135,7 +134,7 @@ def _statement_hint(shape: context.Shape, registry: Registry) -> tuple[str, str]
     if shape.resolves == "insert" and shape.columns:
         resource = context.find_resource(registry, shape.target)
         if resource is not None:
-            return _best_candidate(resource, shape, [context.judge(m, shape) for m in context.candidate_methods(resource, shape)])
+            return _best_candidate(resource, shape, context.judged(resource, shape))
     if verb == "show" and shape.clause in ("like", "where"):
         return HINT, _SYNTAX["show filter"]
     return HINT, _SYNTAX.get(f"{verb} {shape.kind}", _SYNTAX[verb])
