@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import io
 import json
+import typing as t
 
 import pytest
 
-from cfql import connect
+from cfql import Connection, connect
 from cfql.cli.main import main
 from cfql.provider.cloudflare.emulator import SANDBOX_TOKEN, Emulator
 from cfql.settings import Settings
@@ -19,6 +20,14 @@ from cfql.shell.app import Shell
 
 MEETINGS = "cloudflare.realtime_kit.meetings"
 KIT = "cloudflare.realtime_kit.kit_meetings"
+
+
+def _create(conn: Connection, account: str, app: str, title: str) -> str:
+    """A meeting made for real (the emulator hears it), by its id."""
+    (meeting,) = conn.execute(
+        f"INSERT INTO {MEETINGS} (account_id, app_id, title) SELECT '{account}', '{app}', '{title}' RETURNING json_extract(data, '$.id') AS id"
+    )
+    return t.cast(str, meeting["id"])
 
 
 def details(rows: list[dict[str, str]], part: str) -> list[str]:
@@ -61,17 +70,14 @@ def test_cli_explain_prints_a_table_and_a_script_of_explains_sends_nothing(
 def test_connection_explain_sends_nothing_for_every_kind(emulator: Emulator, ids: dict[str, str]) -> None:
     account, app = ids["account_id"], ids["app_id"]
     with connect(base_url=emulator.url, token=SANDBOX_TOKEN) as conn:
-        (meeting,) = conn.execute(
-            f"INSERT INTO {MEETINGS} (account_id, app_id, title) SELECT '{account}', '{app}', 'Real' "
-            "RETURNING json_extract(data, '$.id') AS id"
-        )
-        where = f"account_id = '{account}' AND app_id = '{app}' AND meeting_id = '{meeting['id']}'"
+        meeting_id = _create(conn, account, app, "Real")
+        where = f"account_id = '{account}' AND app_id = '{app}' AND meeting_id = '{meeting_id}'"
         statements = [
             f"SELECT id, title FROM {KIT} WHERE {where}",
             f"UPDATE {MEETINGS} SET title = 'Changed' WHERE {where}",
             f"REPLACE {MEETINGS} SET title = 'Whole' WHERE {where}",
             f"INSERT INTO {MEETINGS} (account_id, app_id, meeting_id, name, preset_name, custom_participant_id) "
-            f"SELECT '{account}', '{app}', '{meeting['id']}', 'Ann', 'group_call_host', 'ann-1'",
+            f"SELECT '{account}', '{app}', '{meeting_id}', 'Ann', 'group_call_host', 'ann-1'",
             f"EXEC {MEETINGS}.create @account_id = '{account}', @app_id = '{app}'",
             f"SHOW METHODS IN {MEETINGS}",
         ]
@@ -81,7 +87,7 @@ def test_connection_explain_sends_nothing_for_every_kind(emulator: Emulator, ids
         (title,) = [row["title"] for row in conn.execute(f"SELECT title FROM {KIT} WHERE {where}")]
     assert title == "Real"  # the UPDATE and REPLACE explained were not applied
     urls = [details(result.rows, "request") for result in results]
-    meeting_url = f"{emulator.url}/accounts/{account}/realtime/kit/{app}/meetings/{meeting['id']}"
+    meeting_url = f"{emulator.url}/accounts/{account}/realtime/kit/{app}/meetings/{meeting_id}"
     assert urls[:4] == [[f"GET {meeting_url}"], [f"PATCH {meeting_url}"], [f"PUT {meeting_url}"], [f"POST {meeting_url}/participants"]]
     assert details(results[4].rows, "why") == ["named by EXEC"] and urls[5] == []
 
@@ -104,13 +110,10 @@ def test_explain_names_the_method_and_the_request_that_running_uses(emulator: Em
 
     account, app = ids["account_id"], ids["app_id"]
     with connect(base_url=emulator.url, token=SANDBOX_TOKEN) as conn:
-        (meeting,) = conn.execute(
-            f"INSERT INTO {MEETINGS} (account_id, app_id, title) SELECT '{account}', '{app}', 'Heard' "
-            "RETURNING json_extract(data, '$.id') AS id"
-        )
+        meeting_id = _create(conn, account, app, "Heard")
         where = f"account_id = '{account}' AND app_id = '{app}' AND status = 'ACTIVE'"
         explained = {}
-        for sql in (f"SELECT id FROM {KIT} WHERE {where} AND meeting_id = '{meeting['id']}'", f"SELECT id FROM {KIT} WHERE {where} LIMIT 1"):
+        for sql in (f"SELECT id FROM {KIT} WHERE {where} AND meeting_id = '{meeting_id}'", f"SELECT id FROM {KIT} WHERE {where} LIMIT 1"):
             result = conn.run("EXPLAIN " + sql)
             before = len(emulator.requests)
             conn.execute(sql)
